@@ -1,0 +1,29 @@
+#pragma once
+/// \file
+/// The narrow, non-template interface between header templates and the compiled scheduler in
+/// src/core. This is the seam of DESIGN.md section 2: header code hands tasks to a
+/// `runtime_core` through these calls and never sees how (or, later, where) they run.
+
+namespace weft::detail {
+
+class runtime_core;
+class task_base;
+
+/// Adds a reference to the core; cores live as long as their runtime or any task state.
+void retain_core(runtime_core* core) noexcept;
+/// Drops a reference taken by retain_core.
+void release_core(runtime_core* core) noexcept;
+
+/// Registers a new task: validates its options against the runtime (resources, retries),
+/// counts it as live and takes the scheduler's reference. Throws weft::error when the runtime
+/// is shut down or the options are invalid; nothing is registered then.
+void admit_task(runtime_core* core, task_base& task);
+
+/// Called once every dependency of an admitted task is complete: acquires its resources (or
+/// parks it until they are free) and schedules it on the runtime's arena.
+void task_ready(runtime_core* core, task_base& task) noexcept;
+
+/// The runtime whose task is running on this thread, or nullptr outside weft tasks.
+runtime_core* current_core() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,251 @@
+#pragma once
+/// \file
+/// The typed task record and `submit_task`, which turns a callable and its arguments into a
+/// task whose `ref` arguments are dependency edges. Included at the end of weft/ref.hpp.
+
+#include <array>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/task.hpp"
+#include "weft/options.hpp"
+#include "weft/ref.hpp"
+
+namespace weft::detail {
+
+/// What a stored argument is passed as when invoked: a ref<U> becomes `const U&` (the shared
+/// value, never a copy; a ref<void> is passed as itself), anything else its stored copy.
+template <class S>
+decltype(auto) unwrap_lvalue(S& s) noexcept {
+  if constexpr (is_ref_v<S>) {
+    using V = typename S::value_type;
+    if constexpr (std::is_void_v<V>)
+      return static_cast<const S&>(s);
+    else
+      return static_cast<const V&>(ref_access::state_of(s)->value());
+  } else {
+    return static_cast<S&>(s);
+  }
+}
+
+/// Like unwrap_lvalue, but plain arguments are moved (for callables taking move-only values).
+template <class S>
+decltype(auto) unwrap_rvalue(S& s) noexcept {
+  if constexpr (is_ref_v<S>)
+    return unwrap_lvalue(s);
+  else
+    return static_cast<S&&>(s);
+}
+
+template <class S>
+using lvalue_arg_t = decltype(unwrap_lvalue(std::declval<S&>()));
+template <class S>
+using rvalue_arg_t = decltype(unwrap_rvalue(std::declval<S&>()));
+
+/// How a callable F is invoked with stored arguments S...: by lvalue when possible (so a retry
+/// can run it again), else by rvalue (move-only arguments; no retries then).
+template <class F, class... S>
+struct call_traits {
+  static constexpr bool by_lvalue = std::is_invocable_v<F&, lvalue_arg_t<S>...>;
+  static constexpr bool by_rvalue = std::is_invocable_v<F&&, rvalue_arg_t<S>...>;
+  static_assert(by_lvalue || by_rvalue,
+                "weft: the callable cannot be invoked with these arguments; note that a "
+                "ref<T> argument is passed to it as const T&");
+  using raw = typename std::conditional_t<by_lvalue, std::invoke_result<F&, lvalue_arg_t<S>...>,
+                                          std::invoke_result<F&&, rvalue_arg_t<S>...>>::type;
+};
+
+/// The value type of a task's ref: the callable's decayed result, except that a task returning
+/// ref<U> yields ref<U> completing with the inner value (no nested refs, no copy).
+template <class Raw>
+struct task_result {
+  using type = std::remove_cvref_t<Raw>;
+  static constexpr bool flatten = false;
+};
+template <class Raw>
+  requires is_ref_v<Raw>
+struct task_result<Raw> {
+  using type = typename std::remove_cvref_t<Raw>::value_type;
+  static constexpr bool flatten = true;
+};
+
+/// Throws weft::error: retries need a callable that can be invoked again with its arguments.
+[[noreturn]] void throw_retry_needs_lvalue_call();
+/// Throws weft::error: then() on a ref no runtime produced.
+[[noreturn]] void throw_no_home();
+
+/// A task computing R from callable F and stored arguments S...
+template <class R, class F, class... S>
+class task final : public state<R>, public task_base {
+  using traits = call_traits<F, S...>;
+  using result = task_result<typename traits::raw>;
+  static constexpr std::size_t dep_count = (std::size_t{is_ref_v<S>} + ... + 0);
+
+ public:
+  template <class Fn, class... A>
+  task(runtime_core* core, Fn&& fn, A&&... args)
+      : task_base(core, static_cast<int>(dep_count) + 1),
+        payload_(std::in_place, std::forward<Fn>(fn), std::forward<A>(args)...) {}
+
+  /// Links the task into each ref argument's waiters, then drops the submission guard.
+  void subscribe_all() noexcept {
+    std::size_t k = 0;
+    std::apply([&](F&, S&... s) { (subscribe_one(s, k), ...); }, *payload_);
+    dependency_ready();
+  }
+
+  void execute() noexcept override {
+    if (std::exception_ptr e = first_dependency_error()) {
+      abandon(std::move(e));
+      return;
+    }
+    for (;;) {
+      try {
+        run_once();
+        return;
+      } catch (...) {
+        std::exception_ptr e = std::current_exception();
+        if (should_retry(e)) continue;
+        abandon(std::move(e));
+        return;
+      }
+    }
+  }
+
+  void abandon(std::exception_ptr why) noexcept override {
+    payload_.reset();
+    this->fail(std::move(why));
+  }
+  state_base& result_state() noexcept override { return *this; }
+  bool try_cancel() noexcept override {
+    return phase_.load(std::memory_order_acquire) == waiting &&
+           cancel_with(make_cancelled(*this, "cancelled before it started"));
+  }
+  runtime_core* home() const noexcept override { return core_; }
+
+ private:
+  struct dep_link final : continuation {
+    task_base* owner_ = nullptr;
+    void on_ready() noexcept override { owner_->dependency_ready(); }
+  };
+
+  template <class X>
+  void subscribe_one(X& x, std::size_t& k) noexcept {
+    if constexpr (is_ref_v<X>) {
+      dep_link& link = links_[k++];
+      link.owner_ = this;
+      if (!ref_access::state_of(x)->subscribe(&link)) dependency_ready();
+    }
+  }
+
+  std::exception_ptr first_dependency_error() const noexcept {
+    std::exception_ptr found;
+    std::apply(
+        [&](const F&, const S&... s) {
+          [[maybe_unused]] auto check = [&](const auto& x) {
+            if constexpr (is_ref_v<decltype(x)>) {
+              auto* st = ref_access::state_of(x);
+              if (!found && st->failed()) found = st->error();
+            }
+          };
+          (check(s), ...);
+        },
+        *payload_);
+    return found;
+  }
+
+  decltype(auto) invoke() {
+    return std::apply(
+        [](F& f, S&... s) -> typename traits::raw {
+          if constexpr (traits::by_lvalue)
+            return std::invoke(f, unwrap_lvalue(s)...);
+          else
+            return std::invoke(std::move(f), unwrap_rvalue(s)...);
+        },
+        *payload_);
+  }
+
+  void run_once() {
+    if constexpr (result::flatten) {
+      auto inner = invoke();
+      auto* inner_state = ref_access::state_of(inner);
+      if (!inner_state) throw_empty_returned_ref();
+      payload_.reset();
+      this->forward_to(state_ptr<state<R>>::share(inner_state));
+    } else if constexpr (std::is_void_v<R>) {
+      invoke();
+      payload_.reset();
+      this->commit_value();
+    } else {
+      this->emplace_value(invoke());
+      payload_.reset();
+      this->commit_value();
+    }
+  }
+
+  std::optional<std::tuple<F, S...>> payload_;
+  std::array<dep_link, dep_count> links_;
+};
+
+/// True when `opts` asks for anything beyond the defaults (so the task needs task_extras).
+inline bool has_extras(const task_options& opts) noexcept {
+  return opts.retries != 0 || opts.retry_on || !opts.name.empty() || !opts.resources.empty();
+}
+
+/// Creates, admits and subscribes a task; returns its ref. `opts` may be null (defaults).
+template <class F, class... A>
+auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... args) {
+  using traits = call_traits<std::decay_t<F>, std::decay_t<A>...>;
+  using R = typename task_result<typename traits::raw>::type;
+  using T = task<R, std::decay_t<F>, std::decay_t<A>...>;
+
+  std::size_t index = 0;
+  [[maybe_unused]] auto check = [&](const auto& a) {
+    if constexpr (is_ref_v<decltype(a)>) {
+      if (!a.valid()) throw_empty_argument(index);
+    }
+    ++index;
+  };
+  (check(args), ...);
+  if (opts && opts->retries > 0 && !traits::by_lvalue) throw_retry_needs_lvalue_call();
+
+  auto* t = new T(core, std::forward<F>(fn), std::forward<A>(args)...);
+  state_ptr<state<R>> owner(t);
+  if (opts && has_extras(*opts)) {
+    t->extras_ = std::make_unique<task_extras>(
+        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
+  }
+  admit_task(core, *t);
+  t->subscribe_all();
+  return ref_access::make(std::move(owner));
+}
+
+}  // namespace weft::detail
+
+namespace weft {
+
+template <class T>
+template <class F>
+auto ref<T>::then(F&& fn) const {
+  require("then()");
+  detail::runtime_core* core = s_->home();
+  if (!core) detail::throw_no_home();
+  if constexpr (std::is_void_v<T>) {
+    return detail::submit_task(
+        core, nullptr,
+        [f = std::forward<F>(fn)](const ref<void>&) mutable -> decltype(auto) {
+          return std::invoke(f);
+        },
+        *this);
+  } else {
+    return detail::submit_task(core, nullptr, std::forward<F>(fn), *this);
+  }
+}
+
+}  // namespace weft

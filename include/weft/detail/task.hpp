@@ -1,0 +1,87 @@
+#pragma once
+/// \file
+/// Task records: one allocation holding the result state, the callable, its arguments and one
+/// waiter link per `ref` argument. A record becomes runnable when its pending count (one per
+/// unresolved ref argument, plus one held during submission) drops to zero.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "weft/config.hpp"
+#include "weft/detail/core_api.hpp"
+#include "weft/detail/state.hpp"
+
+namespace weft::detail {
+
+/// Options that most tasks do not use, allocated only when a task has them.
+struct task_extras {
+  std::string name;
+  int retries_left = 0;
+  std::function<bool(std::exception_ptr)> retry_on;
+  resource_map resources;
+};
+
+/// Lifecycle of a task; only `waiting -> running` or `waiting -> cancelled` are contended.
+enum task_phase : int { waiting = 0, running = 1, finished = 2, cancelled = 3 };
+
+/// What the scheduler needs from any task, independent of its types.
+class task_base {
+ public:
+  task_base(const task_base&) = delete;
+  task_base& operator=(const task_base&) = delete;
+
+  /// One dependency (or the submission guard) resolved.
+  void dependency_ready() noexcept {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) task_ready(core_, *this);
+  }
+  /// Runs the callable (with retries) and publishes the result. Phase is `running`.
+  virtual void execute() noexcept = 0;
+  /// Drops the callable and arguments and fails the result with `why`. Phase is `cancelled`.
+  virtual void abandon(std::exception_ptr why) noexcept = 0;
+  /// The task's result state (for reference counting by the scheduler).
+  virtual state_base& result_state() noexcept = 0;
+
+  /// Moves a not-yet-started task to `cancelled` and fails it with `why`; false if it started.
+  bool cancel_with(std::exception_ptr why) noexcept {
+    int expected = waiting;
+    if (!phase_.compare_exchange_strong(expected, cancelled, std::memory_order_acq_rel))
+      return false;
+    abandon(std::move(why));
+    return true;
+  }
+  /// Consumes one retry if the options allow retrying `e`. Defined in src/core.
+  bool should_retry(const std::exception_ptr& e) noexcept;
+  /// The task's name for messages, or "unnamed".
+  const char* name() const noexcept { return extras_ && !extras_->name.empty() ? extras_->name.c_str() : "unnamed"; }
+
+  runtime_core* const core_;
+  std::unique_ptr<task_extras> extras_;
+  std::atomic<int> pending_;
+  std::atomic<int> phase_{waiting};
+  task_base* next_parked_ = nullptr;
+  bool holds_resources_ = false;
+
+ protected:
+  task_base(runtime_core* core, int pending) noexcept : core_(core), pending_(pending) {
+    retain_core(core_);
+  }
+  ~task_base() { release_core(core_); }
+};
+
+/// Builds the cancelled_error for a task; defined in src/core.
+std::exception_ptr make_cancelled(const task_base& task, const char* why);
+/// Throws weft::error for an empty ref passed as argument `index` of task `name`.
+[[noreturn]] void throw_empty_argument(std::size_t index);
+/// Throws weft::error for a task that returned an empty ref.
+[[noreturn]] void throw_empty_returned_ref();
+
+}  // namespace weft::detail

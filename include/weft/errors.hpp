@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// The exception types weft throws. Every one derives from weft::error.
+
+#include <stdexcept>
+#include <string>
+
+namespace weft {
+
+/// Base of every exception weft itself throws; catch this to handle any weft failure.
+class error : public std::runtime_error {
+ public:
+  /// Creates an error whose what() is `message`.
+  explicit error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// A wait with a deadline (`ref::get_for`) ran out of time before the value was ready.
+class timeout_error : public error {
+ public:
+  using error::error;
+};
+
+/// The task was cancelled (`runtime::cancel`, or runtime shutdown) before it started, or it
+/// depended on a task that was.
+class cancelled_error : public error {
+ public:
+  using error::error;
+};
+
+/// A configuration value (a `config` field or a `WEFT_*` environment variable) is malformed or
+/// out of range; the message names the setting and the offending value.
+class config_error : public error {
+ public:
+  using error::error;
+};
+
+}  // namespace weft

@@ -1,0 +1,147 @@
+#pragma once
+/// \file
+/// weft::runtime: the object a program creates to run tasks. It owns one oneTBB task arena.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "weft/config.hpp"
+#include "weft/options.hpp"
+#include "weft/ref.hpp"
+
+namespace weft {
+
+/// The outcome of `runtime::wait`: the refs found ready (at most `num`, in input order) and the
+/// rest, also in input order.
+template <class T>
+struct wait_result {
+  std::vector<ref<T>> ready;    ///< Complete refs (with a value or an error).
+  std::vector<ref<T>> pending;  ///< Refs not returned as ready.
+};
+
+/// Counters of a runtime since it started; a snapshot, read without stopping anything.
+struct runtime_stats {
+  std::uint64_t submitted = 0;  ///< Tasks accepted by submit (including then()).
+  std::uint64_t completed = 0;  ///< Tasks whose callable returned.
+  std::uint64_t failed = 0;     ///< Tasks that ended with an exception (after their retries).
+  std::uint64_t cancelled = 0;  ///< Tasks cancelled before they started (cancel or shutdown).
+  std::uint64_t retried = 0;    ///< Extra attempts made because of task_options::retries.
+  std::uint64_t live = 0;       ///< Tasks submitted and not yet finished.
+};
+
+namespace detail {
+/// Blocks (or suspends, inside a task) until `num` of `states` are ready or `timeout` passes;
+/// returns how many were ready at that moment.
+std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
+                        std::optional<std::chrono::nanoseconds> timeout);
+/// Validates the arguments of runtime::wait; throws weft::error naming the bad one.
+void check_wait_arguments(std::size_t refs, std::size_t num,
+                          std::optional<std::chrono::nanoseconds> timeout);
+}  // namespace detail
+
+/// Runs tasks on its own oneTBB task arena. Thread safe: any thread (including the runtime's
+/// own tasks) may submit, wait and cancel concurrently. Destruction calls shutdown().
+class runtime {
+ public:
+  /// Starts a runtime; throws config_error if `cfg` is invalid. Nothing network-related starts.
+  explicit runtime(const config& cfg = {});
+  /// Shuts down (see shutdown()). Refs may outlive the runtime and stay readable.
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Runs `fn(args...)` as a task and returns the ref to its result. Each argument that is a
+  /// `ref<U>` is a dependency: the task starts only when it is ready, receives `const U&` (the
+  /// shared value, no copy) and fails with the dependency's error instead of running if it
+  /// failed. Other arguments are copied or moved into the task. Throws weft::error after
+  /// shutdown.
+  template <class F, class... A>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, task_options>)
+  auto submit(F&& fn, A&&... args) {
+    return detail::submit_task(core_, nullptr, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+
+  /// Like submit(fn, args...) with per-task options (retries, resources, name). Throws
+  /// weft::error for a negative retry count or a resource request the runtime cannot satisfy.
+  template <class F, class... A>
+  auto submit(const task_options& options, F&& fn, A&&... args) {
+    return detail::submit_task(core_, &options, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+
+  /// Cancels the task behind `r` if it has not started: it completes with cancelled_error, and
+  /// so do the tasks that depend on it. Returns false if it already started or finished.
+  template <class T>
+  bool cancel(const ref<T>& r) {
+    auto* s = detail::ref_access::state_of(r);
+    return s != nullptr && s->try_cancel();
+  }
+
+  /// Waits until `num` of `refs` are complete or `timeout` passes, like Ray's wait: returns at
+  /// most `num` complete refs in `ready` and the others in `pending`. `num` must be between 1
+  /// and refs.size(); a negative timeout throws weft::error.
+  template <class T, class Rep, class Period>
+  wait_result<T> wait(std::vector<ref<T>> refs, std::size_t num,
+                      std::chrono::duration<Rep, Period> timeout) {
+    return wait_impl(std::move(refs), num,
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+  /// Waits without a deadline until `num` of `refs` (default: all) are complete.
+  template <class T>
+  wait_result<T> wait(std::vector<ref<T>> refs, std::size_t num = 0) {
+    std::size_t n = num == 0 ? refs.size() : num;
+    return wait_impl(std::move(refs), n, std::nullopt);
+  }
+
+  /// Stops accepting tasks, cancels every task that has not started (cancelled_error), waits
+  /// for running ones to finish and releases the arena. Idempotent; concurrent callers all
+  /// return once it is done. Throws weft::error when called from one of this runtime's tasks.
+  void shutdown();
+
+  /// True once shutdown() has begun.
+  bool is_shut_down() const noexcept;
+  /// Number of worker threads the arena runs tasks on.
+  unsigned threads() const noexcept;
+  /// The validated configuration this runtime was created from.
+  const config& settings() const noexcept;
+  /// A snapshot of the task counters.
+  runtime_stats stats() const noexcept;
+
+ private:
+  template <class T>
+  wait_result<T> wait_impl(std::vector<ref<T>> refs, std::size_t num,
+                           std::optional<std::chrono::nanoseconds> timeout) {
+    detail::check_wait_arguments(refs.size(), num, timeout);
+    std::vector<detail::state_base*> states;
+    states.reserve(refs.size());
+    for (const auto& r : refs) {
+      if (!r.valid()) detail::throw_empty_ref("runtime::wait");
+      states.push_back(detail::ref_access::state_of(r));
+    }
+    detail::await_ready(states, num, timeout);
+    wait_result<T> out;
+    for (auto& r : refs) {
+      auto& into = (out.ready.size() < num && r.ready()) ? out.ready : out.pending;
+      into.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  detail::runtime_core* core_;
+};
+
+/// Creates the process-wide default runtime from `cfg` if none exists yet, and returns it.
+/// Idempotent: later calls return the existing runtime and ignore their `cfg`, so many
+/// libraries in one program may call init() and share one runtime.
+runtime& init(const config& cfg);
+/// init(config::from_env()).
+runtime& init();
+/// The process-wide runtime; created from config::from_env() on first use. It is shut down
+/// when the program exits.
+runtime& default_runtime();
+
+}  // namespace weft

@@ -1,0 +1,10 @@
+#pragma once
+/// \file
+/// The umbrella header: everything a weft program uses.
+
+#include "weft/config.hpp"
+#include "weft/errors.hpp"
+#include "weft/options.hpp"
+#include "weft/ref.hpp"
+#include "weft/runtime.hpp"
+#include "weft/when.hpp"

@@ -1,0 +1,158 @@
+// Waiting for states. Outside weft tasks a waiter blocks its thread; inside a task it suspends
+// the task with tbb::task::suspend, so the worker thread goes on running other tasks and the
+// pool cannot deadlock on get() (DESIGN.md section 3). Timed waits inside tasks are woken by
+// the runtime's timer thread.
+
+#include <oneapi/tbb/task.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "runtime_core.hpp"
+#include "sanitizers.hpp"
+#include "weft/detail/state.hpp"
+#include "weft/runtime.hpp"
+
+namespace weft::detail {
+namespace {
+
+// Resumes a task suspended in state_base::wait(); lives on the suspended task's stack.
+struct resume_link final : continuation {
+  tbb::task::suspend_point tag{};
+  void on_ready() noexcept override {
+    WEFT_HAPPENS_BEFORE(this);
+    tbb::task::resume(tag);
+  }
+};
+
+// A wait for `needed` of several states, with an optional deadline. Reference counted: one
+// reference per subscribed link, one for the waiter, one for a pending timer callback.
+class multi_wait {
+ public:
+  multi_wait(std::size_t inputs, std::size_t needed, bool in_task)
+      : refs_(static_cast<std::int64_t>(inputs) + 1),
+        needed_(static_cast<std::int64_t>(needed)),
+        in_task_(in_task),
+        links_(inputs) {
+    for (auto& l : links_) l.owner_ = this;
+  }
+
+  // Subscribes to every state; states already complete count at once.
+  void arm(const std::vector<state_base*>& states) noexcept {
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (!states[i]->subscribe(&links_[i])) links_[i].on_ready();
+    }
+  }
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void drop() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  // Wakes the waiter, once, whoever calls first (enough arrivals or the deadline).
+  void signal() noexcept {
+    if (signalled_.exchange(true, std::memory_order_acq_rel)) return;
+    if (in_task_) {
+      WEFT_HAPPENS_BEFORE(this);
+      tbb::task::resume(tag_);
+    } else {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+      cv_.notify_all();
+    }
+  }
+  // Blocks the calling thread until signalled or `deadline` (if any) passes.
+  template <class Deadline>
+  void block(const Deadline* deadline) {
+    std::unique_lock lock(mutex_);
+    if (deadline)
+      cv_.wait_until(lock, *deadline, [this] { return done_; });
+    else
+      cv_.wait(lock, [this] { return done_; });
+  }
+
+  tbb::task::suspend_point tag_{};
+
+ private:
+  struct link final : continuation {
+    multi_wait* owner_ = nullptr;
+    void on_ready() noexcept override {
+      multi_wait* w = owner_;
+      if (w->needed_.fetch_sub(1, std::memory_order_acq_rel) == 1) w->signal();
+      w->drop();
+    }
+  };
+
+  std::atomic<std::int64_t> refs_;
+  std::atomic<std::int64_t> needed_;
+  std::atomic<bool> signalled_{false};
+  const bool in_task_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::vector<link> links_;
+};
+
+std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
+  std::size_t n = 0;
+  for (auto* s : states) n += s->ready() ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+void state_base::wait() const {
+  if (ready()) return;
+  if (runtime_core* core = current_core()) {
+    resume_link link;
+    tbb::task::suspend([&](tbb::task::suspend_point tag) {
+      link.tag = tag;
+      if (!subscribe(&link)) tbb::task::resume(tag);
+    });
+    WEFT_HAPPENS_AFTER(&link);
+    set_current_core(core);
+    return;
+  }
+  for (int s = status_.load(std::memory_order_acquire); s == pending;
+       s = status_.load(std::memory_order_acquire)) {
+    status_.wait(s, std::memory_order_acquire);
+  }
+}
+
+bool state_base::wait_for(std::chrono::nanoseconds d) const {
+  std::vector<state_base*> one{const_cast<state_base*>(this)};
+  return await_ready(one, 1, d) == 1;
+}
+
+std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
+                        std::optional<std::chrono::nanoseconds> timeout) {
+  std::size_t now_ready = count_ready(states);
+  if (now_ready >= num) return now_ready;
+  if (timeout && timeout->count() <= 0) return now_ready;
+  const auto deadline = timeout ? timer::clock::now() + *timeout : timer::clock::time_point{};
+
+  runtime_core* core = current_core();
+  auto* w = new multi_wait(states.size(), num, core != nullptr);
+  if (core != nullptr) {
+    tbb::task::suspend([&](tbb::task::suspend_point tag) {
+      w->tag_ = tag;
+      if (timeout) {
+        w->add_ref();
+        core->timers().at(deadline, [w] {
+          w->signal();
+          w->drop();
+        });
+      }
+      w->arm(states);
+    });
+    WEFT_HAPPENS_AFTER(w);
+    set_current_core(core);
+  } else {
+    w->arm(states);
+    w->block(timeout ? &deadline : nullptr);
+  }
+  w->drop();
+  return count_ready(states);
+}
+
+}  // namespace weft::detail

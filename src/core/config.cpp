@@ -1,0 +1,111 @@
+// weft::config: parsing WEFT_* variables and validating fields.
+
+#include "weft/config.hpp"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+#include <string_view>
+
+#include "weft/errors.hpp"
+
+namespace weft {
+namespace {
+
+// Largest thread count accepted; far above any machine, low enough to catch typos like 1e9.
+constexpr unsigned max_threads = 4096;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parses a whole decimal integer; false on anything else (sign, spaces inside, overflow).
+template <class Int>
+bool parse_int(std::string_view text, Int& out) {
+  text = trim(text);
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+}  // namespace
+
+resource_map parse_resources(const std::string& text, const std::string& origin) {
+  resource_map out;
+  std::string_view rest = text;
+  if (trim(rest).empty()) return out;
+  while (true) {
+    std::size_t comma = rest.find(',');
+    std::string_view item = trim(rest.substr(0, comma));
+    std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      throw config_error(fmt::format(
+          "{}='{}': item '{}' is not name=count (expected e.g. gpu=2,mem_gb=16)", origin, text,
+          item));
+    }
+    std::string name(trim(item.substr(0, eq)));
+    std::string_view count_text = trim(item.substr(eq + 1));
+    std::int64_t count = 0;
+    if (name.empty()) {
+      throw config_error(fmt::format("{}='{}': item '{}' has an empty resource name", origin,
+                                     text, item));
+    }
+    if (!parse_int(count_text, count)) {
+      throw config_error(fmt::format("{}='{}': count '{}' of resource '{}' is not an integer",
+                                     origin, text, count_text, name));
+    }
+    if (count <= 0) {
+      throw config_error(fmt::format(
+          "{}='{}': resource '{}' has capacity {}; capacities must be positive", origin, text,
+          name, count));
+    }
+    if (!out.emplace(name, count).second) {
+      throw config_error(
+          fmt::format("{}='{}': resource '{}' is listed twice", origin, text, name));
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
+config config::from_env() {
+  config cfg;
+  if (const char* v = std::getenv("WEFT_THREADS")) {
+    unsigned threads = 0;
+    if (!parse_int(v, threads) || threads > max_threads) {
+      throw config_error(fmt::format(
+          "WEFT_THREADS='{}' is not a thread count (an integer from 0 to {}; 0 means one per "
+          "hardware thread)",
+          v, max_threads));
+    }
+    cfg.threads = threads;
+  }
+  if (const char* v = std::getenv("WEFT_RESOURCES")) cfg.resources = parse_resources(v, "WEFT_RESOURCES");
+  if (const char* v = std::getenv("WEFT_NAMESPACE")) {
+    if (trim(v).empty()) throw config_error("WEFT_NAMESPACE is set but empty; unset it or give a name");
+    cfg.namespace_ = v;
+  }
+  cfg.validate();
+  return cfg;
+}
+
+void config::validate() const {
+  if (threads > max_threads) {
+    throw config_error(fmt::format("config.threads = {} is above the limit of {}", threads, max_threads));
+  }
+  for (const auto& [name, capacity] : resources) {
+    if (name.empty()) throw config_error("config.resources has an entry with an empty name");
+    if (capacity <= 0) {
+      throw config_error(fmt::format(
+          "config.resources['{}'] = {}: capacities must be positive", name, capacity));
+    }
+  }
+  if (namespace_.empty()) throw config_error("config.namespace_ is empty; give a name");
+}
+
+}  // namespace weft

@@ -1,0 +1,60 @@
+// weft::runtime, a thin owner of a runtime_core, and the process-wide default runtime.
+
+#include "weft/runtime.hpp"
+
+#include <memory>
+#include <mutex>
+
+#include "log.hpp"
+#include "runtime_core.hpp"
+
+namespace weft {
+
+runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {}
+
+runtime::~runtime() {
+  try {
+    core_->shutdown();
+  } catch (const std::exception& e) {
+    detail::log(detail::log_level::error, "runtime destroyed without a clean shutdown: {}",
+                e.what());
+  }
+  core_->release();
+}
+
+void runtime::shutdown() { core_->shutdown(); }
+bool runtime::is_shut_down() const noexcept { return core_->stopping(); }
+unsigned runtime::threads() const noexcept { return core_->threads(); }
+const config& runtime::settings() const noexcept { return core_->settings(); }
+runtime_stats runtime::stats() const noexcept { return core_->stats(); }
+
+namespace {
+std::mutex default_mutex;
+std::unique_ptr<runtime>& default_slot() {
+  static std::unique_ptr<runtime> slot;
+  return slot;
+}
+}  // namespace
+
+runtime& init(const config& cfg) {
+  std::lock_guard lock(default_mutex);
+  auto& slot = default_slot();
+  if (!slot) {
+    slot = std::make_unique<runtime>(cfg);
+  } else {
+    detail::log(detail::log_level::debug, "weft::init: default runtime exists; config ignored");
+  }
+  return *slot;
+}
+
+runtime& init() {
+  {
+    std::lock_guard lock(default_mutex);
+    if (default_slot()) return *default_slot();
+  }
+  return init(config::from_env());
+}
+
+runtime& default_runtime() { return init(); }
+
+}  // namespace weft

@@ -1,0 +1,165 @@
+// The in-process scheduler: admission, readiness, spawning on the TBB arena, completion
+// accounting and shutdown.
+
+#include "runtime_core.hpp"
+
+#include <fmt/core.h>
+#include <oneapi/tbb/info.h>
+
+#include "log.hpp"
+#include "sanitizers.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+namespace {
+thread_local runtime_core* current = nullptr;
+
+unsigned resolve_threads(const config& cfg) {
+  if (cfg.threads != 0) return cfg.threads;
+  int n = tbb::info::default_concurrency();
+  return n > 0 ? static_cast<unsigned>(n) : 1U;
+}
+}  // namespace
+
+// Not inlined on purpose: a task may resume on another thread after suspending, and the
+// thread-local must be looked up afresh each time, never cached across that call.
+[[gnu::noinline]] runtime_core* current_core() noexcept { return current; }
+[[gnu::noinline]] void set_current_core(runtime_core* core) noexcept { current = core; }
+
+void retain_core(runtime_core* core) noexcept { core->retain(); }
+void release_core(runtime_core* core) noexcept { core->release(); }
+void admit_task(runtime_core* core, task_base& task) { core->admit(task); }
+void task_ready(runtime_core* core, task_base& task) noexcept { core->ready(task); }
+
+runtime_core::runtime_core(const config& cfg)
+    : cfg_((cfg.validate(), cfg)),
+      threads_(resolve_threads(cfg_)),
+      reservation_(threads_),
+      // No slot is reserved for external threads: they enqueue work and never join the arena,
+      // so every slot goes to a worker.
+      arena_(static_cast<int>(threads_), 0),
+      resources_(cfg_.resources) {
+  arena_.initialize();
+  log(log_level::info, "runtime started: {} threads, namespace '{}'", threads_, cfg_.namespace_);
+}
+
+void runtime_core::admit(task_base& task) {
+  if (task.extras_) {
+    if (task.extras_->retries_left < 0) {
+      throw error(fmt::format("task '{}': task_options::retries = {} is negative; use 0 for none",
+                              task.name(), task.extras_->retries_left));
+    }
+    if (!task.extras_->resources.empty()) resources_.validate(task.extras_->resources, task.name());
+  }
+  live_.fetch_add(1, std::memory_order_seq_cst);
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) live_.notify_all();
+    throw error(fmt::format("submit of task '{}' rejected: the runtime is shut down", task.name()));
+  }
+  task.result_state().retain();  // the scheduler's reference, dropped in finish()
+}
+
+void runtime_core::ready(task_base& task) noexcept {
+  if (task.phase_.load(std::memory_order_acquire) == cancelled) {
+    finish(task);
+    return;
+  }
+  if (task.extras_ && !task.extras_->resources.empty() && !stopping()) {
+    if (!resources_.acquire_or_park(task)) return;  // scheduled by a later release
+  }
+  spawn(task);
+}
+
+void runtime_core::spawn(task_base& task) noexcept {
+  WEFT_HAPPENS_BEFORE(&task);
+  if (current_core() == this) {
+    group_.run([this, &task] { run(task); });  // local deque of this worker: LIFO, stealable
+  } else {
+    arena_.enqueue(group_.defer([this, &task] { run(task); }));
+  }
+}
+
+void runtime_core::run(task_base& task) noexcept {
+  WEFT_HAPPENS_AFTER(&task);
+  set_current_core(this);
+  if (stopping()) task.cancel_with(make_cancelled(task, "was cancelled: the runtime shut down before it started"));
+  int expected = waiting;
+  if (task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+    task.execute();
+    task.phase_.store(finished, std::memory_order_release);
+  }
+  finish(task);
+  set_current_core(nullptr);
+}
+
+void runtime_core::finish(task_base& task) noexcept {
+  state_base& result = task.result_state();
+  if (task.phase_.load(std::memory_order_acquire) == cancelled)
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+  else if (result.ready() && result.failed())
+    failed_.fetch_add(1, std::memory_order_relaxed);
+  else
+    completed_.fetch_add(1, std::memory_order_relaxed);
+  if (task.holds_resources_) {
+    for (task_base* next : resources_.release(task)) spawn(*next);
+  }
+  // The task's state holds a reference to this core, so the notify below is safe even if
+  // shutdown returns and the runtime drops its own reference meanwhile.
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) live_.notify_all();
+  result.release();
+}
+
+void runtime_core::shutdown() {
+  if (current_core() == this) {
+    throw error(
+        "runtime::shutdown() called from one of the runtime's own tasks would wait for itself; "
+        "call it from outside the runtime (e.g. from main)");
+  }
+  std::lock_guard lock(shutdown_mutex_);
+  if (shut_down_) return;
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (task_base* task : resources_.take_parked()) {
+    task->cancel_with(make_cancelled(*task, "was cancelled: the runtime shut down before it started"));
+    finish(*task);
+  }
+  for (std::uint64_t n = live_.load(std::memory_order_seq_cst); n != 0;
+       n = live_.load(std::memory_order_seq_cst)) {
+    live_.wait(n, std::memory_order_seq_cst);
+  }
+  arena_.execute([this] { group_.wait(); });
+  timer_.stop();
+  arena_.terminate();
+  shut_down_ = true;
+  runtime_stats s = stats();
+  log(log_level::info, "runtime shut down: {} completed, {} failed, {} cancelled", s.completed,
+      s.failed, s.cancelled);
+}
+
+runtime_stats runtime_core::stats() const noexcept {
+  runtime_stats s;
+  s.live = live_.load(std::memory_order_relaxed);
+  s.completed = completed_.load(std::memory_order_relaxed);
+  s.failed = failed_.load(std::memory_order_relaxed);
+  s.cancelled = cancelled_.load(std::memory_order_relaxed);
+  s.retried = retried_.load(std::memory_order_relaxed);
+  s.submitted = s.live + s.completed + s.failed + s.cancelled;
+  return s;
+}
+
+bool task_base::should_retry(const std::exception_ptr& e) noexcept {
+  if (!extras_ || extras_->retries_left <= 0 || core_->stopping()) return false;
+  if (extras_->retry_on) {
+    try {
+      if (!extras_->retry_on(e)) return false;
+    } catch (...) {
+      log(log_level::warn, "task '{}': retry_on threw; not retrying", name());
+      return false;
+    }
+  }
+  --extras_->retries_left;
+  core_->count_retry();
+  log(log_level::debug, "task '{}' threw; retrying ({} retries left)", name(), extras_->retries_left);
+  return true;
+}
+
+}  // namespace weft::detail
