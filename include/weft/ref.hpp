@@ -38,6 +38,16 @@ struct is_ref<ref<T>> : std::true_type {};
 template <class T>
 inline constexpr bool is_ref_v = is_ref<std::remove_cvref_t<T>>::value;
 
+/// What ref<T>::get() returns: `const T&`, or void for ref<void>.
+template <class T>
+struct get_type_of {
+  using type = const T&;
+};
+template <>
+struct get_type_of<void> {
+  using type = void;
+};
+
 /// Throws weft::error for an operation on an empty (default-constructed or moved-from) ref.
 [[noreturn]] void throw_empty_ref(const char* operation);
 /// Throws weft::error for a negative timeout given to `operation`.
@@ -55,7 +65,7 @@ class ref {
   /// The type of the value this ref resolves to.
   using value_type = T;
   /// What get() returns: `const T&` (or void for ref<void>).
-  using get_type = std::conditional_t<std::is_void_v<T>, void, const T&>;
+  using get_type = typename detail::get_type_of<T>::type;
 
   /// An empty ref; every operation but valid() and assignment throws weft::error.
   ref() = default;

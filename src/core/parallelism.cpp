@@ -1,10 +1,9 @@
-// One tbb::global_control per process, sized for the largest live runtime.
+// One tbb::global_control per process, sized for all live runtimes together.
 
 #include "parallelism.hpp"
 
 #include <oneapi/tbb/global_control.h>
 
-#include <set>
 #include <memory>
 #include <mutex>
 
@@ -12,13 +11,15 @@ namespace weft::detail {
 namespace {
 struct registry {
   std::mutex mutex;
-  std::multiset<std::size_t> requests;
+  std::size_t requested = 0;
   std::unique_ptr<tbb::global_control> control;
   std::size_t current = 0;
 
-  // Re-sizes the control to the largest request (plus one slot TBB counts for the caller).
+  // Re-sizes the control to the sum of the requests: TBB's workers form one pool shared by all
+  // arenas, so concurrent runtimes need their threads added up (plus one slot TBB counts for
+  // the calling thread).
   void update() {
-    std::size_t want = requests.empty() ? 0 : *requests.rbegin() + 1;
+    std::size_t want = requested == 0 ? 0 : requested + 1;
     if (want == current) return;
     if (want == 0) {
       control.reset();
@@ -41,14 +42,14 @@ registry& the_registry() {
 parallelism_reservation::parallelism_reservation(std::size_t workers) : workers_(workers) {
   auto& r = the_registry();
   std::lock_guard lock(r.mutex);
-  r.requests.insert(workers_);
+  r.requested += workers_;
   r.update();
 }
 
 parallelism_reservation::~parallelism_reservation() {
   auto& r = the_registry();
   std::lock_guard lock(r.mutex);
-  r.requests.erase(r.requests.find(workers_));
+  r.requested -= workers_;
   r.update();
 }
 

@@ -2,7 +2,9 @@
 // Raises oneTBB's process-wide worker limit so that every live runtime gets the threads it asks
 // for. TBB caps its global pool at hardware_concurrency - 1 workers unless a
 // tbb::global_control raises it, and when several controls are alive the smallest wins; so
-// weft keeps one control per process, sized for the largest live request.
+// weft keeps one control per process, sized for the sum of the live runtimes' threads (the
+// workers are one pool that all arenas share). A smaller global_control created by the
+// program itself still wins, and caps weft's threads.
 
 #include <cstddef>
 
