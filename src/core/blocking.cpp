@@ -104,9 +104,13 @@ std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
 void state_base::wait() const {
   if (ready()) return;
   if (runtime_core* core = current_core()) {
+    // A task waiting for a task that has not started yet runs it right here (like a
+    // function call) instead of suspending: no coroutine stack, no context switch.
+    if (const_cast<state_base*>(this)->try_run_inline(core) && ready()) return;
     resume_link link;
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
       link.tag = tag;
+      WEFT_HAPPENS_BEFORE(&link);  // what this task wrote before suspending, for its resumer
       if (!subscribe(&link)) tbb::task::resume(tag);
     });
     WEFT_HAPPENS_AFTER(&link);
@@ -132,10 +136,15 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
   const auto deadline = timeout ? timer::clock::now() + *timeout : timer::clock::time_point{};
 
   runtime_core* core = current_core();
+  if (core != nullptr && states.size() == 1 && states[0]->try_run_inline(core) &&
+      states[0]->ready()) {
+    return 1;
+  }
   auto* w = new multi_wait(states.size(), num, core != nullptr);
   if (core != nullptr) {
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
       w->tag_ = tag;
+      WEFT_HAPPENS_BEFORE(w);
       if (timeout) {
         w->add_ref();
         core->timers().at(deadline, [w] {

@@ -30,6 +30,32 @@ void retain_core(runtime_core* core) noexcept { core->retain(); }
 void release_core(runtime_core* core) noexcept { core->release(); }
 void admit_task(runtime_core* core, task_base& task) { core->admit(task); }
 void task_ready(runtime_core* core, task_base& task) noexcept { core->ready(task); }
+bool run_inline(runtime_core* core, task_base& task) noexcept { return core->run_inline(task); }
+
+namespace {
+// The callable handed to TBB for one task. Under TSan its move constructor (which TBB runs
+// into the task object it allocated) publishes the closure's final address and the call
+// acquires it before reading the members, making TBB's uninstrumented hand-off visible.
+struct run_closure {
+  runtime_core* core;
+  task_base* task;
+  void (runtime_core::*body)(task_base&) noexcept;
+
+  run_closure(runtime_core* c, task_base* t, void (runtime_core::*b)(task_base&) noexcept)
+      : core(c), task(t), body(b) {}
+  run_closure(const run_closure& o) : core(o.core), task(o.task), body(o.body) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  run_closure(run_closure&& o) noexcept : core(o.core), task(o.task), body(o.body) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  run_closure& operator=(const run_closure&) = delete;
+  void operator()() const {
+    WEFT_HAPPENS_AFTER(const_cast<run_closure*>(this));
+    (core->*body)(*task);
+  }
+};
+}  // namespace
 
 runtime_core::runtime_core(const config& cfg)
     : cfg_((cfg.validate(), cfg)),
@@ -72,10 +98,11 @@ void runtime_core::ready(task_base& task) noexcept {
 
 void runtime_core::spawn(task_base& task) noexcept {
   WEFT_HAPPENS_BEFORE(&task);
+  run_closure closure(this, &task, &runtime_core::run);
   if (current_core() == this) {
-    group_.run([this, &task] { run(task); });  // local deque of this worker: LIFO, stealable
+    group_.run(std::move(closure));  // local deque of this worker: LIFO, stealable
   } else {
-    arena_.enqueue(group_.defer([this, &task] { run(task); }));
+    arena_.enqueue(group_.defer(std::move(closure)));
   }
 }
 
@@ -88,8 +115,20 @@ void runtime_core::run(task_base& task) noexcept {
     task.execute();
     task.phase_.store(finished, std::memory_order_release);
   }
+  // Whoever ran it (this closure, or a waiter inline), the bookkeeping happens here, once:
+  // the task stays counted as live until its scheduled run has come and gone.
   finish(task);
   set_current_core(nullptr);
+}
+
+bool runtime_core::run_inline(task_base& task) noexcept {
+  if (stopping()) return false;
+  int expected = waiting;
+  if (!task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel))
+    return false;
+  task.execute();
+  task.phase_.store(finished, std::memory_order_release);
+  return true;
 }
 
 void runtime_core::finish(task_base& task) noexcept {

@@ -38,6 +38,8 @@ class runtime_core {
   void admit(task_base& task);
   /// See task_ready in core_api.hpp.
   void ready(task_base& task) noexcept;
+  /// See run_inline in core_api.hpp.
+  bool run_inline(task_base& task) noexcept;
   /// See runtime::shutdown.
   void shutdown();
 
@@ -53,7 +55,12 @@ class runtime_core {
  private:
   ~runtime_core() = default;
   void spawn(task_base& task) noexcept;
+
+ public:
+  /// Runs a scheduled task (called on a worker by the closure spawn() hands to TBB).
   void run(task_base& task) noexcept;
+
+ private:
   void finish(task_base& task) noexcept;
 
   const config cfg_;

@@ -23,6 +23,11 @@ void admit_task(runtime_core* core, task_base& task);
 /// parks it until they are free) and schedules it on the runtime's arena.
 void task_ready(runtime_core* core, task_base& task) noexcept;
 
+/// Claims and executes a ready, not yet started task on the calling thread (a task of `core`
+/// waiting for it). The task's own scheduled run later only finishes its bookkeeping. Returns
+/// false when the task was already claimed, cancelled, or the runtime is stopping.
+bool run_inline(runtime_core* core, task_base& task) noexcept;
+
 /// The runtime whose task is running on this thread, or nullptr outside weft tasks.
 runtime_core* current_core() noexcept;
 

@@ -54,6 +54,12 @@ class state_base {
   /// Like wait() with a deadline; returns false when it ran out. `d` must not be negative.
   bool wait_for(std::chrono::nanoseconds d) const;
 
+  /// Runs the computation behind this state on the calling thread if it is a task of `core`
+  /// that is ready to start and nobody started yet; true if it ran.
+  virtual bool try_run_inline(runtime_core* core) noexcept {
+    (void)core;
+    return false;
+  }
   /// Cancels the computation behind this state if it has not started; true if it did.
   virtual bool try_cancel() noexcept { return false; }
   /// True when the caller holds the only reference (nobody else can read the value).

@@ -128,6 +128,11 @@ class task final : public state<R>, public task_base {
            cancel_with(make_cancelled(*this, "cancelled before it started"));
   }
   runtime_core* home() const noexcept override { return core_; }
+  bool try_run_inline(runtime_core* core) noexcept override {
+    if (core != core_ || pending_.load(std::memory_order_acquire) != 0) return false;
+    if (extras_ && !extras_->resources.empty()) return false;  // must queue for its resources
+    return run_inline(core_, *this);
+  }
 
  private:
   struct dep_link final : continuation {
