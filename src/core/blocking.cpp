@@ -117,9 +117,14 @@ void state_base::wait() const {
     set_current_core(core);
     return;
   }
-  for (int s = status_.load(std::memory_order_acquire); s == pending;
-       s = status_.load(std::memory_order_acquire)) {
-    status_.wait(s, std::memory_order_acquire);
+  int s = status_.load(std::memory_order_acquire);
+  while ((s & outcome_mask) == pending) {
+    if (!(s & sleeper) &&
+        !status_.compare_exchange_weak(s, s | sleeper, std::memory_order_acq_rel)) {
+      continue;  // s was reloaded: completed meanwhile, or retry setting the flag
+    }
+    status_.wait(s | sleeper, std::memory_order_acquire);
+    s = status_.load(std::memory_order_acquire);
   }
 }
 

@@ -23,9 +23,9 @@ bool state_base::subscribe(continuation* c) const noexcept {
 }
 
 void state_base::publish(int status) noexcept {
-  status_.store(status, std::memory_order_release);
+  int before = status_.exchange(status, std::memory_order_acq_rel);
   continuation* list = waiters_.exchange(closed_list(), std::memory_order_acq_rel);
-  status_.notify_all();
+  if (before & sleeper) status_.notify_all();
   // The list is newest-first; reverse it so waiters fire in the order they subscribed.
   continuation* ordered = nullptr;
   while (list != nullptr) {

@@ -38,9 +38,13 @@ class state_base {
   }
 
   /// True once a value or an error is published.
-  bool ready() const noexcept { return status_.load(std::memory_order_acquire) != pending; }
+  bool ready() const noexcept {
+    return (status_.load(std::memory_order_acquire) & outcome_mask) != pending;
+  }
   /// True when the state completed with an error (only meaningful once ready()).
-  bool failed() const noexcept { return status_.load(std::memory_order_acquire) == errored; }
+  bool failed() const noexcept {
+    return (status_.load(std::memory_order_acquire) & outcome_mask) == errored;
+  }
   /// The error of a failed state.
   const std::exception_ptr& error() const noexcept { return error_; }
 
@@ -83,11 +87,15 @@ class state_base {
   static constexpr int pending = 0;
   static constexpr int has_value = 1;
   static constexpr int errored = 2;
+  static constexpr int outcome_mask = 3;
+  // Set by a thread that blocks on status_, so publish() only wakes (a futex syscall in
+  // libstdc++, whose waiter buckets are shared by unrelated addresses) when someone sleeps.
+  static constexpr int sleeper = 4;
 
   void publish(int status) noexcept;
 
   std::atomic<std::uint32_t> refs_{1};
-  std::atomic<int> status_{pending};
+  mutable std::atomic<int> status_{pending};
   mutable std::atomic<continuation*> waiters_{nullptr};
   std::exception_ptr error_;
 };
