@@ -13,7 +13,9 @@
 
 namespace {
 
-std::uint64_t fib_serial(int n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+std::uint64_t fib_serial(int n) {
+  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
 
 std::uint64_t fib_weft(weft::runtime& rt, int n, int cutoff) {
   if (n < cutoff) return fib_serial(n);
@@ -58,7 +60,17 @@ void fib_on_tbb(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(fib_on_weft)->Name("fib30:weft")->Arg(0)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(fib_on_tbb)->Name("fib30:tbb")->Arg(0)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(fib_on_weft)
+    ->Name("fib30:weft")
+    ->Arg(0)
+    ->Arg(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(fib_on_tbb)
+    ->Name("fib30:tbb")
+    ->Arg(0)
+    ->Arg(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 WEFT_BENCHMARK_MAIN()

@@ -18,7 +18,9 @@ namespace {
 
 constexpr int task_count = 1'000'000;
 
-unsigned bench_threads() { return std::thread::hardware_concurrency(); }
+unsigned bench_threads() {
+  return std::thread::hardware_concurrency();
+}
 
 void independent_weft(benchmark::State& state) {
   weft::runtime rt{weft::config{.threads = bench_threads()}};
@@ -26,8 +28,10 @@ void independent_weft(benchmark::State& state) {
   refs.reserve(task_count);
   for (auto _ : state) {
     refs.clear();
-    for (int i = 0; i < task_count; ++i) refs.push_back(rt.submit([] {}));
-    for (auto& r : refs) r.get();
+    for (int i = 0; i < task_count; ++i)
+      refs.push_back(rt.submit([] {}));
+    for (auto& r : refs)
+      r.get();
   }
   state.SetItemsProcessed(state.iterations() * task_count);
 }
@@ -37,7 +41,8 @@ void independent_tbb(benchmark::State& state) {
   for (auto _ : state) {
     arena.execute([] {
       tbb::task_group tg;
-      for (int i = 0; i < task_count; ++i) tg.run([] {});
+      for (int i = 0; i < task_count; ++i)
+        tg.run([] {});
       tg.wait();
     });
   }
@@ -48,7 +53,8 @@ void chain_weft(benchmark::State& state) {
   weft::runtime rt{weft::config{.threads = bench_threads()}};
   for (auto _ : state) {
     weft::ref<int> r = rt.submit([] { return 0; });
-    for (int i = 1; i < task_count; ++i) r = rt.submit([](int x) { return x + 1; }, r);
+    for (int i = 1; i < task_count; ++i)
+      r = rt.submit([](int x) { return x + 1; }, r);
     if (r.get() != task_count - 1) state.SkipWithError("wrong chain result");
   }
   state.SetItemsProcessed(state.iterations() * task_count);
@@ -96,28 +102,40 @@ void pending_memory_weft(benchmark::State& state) {
   for (auto _ : state) {
     std::atomic<bool> release{false};
     weft::ref<int> gate = rt.submit([&] {
-      while (!release.load()) std::this_thread::yield();
+      while (!release.load())
+        std::this_thread::yield();
       return 1;
     });
     std::vector<weft::ref<int>> refs;
     refs.reserve(task_count);
     long before = resident_bytes();
-    for (int i = 0; i < task_count; ++i) refs.push_back(rt.submit([](int x) { return x; }, gate));
+    for (int i = 0; i < task_count; ++i)
+      refs.push_back(rt.submit([](int x) { return x; }, gate));
     long after = resident_bytes();
     // The refs vector was reserved before measuring, so the delta is the task records alone.
-    state.counters["bytes_per_pending_task"] =
-        static_cast<double>(after - before) / task_count;
+    state.counters["bytes_per_pending_task"] = static_cast<double>(after - before) / task_count;
     release = true;
-    for (auto& r : refs) r.get();
+    for (auto& r : refs)
+      r.get();
   }
 }
 
 }  // namespace
 
-BENCHMARK(independent_weft)->Name("independent_1M:weft")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(independent_tbb)->Name("independent_1M:tbb")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(independent_weft)
+    ->Name("independent_1M:weft")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(independent_tbb)
+    ->Name("independent_1M:tbb")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(chain_weft)->Name("chain_1M:weft")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(chain_tbb)->Name("chain_1M:tbb")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(pending_memory_weft)->Name("pending_memory_1M:weft")->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(pending_memory_weft)
+    ->Name("pending_memory_1M:weft")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 WEFT_BENCHMARK_MAIN()

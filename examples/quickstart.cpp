@@ -8,12 +8,15 @@
 #include <thread>
 #include <vector>
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 
 int checked_sqrt(int x) {
   if (x < 0) throw std::domain_error("checked_sqrt of a negative number");
   int r = 0;
-  while ((r + 1) * (r + 1) <= x) ++r;
+  while ((r + 1) * (r + 1) <= x)
+    ++r;
   return r;
 }
 
@@ -64,7 +67,8 @@ int main() {
 
   int total = 0;
   weft::ref<std::vector<weft::ref<int>>> all = weft::when_all(batch);
-  for (const weft::ref<int>& r : all.get()) total += r.get();
+  for (const weft::ref<int>& r : all.get())
+    total += r.get();
   std::printf("when_all: sum of 0..7 = %d\n", total);
   return 0;
 }

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
   }
   std::mt19937 rng(42);
   auto data = std::make_shared<values>(n);
-  for (auto& v : *data) v = rng();
+  for (auto& v : *data)
+    v = rng();
 
   weft::runtime rt{weft::config::from_env()};
   auto start = std::chrono::steady_clock::now();
@@ -69,9 +70,10 @@ int main(int argc, char** argv) {
   double baseline = seconds_since(start);
 
   bool ok = result == serial;
-  std::printf("merge sort of %zu values on %u threads: %.3f s (std::sort: %.3f s, speedup %.2fx), "
-              "%llu tasks, result %s\n",
-              n, rt.threads(), parallel, baseline, baseline / parallel,
-              static_cast<unsigned long long>(rt.stats().submitted), ok ? "correct" : "WRONG");
+  std::printf(
+      "merge sort of %zu values on %u threads: %.3f s (std::sort: %.3f s, speedup %.2fx), "
+      "%llu tasks, result %s\n",
+      n, rt.threads(), parallel, baseline, baseline / parallel,
+      static_cast<unsigned long long>(rt.stats().submitted), ok ? "correct" : "WRONG");
   return ok ? 0 : 1;
 }

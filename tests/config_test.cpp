@@ -19,7 +19,8 @@ struct env_scope {
     }
   }
   ~env_scope() {
-    for (auto* k : names) unsetenv(k);
+    for (auto* k : names)
+      unsetenv(k);
   }
   std::vector<const char*> names;
 };
@@ -45,9 +46,8 @@ TEST_CASE("from_env keeps the defaults when nothing is set") {
 }
 
 TEST_CASE("from_env reads threads, resources and namespace") {
-  env_scope env{{"WEFT_THREADS", "3"},
-                {"WEFT_RESOURCES", "gpu=2, mem_gb=16"},
-                {"WEFT_NAMESPACE", "prod"}};
+  env_scope env{
+      {"WEFT_THREADS", "3"}, {"WEFT_RESOURCES", "gpu=2, mem_gb=16"}, {"WEFT_NAMESPACE", "prod"}};
   weft::config cfg = weft::config::from_env();
   CHECK(cfg.threads == 3);
   CHECK(cfg.resources.size() == 2);

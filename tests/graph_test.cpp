@@ -33,7 +33,8 @@ weft::ref<std::uint64_t> fib(weft::runtime& rt, int n) {
 TEST_CASE("a chain passes each value to the next task") {
   weft::runtime rt;
   weft::ref<int> r = rt.submit([] { return 0; });
-  for (int i = 0; i < 1000; ++i) r = rt.submit([](int x) { return x + 1; }, r);
+  for (int i = 0; i < 1000; ++i)
+    r = rt.submit([](int x) { return x + 1; }, r);
   CHECK(r.get() == 1000);
 }
 
@@ -43,10 +44,12 @@ TEST_CASE("a diamond runs the join once with both sides") {
   auto top = rt.submit([] { return 5; });
   auto l = rt.submit([](int x) { return x + 1; }, top);
   auto r = rt.submit([](int x) { return x * 2; }, top);
-  auto j = rt.submit([&](int a, int b) {
-    ++joins;
-    return a * 100 + b;
-  }, l, r);
+  auto j = rt.submit(
+      [&](int a, int b) {
+        ++joins;
+        return a * 100 + b;
+      },
+      l, r);
   CHECK(j.get() == 610);
   CHECK(joins.load() == 1);
 }
@@ -61,7 +64,8 @@ TEST_CASE("fan-out and fan-in of 100,000 tasks") {
   }
   auto total = weft::when_all(wide).then([](const std::vector<weft::ref<std::int64_t>>& rs) {
     std::int64_t sum = 0;
-    for (const auto& r : rs) sum += r.get();
+    for (const auto& r : rs)
+      sum += r.get();
     return sum;
   });
   CHECK(total.get() == 3 * (std::int64_t{100000} * 99999 / 2));
@@ -70,7 +74,8 @@ TEST_CASE("fan-out and fan-in of 100,000 tasks") {
 TEST_CASE("a chain of 1,000,000 dependent tasks completes (no deep recursion)") {
   weft::runtime rt;
   weft::ref<std::int64_t> r = rt.submit([] { return std::int64_t{0}; });
-  for (int i = 0; i < 1000000; ++i) r = rt.submit([](std::int64_t x) { return x + 1; }, r);
+  for (int i = 0; i < 1000000; ++i)
+    r = rt.submit([](std::int64_t x) { return x + 1; }, r);
   CHECK(r.get() == 1000000);
 }
 
@@ -84,7 +89,8 @@ TEST_CASE("get() inside tasks never deadlocks a 2-thread pool") {
     }));
   }
   long sum = 0;
-  for (auto& p : parents) sum += p.get();
+  for (auto& p : parents)
+    sum += p.get();
   CHECK(sum == 1000L * 999 + 1000);
 }
 
@@ -105,11 +111,29 @@ TEST_CASE("an exception reaches every dependent with its type and message; none 
   weft::runtime rt;
   std::atomic<int> ran{0};
   auto root = rt.submit([]() -> int { throw graph_error("root failed: disk full"); });
-  auto a = rt.submit([&](int x) { ++ran; return x; }, root);
-  auto b = rt.submit([&](int x) { ++ran; return x; }, a);
+  auto a = rt.submit(
+      [&](int x) {
+        ++ran;
+        return x;
+      },
+      root);
+  auto b = rt.submit(
+      [&](int x) {
+        ++ran;
+        return x;
+      },
+      a);
   auto ok = rt.submit([] { return 1; });
-  auto c = rt.submit([&](int x, int y) { ++ran; return x + y; }, ok, b);
-  auto d = a.then([&](int x) { ++ran; return x; });
+  auto c = rt.submit(
+      [&](int x, int y) {
+        ++ran;
+        return x + y;
+      },
+      ok, b);
+  auto d = a.then([&](int x) {
+    ++ran;
+    return x;
+  });
   for (auto* r : {&root, &a, &b, &c, &d}) {
     CHECK_THROWS_WITH_AS(r->get(), "root failed: disk full", graph_error);
   }

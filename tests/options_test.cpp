@@ -88,7 +88,8 @@ TEST_CASE("no more tasks than the capacity hold a resource at once, and all comp
     }));
   }
   int sum = 0;
-  for (auto& r : refs) sum += r.get();
+  for (auto& r : refs)
+    sum += r.get();
   CHECK(sum == 40 * 39 / 2);
   CHECK(peak.load() <= 2);
   CHECK(peak.load() >= 1);
@@ -104,9 +105,11 @@ TEST_CASE("a task needing the whole capacity is not starved by smaller ones") {
     }));
   }
   auto big = rt.submit(weft::task_options{.resources = {{"gpu", 2}}}, [] { return 100; });
-  for (int i = 0; i < 10; ++i) refs.push_back(rt.submit(weft::task_options{.resources = {{"gpu", 1}}}, [] { return 1; }));
+  for (int i = 0; i < 10; ++i)
+    refs.push_back(rt.submit(weft::task_options{.resources = {{"gpu", 1}}}, [] { return 1; }));
   CHECK(big.get() == 100);
-  for (auto& r : refs) CHECK(r.get() == 1);
+  for (auto& r : refs)
+    CHECK(r.get() == 1);
 }
 
 TEST_CASE("impossible resource requests fail at submit with a clear error") {

@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 struct custom_error : std::runtime_error {
-  explicit custom_error(int c) : std::runtime_error("custom failure " + std::to_string(c)), code(c) {}
+  explicit custom_error(int c)
+      : std::runtime_error("custom failure " + std::to_string(c)), code(c) {}
   int code;
 };
 
@@ -57,7 +58,8 @@ TEST_CASE("get_for times out with timeout_error, then succeeds once ready") {
   weft::runtime rt{weft::config{.threads = 2}};
   std::atomic<bool> release{false};
   auto r = rt.submit([&] {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
+    while (!release.load())
+      std::this_thread::sleep_for(1ms);
     return 5;
   });
   CHECK_THROWS_AS(r.get_for(20ms), weft::timeout_error);

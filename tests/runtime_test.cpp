@@ -13,7 +13,9 @@
 using namespace std::chrono_literals;
 
 namespace {
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 struct accumulator {
   int base;
   int plus(int x) const { return base + x; }
@@ -30,10 +32,12 @@ TEST_CASE("threads = N gives an arena of N workers") {
     refs.push_back(rt.submit([&] {
       ++arrived;
       auto deadline = std::chrono::steady_clock::now() + 10s;
-      while (arrived.load() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      while (arrived.load() < 3 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
     }));
   }
-  for (auto& r : refs) r.get();
+  for (auto& r : refs)
+    r.get();
   CHECK(arrived.load() == 3);
   weft::runtime deflt;
   CHECK(deflt.threads() >= 1);
@@ -49,7 +53,8 @@ TEST_CASE("submit accepts functions, lambdas, member pointers, void and move-onl
   CHECK(side.load() == 1);
   auto p = rt.submit([] { return std::make_unique<std::string>("owned"); });
   CHECK(*p.get() == "owned");
-  auto consumes = rt.submit([](std::unique_ptr<int> q) { return *q + 1; }, std::make_unique<int>(1));
+  auto consumes =
+      rt.submit([](std::unique_ptr<int> q) { return *q + 1; }, std::make_unique<int>(1));
   CHECK(consumes.get() == 2);
 }
 
@@ -68,14 +73,18 @@ TEST_CASE("cancel before start fails the task and its dependents with cancelled_
   weft::runtime rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
   auto blocker = rt.submit([&] {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
+    while (!release.load())
+      std::this_thread::sleep_for(1ms);
     return 1;
   });
   std::atomic<bool> ran{false};
-  auto victim = rt.submit(weft::task_options{.name = "victim"}, [&](int x) {
-    ran = true;
-    return x;
-  }, blocker);
+  auto victim = rt.submit(
+      weft::task_options{.name = "victim"},
+      [&](int x) {
+        ran = true;
+        return x;
+      },
+      blocker);
   auto dependent = rt.submit([](int x) { return x + 1; }, victim);
   CHECK(rt.cancel(victim));
   CHECK_FALSE(rt.cancel(victim));  // only once
@@ -86,7 +95,8 @@ TEST_CASE("cancel before start fails the task and its dependents with cancelled_
   CHECK(blocker.get() == 1);
   CHECK_FALSE(rt.cancel(blocker));  // already finished
   CHECK_FALSE(ran.load());
-  while (rt.stats().live != 0) std::this_thread::sleep_for(1ms);
+  while (rt.stats().live != 0)
+    std::this_thread::sleep_for(1ms);
   CHECK(rt.stats().cancelled == 1);
 }
 
@@ -96,7 +106,8 @@ TEST_CASE("wait returns the first num ready refs in input order and the rest pen
   weft::runtime gate_rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
   auto gate = gate_rt.submit([&] {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
+    while (!release.load())
+      std::this_thread::sleep_for(1ms);
   });
   std::vector<weft::ref<int>> refs;
   for (int i = 0; i < 6; ++i) {
@@ -108,16 +119,19 @@ TEST_CASE("wait returns the first num ready refs in input order and the rest pen
   auto some = rt.wait(refs, 2, 10s);
   REQUIRE(some.ready.size() == 2);
   CHECK(some.pending.size() == 4);
-  for (auto& r : some.ready) CHECK(r.get() % 2 == 1);
+  for (auto& r : some.ready)
+    CHECK(r.get() % 2 == 1);
 
   auto timed_out = rt.wait(refs, 6, 20ms);  // the even ones are held back by the gate
   CHECK(timed_out.ready.size() == 3);
   CHECK(timed_out.pending.size() == 3);
-  for (int i = 0; i < 3; ++i) CHECK(timed_out.ready[i] == refs[2 * i + 1]);
+  for (int i = 0; i < 3; ++i)
+    CHECK(timed_out.ready[i] == refs[2 * i + 1]);
   release = true;
   auto all = rt.wait(refs);
   CHECK(all.ready.size() == 6);
-  for (int i = 0; i < 6; ++i) CHECK(all.ready[i].get() == i);
+  for (int i = 0; i < 6; ++i)
+    CHECK(all.ready[i].get() == i);
 }
 
 TEST_CASE("wait rejects bad arguments") {
@@ -136,7 +150,8 @@ TEST_CASE("timed waits inside a task suspend it and time out without blocking th
   weft::runtime rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
   auto slow = rt.submit([&] {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
+    while (!release.load())
+      std::this_thread::sleep_for(1ms);
     return 1;
   });
   // With one worker busy in `slow`, this runs only after release; give it its own runtime.
@@ -166,7 +181,8 @@ TEST_CASE("stats count submitted, completed, failed") {
   rt.submit([] { return 1; }).get();
   auto bad = rt.submit([]() -> int { throw std::runtime_error("x"); });
   CHECK_THROWS(bad.get());
-  while (rt.stats().live != 0) std::this_thread::sleep_for(1ms);
+  while (rt.stats().live != 0)
+    std::this_thread::sleep_for(1ms);
   auto s = rt.stats();
   CHECK(s.submitted == 2);
   CHECK(s.completed == 1);

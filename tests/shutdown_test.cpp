@@ -22,7 +22,8 @@ TEST_CASE("shutdown with 100,000 tasks pending cancels what has not started") {
     // Two blockers hold both workers so that the rest stays queued until shutdown.
     for (int i = 0; i < 2; ++i) {
       refs.push_back(rt.submit([&] {
-        while (!release.load()) std::this_thread::sleep_for(1ms);
+        while (!release.load())
+          std::this_thread::sleep_for(1ms);
         ++ran;
         return -1;
       }));
@@ -68,11 +69,13 @@ TEST_CASE("tasks waiting on dependencies at shutdown are cancelled, not stranded
     weft::runtime rt{weft::config{.threads = 1}};
     std::atomic<bool> release{false};
     auto head = rt.submit([&] {
-      while (!release.load()) std::this_thread::sleep_for(1ms);
+      while (!release.load())
+        std::this_thread::sleep_for(1ms);
       return 0;
     });
     tail = head;
-    for (int i = 0; i < 10000; ++i) tail = rt.submit([](int x) { return x + 1; }, tail);
+    for (int i = 0; i < 10000; ++i)
+      tail = rt.submit([](int x) { return x + 1; }, tail);
     std::thread releaser([&] {
       std::this_thread::sleep_for(20ms);
       release = true;
@@ -100,7 +103,8 @@ TEST_CASE("a task blocked in get() on a task cancelled by shutdown sees cancelle
         return -1;
       }
     });
-    while (!started.load()) std::this_thread::yield();
+    while (!started.load())
+      std::this_thread::yield();
     rt.shutdown();
     CHECK(parent.get() == -1);
   }
@@ -127,7 +131,8 @@ TEST_CASE("many runtimes created and destroyed in a row leave nothing behind") {
   for (int i = 0; i < 50; ++i) {
     weft::runtime rt{weft::config{.threads = 1 + static_cast<unsigned>(i % 3)}};
     std::vector<weft::ref<int>> refs;
-    for (int j = 0; j < 100; ++j) refs.push_back(rt.submit([j] { return j; }));
+    for (int j = 0; j < 100; ++j)
+      refs.push_back(rt.submit([j] { return j; }));
     if (i % 2 == 0) CHECK(refs.back().get() == 99);
   }
 }

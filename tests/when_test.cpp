@@ -62,7 +62,8 @@ TEST_CASE("when_any gives the index of the first input to complete") {
   std::atomic<bool> release{false};
   std::vector<weft::ref<int>> refs;
   refs.push_back(rt.submit([&] {
-    while (!release.load()) std::this_thread::sleep_for(1ms);
+    while (!release.load())
+      std::this_thread::sleep_for(1ms);
     return 0;
   }));
   refs.push_back(rt.submit([] { return 1; }));

@@ -50,12 +50,12 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 }  // namespace weft_bench
 
 /// main() for a benchmark binary using ratio_reporter.
-#define WEFT_BENCHMARK_MAIN()                                          \
-  int main(int argc, char** argv) {                                    \
-    benchmark::Initialize(&argc, argv);                                \
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;  \
-    weft_bench::ratio_reporter reporter;                               \
-    benchmark::RunSpecifiedBenchmarks(&reporter);                      \
-    benchmark::Shutdown();                                             \
-    return 0;                                                          \
+#define WEFT_BENCHMARK_MAIN()                                         \
+  int main(int argc, char** argv) {                                   \
+    benchmark::Initialize(&argc, argv);                               \
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1; \
+    weft_bench::ratio_reporter reporter;                              \
+    benchmark::RunSpecifiedBenchmarks(&reporter);                     \
+    benchmark::Shutdown();                                            \
+    return 0;                                                         \
   }

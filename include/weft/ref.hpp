@@ -91,9 +91,7 @@ class ref {
   /// get() on a temporary ref (e.g. `rt.submit(f).get()`) returns the value itself, so nothing
   /// dangles when the temporary dies: moved out if no other ref shares it, else copied. For
   /// types that cannot be copied, the `const T&` overload applies: keep the ref alive.
-  T get() &&
-    requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>)
-  {
+  T get() && requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>) {
     require("get()");
     s_->wait();
     if (s_->failed()) std::rethrow_exception(s_->error());

@@ -60,8 +60,7 @@ class runtime {
   /// failed. Other arguments are copied or moved into the task. Throws weft::error after
   /// shutdown.
   template <class F, class... A>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, task_options>)
-  auto submit(F&& fn, A&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, task_options>) auto submit(F&& fn, A&&... args) {
     return detail::submit_task(core_, nullptr, std::forward<F>(fn), std::forward<A>(args)...);
   }
 

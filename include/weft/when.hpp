@@ -90,11 +90,11 @@ ref<std::size_t> when_any(const std::vector<ref<T>>& refs) {
   detail::state_ptr<detail::state<std::size_t>> result(out);
   auto keep = result;
   detail::join<std::function<void(std::size_t)>>::start(inputs, 1,
-                                                         [keep](std::size_t index) mutable {
-                                                           keep->emplace_value(index);
-                                                           keep->commit_value();
-                                                           keep = {};
-                                                         });
+                                                        [keep](std::size_t index) mutable {
+                                                          keep->emplace_value(index);
+                                                          keep->commit_value();
+                                                          keep = {};
+                                                        });
   return detail::ref_access::make(std::move(result));
 }
 

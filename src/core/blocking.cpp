@@ -36,7 +36,8 @@ class multi_wait {
         needed_(static_cast<std::int64_t>(needed)),
         in_task_(in_task),
         links_(inputs) {
-    for (auto& l : links_) l.owner_ = this;
+    for (auto& l : links_)
+      l.owner_ = this;
   }
 
   // Subscribes to every state; states already complete count at once.
@@ -95,7 +96,8 @@ class multi_wait {
 
 std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
   std::size_t n = 0;
-  for (auto* s : states) n += s->ready() ? 1 : 0;
+  for (auto* s : states)
+    n += s->ready() ? 1 : 0;
   return n;
 }
 

@@ -18,8 +18,10 @@ namespace {
 constexpr unsigned max_threads = 4096;
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -43,29 +45,28 @@ resource_map parse_resources(const std::string& text, const std::string& origin)
     std::string_view item = trim(rest.substr(0, comma));
     std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
-      throw config_error(fmt::format(
-          "{}='{}': item '{}' is not name=count (expected e.g. gpu=2,mem_gb=16)", origin, text,
-          item));
+      throw config_error(
+          fmt::format("{}='{}': item '{}' is not name=count (expected e.g. gpu=2,mem_gb=16)",
+                      origin, text, item));
     }
     std::string name(trim(item.substr(0, eq)));
     std::string_view count_text = trim(item.substr(eq + 1));
     std::int64_t count = 0;
     if (name.empty()) {
-      throw config_error(fmt::format("{}='{}': item '{}' has an empty resource name", origin,
-                                     text, item));
+      throw config_error(
+          fmt::format("{}='{}': item '{}' has an empty resource name", origin, text, item));
     }
     if (!parse_int(count_text, count)) {
       throw config_error(fmt::format("{}='{}': count '{}' of resource '{}' is not an integer",
                                      origin, text, count_text, name));
     }
     if (count <= 0) {
-      throw config_error(fmt::format(
-          "{}='{}': resource '{}' has capacity {}; capacities must be positive", origin, text,
-          name, count));
+      throw config_error(
+          fmt::format("{}='{}': resource '{}' has capacity {}; capacities must be positive", origin,
+                      text, name, count));
     }
     if (!out.emplace(name, count).second) {
-      throw config_error(
-          fmt::format("{}='{}': resource '{}' is listed twice", origin, text, name));
+      throw config_error(fmt::format("{}='{}': resource '{}' is listed twice", origin, text, name));
     }
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);
@@ -85,9 +86,11 @@ config config::from_env() {
     }
     cfg.threads = threads;
   }
-  if (const char* v = std::getenv("WEFT_RESOURCES")) cfg.resources = parse_resources(v, "WEFT_RESOURCES");
+  if (const char* v = std::getenv("WEFT_RESOURCES"))
+    cfg.resources = parse_resources(v, "WEFT_RESOURCES");
   if (const char* v = std::getenv("WEFT_NAMESPACE")) {
-    if (trim(v).empty()) throw config_error("WEFT_NAMESPACE is set but empty; unset it or give a name");
+    if (trim(v).empty())
+      throw config_error("WEFT_NAMESPACE is set but empty; unset it or give a name");
     cfg.namespace_ = v;
   }
   cfg.validate();
@@ -96,13 +99,14 @@ config config::from_env() {
 
 void config::validate() const {
   if (threads > max_threads) {
-    throw config_error(fmt::format("config.threads = {} is above the limit of {}", threads, max_threads));
+    throw config_error(
+        fmt::format("config.threads = {} is above the limit of {}", threads, max_threads));
   }
   for (const auto& [name, capacity] : resources) {
     if (name.empty()) throw config_error("config.resources has an entry with an empty name");
     if (capacity <= 0) {
-      throw config_error(fmt::format(
-          "config.resources['{}'] = {}: capacities must be positive", name, capacity));
+      throw config_error(
+          fmt::format("config.resources['{}'] = {}: capacities must be positive", name, capacity));
     }
   }
   if (namespace_.empty()) throw config_error("config.namespace_ is empty; give a name");

@@ -24,9 +24,10 @@ void throw_empty_ref(const char* operation) {
 }
 
 void throw_negative_timeout(const char* operation, std::chrono::nanoseconds d) {
-  throw error(fmt::format("{}: the timeout is negative ({}); pass zero to poll or a positive "
-                          "duration",
-                          operation, milliseconds(d)));
+  throw error(
+      fmt::format("{}: the timeout is negative ({}); pass zero to poll or a positive "
+                  "duration",
+                  operation, milliseconds(d)));
 }
 
 void throw_timeout(std::chrono::nanoseconds d) {
@@ -55,7 +56,9 @@ void throw_no_home() {
       "would run the continuation; use runtime::submit(fn, the_ref) instead");
 }
 
-void throw_bad_when_input(const char* what) { throw error(what); }
+void throw_bad_when_input(const char* what) {
+  throw error(what);
+}
 
 std::exception_ptr make_cancelled(const task_base& task, const char* why) {
   return std::make_exception_ptr(cancelled_error(fmt::format("task '{}' {}", task.name(), why)));
@@ -64,9 +67,10 @@ std::exception_ptr make_cancelled(const task_base& task, const char* why) {
 void check_wait_arguments(std::size_t refs, std::size_t num,
                           std::optional<std::chrono::nanoseconds> timeout) {
   if (num > refs || (num == 0 && refs != 0)) {
-    throw error(fmt::format("runtime::wait: num = {} but {} refs were given; num must be "
-                            "between 1 and the number of refs",
-                            num, refs));
+    throw error(
+        fmt::format("runtime::wait: num = {} but {} refs were given; num must be "
+                    "between 1 and the number of refs",
+                    num, refs));
   }
   if (timeout && timeout->count() < 0) throw_negative_timeout("runtime::wait", *timeout);
 }

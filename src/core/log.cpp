@@ -16,16 +16,21 @@ log_level level_from_env() noexcept {
   if (s == "error") return log_level::error;
   if (s == "info") return log_level::info;
   if (s == "debug") return log_level::debug;
-  if (s != "warn") std::fprintf(stderr, "weft warn: WEFT_LOG='%s' is not error|warn|info|debug; using warn\n", v);
+  if (s != "warn")
+    std::fprintf(stderr, "weft warn: WEFT_LOG='%s' is not error|warn|info|debug; using warn\n", v);
   return log_level::warn;
 }
 
 const char* label(log_level level) noexcept {
   switch (level) {
-    case log_level::error: return "error";
-    case log_level::warn: return "warn";
-    case log_level::info: return "info";
-    case log_level::debug: return "debug";
+    case log_level::error:
+      return "error";
+    case log_level::warn:
+      return "warn";
+    case log_level::info:
+      return "info";
+    case log_level::debug:
+      return "debug";
   }
   return "?";
 }

@@ -25,8 +25,8 @@ struct registry {
       control.reset();
     } else {
       // A new control first, then drop the old: the limit never dips in between.
-      auto next = std::make_unique<tbb::global_control>(
-          tbb::global_control::max_allowed_parallelism, want);
+      auto next =
+          std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, want);
       control = std::move(next);
     }
     current = want;

@@ -25,8 +25,8 @@ std::string describe(const resource_map& m) {
 void resource_pool::validate(const resource_map& request, const char* task) const {
   for (const auto& [name, amount] : request) {
     if (amount <= 0) {
-      throw error(fmt::format("task '{}': resource request {}={} must be positive", task, name,
-                              amount));
+      throw error(
+          fmt::format("task '{}': resource request {}={} must be positive", task, name, amount));
     }
     auto it = capacity_.find(name);
     if (it == capacity_.end()) {
@@ -51,7 +51,8 @@ bool resource_pool::fits(const resource_map& request) const {
 }
 
 void resource_pool::take(const resource_map& request) {
-  for (const auto& [name, amount] : request) free_[name] -= amount;
+  for (const auto& [name, amount] : request)
+    free_[name] -= amount;
 }
 
 bool resource_pool::acquire_or_park(task_base& task) {
@@ -69,7 +70,8 @@ bool resource_pool::acquire_or_park(task_base& task) {
 std::vector<task_base*> resource_pool::release(task_base& task) {
   std::vector<task_base*> runnable;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, amount] : task.extras_->resources) free_[name] += amount;
+  for (const auto& [name, amount] : task.extras_->resources)
+    free_[name] += amount;
   task.holds_resources_ = false;
   while (!parked_.empty() && fits(parked_.front()->extras_->resources)) {
     task_base* next = parked_.front();

@@ -22,11 +22,21 @@ runtime::~runtime() {
   core_->release();
 }
 
-void runtime::shutdown() { core_->shutdown(); }
-bool runtime::is_shut_down() const noexcept { return core_->stopping(); }
-unsigned runtime::threads() const noexcept { return core_->threads(); }
-const config& runtime::settings() const noexcept { return core_->settings(); }
-runtime_stats runtime::stats() const noexcept { return core_->stats(); }
+void runtime::shutdown() {
+  core_->shutdown();
+}
+bool runtime::is_shut_down() const noexcept {
+  return core_->stopping();
+}
+unsigned runtime::threads() const noexcept {
+  return core_->threads();
+}
+const config& runtime::settings() const noexcept {
+  return core_->settings();
+}
+runtime_stats runtime::stats() const noexcept {
+  return core_->stats();
+}
 
 namespace {
 std::mutex default_mutex;
@@ -55,6 +65,8 @@ runtime& init() {
   return init(config::from_env());
 }
 
-runtime& default_runtime() { return init(); }
+runtime& default_runtime() {
+  return init();
+}
 
 }  // namespace weft

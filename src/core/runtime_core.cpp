@@ -23,14 +23,28 @@ unsigned resolve_threads(const config& cfg) {
 
 // Not inlined on purpose: a task may resume on another thread after suspending, and the
 // thread-local must be looked up afresh each time, never cached across that call.
-[[gnu::noinline]] runtime_core* current_core() noexcept { return current; }
-[[gnu::noinline]] void set_current_core(runtime_core* core) noexcept { current = core; }
+[[gnu::noinline]] runtime_core* current_core() noexcept {
+  return current;
+}
+[[gnu::noinline]] void set_current_core(runtime_core* core) noexcept {
+  current = core;
+}
 
-void retain_core(runtime_core* core) noexcept { core->retain(); }
-void release_core(runtime_core* core) noexcept { core->release(); }
-void admit_task(runtime_core* core, task_base& task) { core->admit(task); }
-void task_ready(runtime_core* core, task_base& task) noexcept { core->ready(task); }
-bool run_inline(runtime_core* core, task_base& task) noexcept { return core->run_inline(task); }
+void retain_core(runtime_core* core) noexcept {
+  core->retain();
+}
+void release_core(runtime_core* core) noexcept {
+  core->release();
+}
+void admit_task(runtime_core* core, task_base& task) {
+  core->admit(task);
+}
+void task_ready(runtime_core* core, task_base& task) noexcept {
+  core->ready(task);
+}
+bool run_inline(runtime_core* core, task_base& task) noexcept {
+  return core->run_inline(task);
+}
 
 namespace {
 // The callable handed to TBB for one task. Under TSan its move constructor (which TBB runs
@@ -109,7 +123,9 @@ void runtime_core::spawn(task_base& task) noexcept {
 void runtime_core::run(task_base& task) noexcept {
   WEFT_HAPPENS_AFTER(&task);
   set_current_core(this);
-  if (stopping()) task.cancel_with(make_cancelled(task, "was cancelled: the runtime shut down before it started"));
+  if (stopping())
+    task.cancel_with(
+        make_cancelled(task, "was cancelled: the runtime shut down before it started"));
   int expected = waiting;
   if (task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
     task.execute();
@@ -140,7 +156,8 @@ void runtime_core::finish(task_base& task) noexcept {
   else
     completed_.fetch_add(1, std::memory_order_relaxed);
   if (task.holds_resources_) {
-    for (task_base* next : resources_.release(task)) spawn(*next);
+    for (task_base* next : resources_.release(task))
+      spawn(*next);
   }
   // The task's state holds a reference to this core, so the notify below is safe even if
   // shutdown returns and the runtime drops its own reference meanwhile.
@@ -158,7 +175,8 @@ void runtime_core::shutdown() {
   if (shut_down_) return;
   stopping_.store(true, std::memory_order_seq_cst);
   for (task_base* task : resources_.take_parked()) {
-    task->cancel_with(make_cancelled(*task, "was cancelled: the runtime shut down before it started"));
+    task->cancel_with(
+        make_cancelled(*task, "was cancelled: the runtime shut down before it started"));
     finish(*task);
   }
   for (std::uint64_t n = live_.load(std::memory_order_seq_cst); n != 0;
@@ -197,7 +215,8 @@ bool task_base::should_retry(const std::exception_ptr& e) noexcept {
   }
   --extras_->retries_left;
   core_->count_retry();
-  log(log_level::debug, "task '{}' threw; retrying ({} retries left)", name(), extras_->retries_left);
+  log(log_level::debug, "task '{}' threw; retrying ({} retries left)", name(),
+      extras_->retries_left);
   return true;
 }
 

@@ -42,7 +42,8 @@ void timer::loop() {
     }
     if (!ready.empty()) {
       lock.unlock();
-      for (auto& fn : ready) fn();
+      for (auto& fn : ready)
+        fn();
       lock.lock();
       continue;
     }

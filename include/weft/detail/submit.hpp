@@ -69,7 +69,7 @@ struct task_result {
   static constexpr bool flatten = false;
 };
 template <class Raw>
-  requires is_ref_v<Raw>
+requires is_ref_v<Raw>
 struct task_result<Raw> {
   using type = typename std::remove_cvref_t<Raw>::value_type;
   static constexpr bool flatten = true;

@@ -61,7 +61,9 @@ class task_base {
   /// Consumes one retry if the options allow retrying `e`. Defined in src/core.
   bool should_retry(const std::exception_ptr& e) noexcept;
   /// The task's name for messages, or "unnamed".
-  const char* name() const noexcept { return extras_ && !extras_->name.empty() ? extras_->name.c_str() : "unnamed"; }
+  const char* name() const noexcept {
+    return extras_ && !extras_->name.empty() ? extras_->name.c_str() : "unnamed";
+  }
 
   runtime_core* const core_;
   std::unique_ptr<task_extras> extras_;
