@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/flag.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -58,8 +60,7 @@ TEST_CASE("get_for times out with timeout_error, then succeeds once ready") {
   weft::runtime rt{weft::config{.threads = 2}};
   std::atomic<bool> release{false};
   auto r = rt.submit([&] {
-    while (!release.load())
-      std::this_thread::sleep_for(1ms);
+    weft_test::wait_for_flag(release);
     return 5;
   });
   CHECK_THROWS_AS(r.get_for(20ms), weft::timeout_error);

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/flag.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -73,8 +75,7 @@ TEST_CASE("cancel before start fails the task and its dependents with cancelled_
   weft::runtime rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
   auto blocker = rt.submit([&] {
-    while (!release.load())
-      std::this_thread::sleep_for(1ms);
+    weft_test::wait_for_flag(release);
     return 1;
   });
   std::atomic<bool> ran{false};
@@ -105,10 +106,7 @@ TEST_CASE("wait returns the first num ready refs in input order and the rest pen
   // The even tasks depend on a gate completed by another runtime, so they hold no worker.
   weft::runtime gate_rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
-  auto gate = gate_rt.submit([&] {
-    while (!release.load())
-      std::this_thread::sleep_for(1ms);
-  });
+  auto gate = gate_rt.submit([&] { weft_test::wait_for_flag(release); });
   std::vector<weft::ref<int>> refs;
   for (int i = 0; i < 6; ++i) {
     if (i % 2 == 0)
@@ -150,8 +148,7 @@ TEST_CASE("timed waits inside a task suspend it and time out without blocking th
   weft::runtime rt{weft::config{.threads = 1}};
   std::atomic<bool> release{false};
   auto slow = rt.submit([&] {
-    while (!release.load())
-      std::this_thread::sleep_for(1ms);
+    weft_test::wait_for_flag(release);
     return 1;
   });
   // With one worker busy in `slow`, this runs only after release; give it its own runtime.

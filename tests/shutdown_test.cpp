@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/flag.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -22,8 +24,7 @@ TEST_CASE("shutdown with 100,000 tasks pending cancels what has not started") {
     // Two blockers hold both workers so that the rest stays queued until shutdown.
     for (int i = 0; i < 2; ++i) {
       refs.push_back(rt.submit([&] {
-        while (!release.load())
-          std::this_thread::sleep_for(1ms);
+        weft_test::wait_for_flag(release);
         ++ran;
         return -1;
       }));
@@ -69,8 +70,7 @@ TEST_CASE("tasks waiting on dependencies at shutdown are cancelled, not stranded
     weft::runtime rt{weft::config{.threads = 1}};
     std::atomic<bool> release{false};
     auto head = rt.submit([&] {
-      while (!release.load())
-        std::this_thread::sleep_for(1ms);
+      weft_test::wait_for_flag(release);
       return 0;
     });
     tail = head;

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/flag.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -62,8 +64,7 @@ TEST_CASE("when_any gives the index of the first input to complete") {
   std::atomic<bool> release{false};
   std::vector<weft::ref<int>> refs;
   refs.push_back(rt.submit([&] {
-    while (!release.load())
-      std::this_thread::sleep_for(1ms);
+    weft_test::wait_for_flag(release);
     return 0;
   }));
   refs.push_back(rt.submit([] { return 1; }));
