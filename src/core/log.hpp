@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <string_view>
+#include <utility>
 
 namespace weft::detail {
 

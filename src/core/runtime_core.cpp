@@ -74,7 +74,7 @@ struct run_closure {
 runtime_core::runtime_core(const config& cfg)
     : cfg_((cfg.validate(), cfg)),
       threads_(resolve_threads(cfg_)),
-      reservation_(threads_),
+      reservation_(std::in_place, threads_),
       // No slot is reserved for external threads: they enqueue work and never join the arena,
       // so every slot goes to a worker.
       arena_(static_cast<int>(threads_), 0),
@@ -186,6 +186,7 @@ void runtime_core::shutdown() {
   arena_.execute([this] { group_.wait(); });
   timer_.stop();
   arena_.terminate();
+  reservation_.reset();  // the workers may serve other runtimes now
   shut_down_ = true;
   runtime_stats s = stats();
   log(log_level::info, "runtime shut down: {} completed, {} failed, {} cancelled", s.completed,

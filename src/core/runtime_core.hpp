@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
@@ -65,7 +66,7 @@ class runtime_core {
 
   const config cfg_;
   const unsigned threads_;
-  parallelism_reservation reservation_;
+  std::optional<parallelism_reservation> reservation_;  // released at shutdown
   tbb::task_arena arena_;
   tbb::task_group group_;
   resource_pool resources_;
