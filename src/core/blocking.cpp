@@ -113,7 +113,10 @@ void state_base::wait() const {
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
       link.tag = tag;
       WEFT_HAPPENS_BEFORE(&link);  // what this task wrote before suspending, for its resumer
-      if (!subscribe(&link)) tbb::task::resume(tag);
+      if (!subscribe(&link)) {
+        WEFT_HAPPENS_BEFORE(&link);  // the failed subscribe read the state too
+        tbb::task::resume(tag);
+      }
     });
     WEFT_HAPPENS_AFTER(&link);
     set_current_core(core);
