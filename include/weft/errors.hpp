@@ -27,6 +27,14 @@ class cancelled_error : public error {
   using error::error;
 };
 
+/// A call to an actor that is dead: killed (`runtime::kill`), out of restarts, failed to
+/// construct, destroyed after its last handle went, or stopped by runtime shutdown. The message
+/// names the actor and why it died.
+class actor_died : public error {
+ public:
+  using error::error;
+};
+
 /// A configuration value (a `config` field or a `WEFT_*` environment variable) is malformed or
 /// out of range; the message names the setting and the offending value.
 class config_error : public error {

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// weft::task_options: per-submission settings (retries, resources, name).
+/// weft::task_options (per task or call) and weft::actor_options (per actor).
 
 #include <exception>
 #include <functional>
@@ -25,6 +25,48 @@ struct task_options {
   /// Units of named runtime resources the task holds while it runs, e.g. `{{"gpu", 1}}`. The
   /// task waits (without a thread) until they are free. Each amount must be positive and at
   /// most the runtime's capacity, else `submit` throws.
+  resource_map resources{};
+};
+
+}  // namespace weft
+
+namespace weft {
+
+/// When an actor ends on its own (besides `runtime::kill` and runtime shutdown).
+enum class lifetime {
+  /// Destroyed once its last handle is gone and every call queued before that has run.
+  owned,
+  /// Lives until killed or until the runtime shuts down, whether or not handles remain.
+  detached,
+};
+
+/// Options for one actor, passed as the first argument of `runtime::spawn`.
+struct actor_options {
+  /// A name to find the actor by (`runtime::get_actor`); empty means unnamed. Unique among the
+  /// live actors of one namespace.
+  std::string name{};
+
+  /// The namespace of `name`; empty means the runtime's (`config::namespace_`).
+  std::string namespace_{};
+
+  /// How many calls may run at once (at least 1). With 1, calls never overlap and the actor's
+  /// state needs no lock; above 1, calls start in order but may overlap.
+  int max_concurrency = 1;
+
+  /// How many times the actor may be re-created from its constructor arguments, after its
+  /// constructor threw or a method threw an exception accepted by `restart_on`. Not negative.
+  int max_restarts = 0;
+
+  /// Decides whether an exception that escaped a method discards the instance and re-creates
+  /// it (while restarts remain). Empty means "never": such an exception fails only its call.
+  /// For a throwing constructor, empty means "always retry while restarts remain".
+  std::function<bool(std::exception_ptr)> restart_on{};
+
+  /// Whether the actor ends with its last handle (`owned`) or lives on (`detached`).
+  weft::lifetime lifetime = weft::lifetime::owned;
+
+  /// Units of named runtime resources the actor holds from its start until it ends. It starts
+  /// only once they are free. Each amount must be positive and within the runtime's capacity.
   resource_map resources{};
 };
 

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "weft/actor.hpp"
 #include "weft/config.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
@@ -31,6 +32,7 @@ struct runtime_stats {
   std::uint64_t cancelled = 0;  ///< Tasks cancelled before they started (cancel or shutdown).
   std::uint64_t retried = 0;    ///< Extra attempts made because of task_options::retries.
   std::uint64_t live = 0;       ///< Tasks submitted and not yet finished.
+  std::uint64_t actors = 0;     ///< Actors spawned and not yet ended.
 };
 
 namespace detail {
@@ -41,6 +43,14 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
 /// Validates the arguments of runtime::wait; throws weft::error naming the bad one.
 void check_wait_arguments(std::size_t refs, std::size_t num,
                           std::optional<std::chrono::nanoseconds> timeout);
+/// True when the first of A... is actor_options (to pick runtime::spawn's overload).
+template <class... A>
+struct first_is_actor_options : std::false_type {};
+template <class First, class... Rest>
+struct first_is_actor_options<First, Rest...>
+    : std::is_same<std::remove_cvref_t<First>, actor_options> {};
+/// Kills `actor` if it belongs to `core`; else throws weft::error.
+void kill_actor(runtime_core* core, actor_base* actor);
 }  // namespace detail
 
 /// Runs tasks on its own oneTBB task arena. Thread safe: any thread (including the runtime's
@@ -96,8 +106,63 @@ class runtime {
     return wait_impl(std::move(refs), n, std::nullopt);
   }
 
-  /// Stops accepting tasks, cancels every task that has not started (cancelled_error), waits
-  /// for running ones to finish and releases the arena. Idempotent; concurrent callers all
+  /// Creates an actor of type T from `args` and returns a handle to it. The instance is built
+  /// on the arena once every `ref` argument is ready (they arrive as `const U&`); calls made
+  /// meanwhile queue behind its construction. The arguments are kept to re-create the actor
+  /// on restart. Throws weft::error after shutdown.
+  template <class T, class... A>
+  requires(!detail::first_is_actor_options<A...>::value) actor<T> spawn(A&&... args) {
+    return detail::spawn_actor<T>(core_, actor_options{}, false, std::forward<A>(args)...);
+  }
+
+  /// Like spawn(args...) with options (name, namespace, concurrency, restarts, lifetime,
+  /// resources). Throws weft::error for invalid options or a name already taken by a live
+  /// actor in the namespace.
+  template <class T, class... A>
+  actor<T> spawn(const actor_options& options, A&&... args) {
+    return detail::spawn_actor<T>(core_, options, false, std::forward<A>(args)...);
+  }
+
+  /// The live actor named `name` in the runtime's namespace. Throws weft::error if there is
+  /// none, or if it is not a T.
+  template <class T>
+  actor<T> get_actor(const std::string& name) const {
+    return detail::actor_access::adopt<T>(detail::find_actor(core_, name, nullptr, typeid(T)));
+  }
+  /// The live actor named `name` in namespace `ns`; errors as get_actor(name).
+  template <class T>
+  actor<T> get_actor(const std::string& name, const std::string& ns) const {
+    return detail::actor_access::adopt<T>(detail::find_actor(core_, name, &ns, typeid(T)));
+  }
+
+  /// The live actor named `name` if there is one (a T, else weft::error), else a new one
+  /// spawned from `args`; atomic, so racing callers all get the same actor.
+  template <class T, class... A>
+  actor<T> get_or_spawn(const std::string& name, A&&... args) {
+    actor_options options;
+    options.name = name;
+    return detail::spawn_actor<T>(core_, options, true, std::forward<A>(args)...);
+  }
+  /// get_or_spawn with full options; `options.name` must not be empty.
+  template <class T, class... A>
+  actor<T> get_or_spawn(const actor_options& options, A&&... args) {
+    if (options.name.empty()) throw error("get_or_spawn needs actor_options::name");
+    return detail::spawn_actor<T>(core_, options, true, std::forward<A>(args)...);
+  }
+
+  /// Kills the actor: its running call (if any) finishes, queued and later calls fail with
+  /// actor_died, and its instance is destroyed on the arena. Its name is free again at once.
+  /// Killing a dead actor does nothing. Throws weft::error for an empty handle or an actor of
+  /// another runtime.
+  template <class T>
+  void kill(const actor<T>& a) {
+    if (!a.valid()) detail::throw_empty_actor("runtime::kill");
+    detail::kill_actor(core_, detail::actor_access::cell_of(a));
+  }
+
+  /// Stops accepting tasks, cancels every task that has not started (cancelled_error), kills
+  /// every actor (queued calls fail with actor_died, instances are destroyed), waits for
+  /// running work to finish and releases the arena. Idempotent; concurrent callers all
   /// return once it is done. Throws weft::error when called from one of this runtime's tasks.
   void shutdown();
 

@@ -2,6 +2,8 @@
 /// \file
 /// The umbrella header: everything a weft program uses.
 
+#include "weft/actor.hpp"
+#include "weft/actor_pool.hpp"
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
 #include "weft/options.hpp"

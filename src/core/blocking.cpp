@@ -10,9 +10,13 @@
 #include <mutex>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "runtime_core.hpp"
 #include "sanitizers.hpp"
+#include "weft/detail/actor_base.hpp"
 #include "weft/detail/state.hpp"
+#include "weft/errors.hpp"
 #include "weft/runtime.hpp"
 
 namespace weft::detail {
@@ -94,6 +98,22 @@ class multi_wait {
   std::vector<link> links_;
 };
 
+// True when `s` is a pending call queued on the max_concurrency-1 actor running on this
+// thread: it sits behind the call that would wait for it, so that wait could never end.
+bool is_own_queued_call(const state_base& s) noexcept {
+  actor_base* actor = current_actor();
+  return actor != nullptr && s.mailbox_of() == actor && actor->options().max_concurrency == 1 &&
+         !s.ready();
+}
+
+[[noreturn]] void refuse_waiting_for_itself() {
+  throw error(fmt::format(
+      "{} waits for the result of a call to itself; the call is queued behind the one waiting "
+      "for it and would never run. Use then(), pass the ref to another call, or raise "
+      "actor_options::max_concurrency",
+      current_actor()->describe()));
+}
+
 std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
   std::size_t n = 0;
   for (auto* s : states)
@@ -106,6 +126,8 @@ std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
 void state_base::wait() const {
   if (ready()) return;
   if (runtime_core* core = current_core()) {
+    if (is_own_queued_call(*this)) refuse_waiting_for_itself();
+    actor_base* actor = current_actor();
     // A task waiting for a task that has not started yet runs it right here (like a
     // function call) instead of suspending: no coroutine stack, no context switch.
     if (const_cast<state_base*>(this)->try_run_inline(core) && ready()) return;
@@ -120,6 +142,7 @@ void state_base::wait() const {
     });
     WEFT_HAPPENS_AFTER(&link);
     set_current_core(core);
+    set_current_actor(actor);
     return;
   }
   int s = status_.load(std::memory_order_acquire);
@@ -146,6 +169,13 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
   const auto deadline = timeout ? timer::clock::now() + *timeout : timer::clock::time_point{};
 
   runtime_core* core = current_core();
+  actor_base* actor = current_actor();
+  if (core != nullptr && !timeout) {
+    std::size_t can_complete = 0;
+    for (auto* s : states)
+      can_complete += is_own_queued_call(*s) ? 0 : 1;
+    if (can_complete < num) refuse_waiting_for_itself();
+  }
   if (core != nullptr && states.size() == 1 && states[0]->try_run_inline(core) &&
       states[0]->ready()) {
     return 1;
@@ -166,6 +196,7 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
     });
     WEFT_HAPPENS_AFTER(w);
     set_current_core(core);
+    set_current_actor(actor);
   } else {
     w->arm(states);
     w->block(timeout ? &deadline : nullptr);

@@ -68,11 +68,15 @@ bool resource_pool::acquire_or_park(task_base& task) {
 }
 
 std::vector<task_base*> resource_pool::release(task_base& task) {
+  task.holds_resources_ = false;
+  return release(task.extras_->resources);
+}
+
+std::vector<task_base*> resource_pool::release(const resource_map& held) {
   std::vector<task_base*> runnable;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, amount] : task.extras_->resources)
+  for (const auto& [name, amount] : held)
     free_[name] += amount;
-  task.holds_resources_ = false;
   while (!parked_.empty() && fits(parked_.front()->extras_->resources)) {
     task_base* next = parked_.front();
     parked_.pop_front();

@@ -29,6 +29,8 @@ class resource_pool {
   /// Returns the task's resources and hands them to queued tasks in order; returns the tasks
   /// that now hold their resources and may run.
   std::vector<task_base*> release(task_base& task);
+  /// Returns `held` (resources of an actor that ended) and hands them on like release(task).
+  std::vector<task_base*> release(const resource_map& held);
 
   /// Removes and returns every queued task (used at shutdown).
   std::vector<task_base*> take_parked();

@@ -5,8 +5,12 @@
 #include <memory>
 #include <mutex>
 
+#include <fmt/core.h>
+
 #include "log.hpp"
 #include "runtime_core.hpp"
+#include "weft/detail/actor_base.hpp"
+#include "weft/errors.hpp"
 
 namespace weft {
 
@@ -37,6 +41,15 @@ const config& runtime::settings() const noexcept {
 runtime_stats runtime::stats() const noexcept {
   return core_->stats();
 }
+
+namespace detail {
+void kill_actor(runtime_core* core, actor_base* actor) {
+  if (actor->core() != core) {
+    throw error(fmt::format("runtime::kill: {} belongs to another runtime", actor->describe()));
+  }
+  actor->kill("killed by runtime::kill", false);
+}
+}  // namespace detail
 
 namespace {
 std::mutex default_mutex;

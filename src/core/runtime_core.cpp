@@ -8,6 +8,7 @@
 
 #include "log.hpp"
 #include "sanitizers.hpp"
+#include "weft/detail/actor_base.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -69,6 +70,25 @@ struct run_closure {
     (core->*body)(*task);
   }
 };
+
+// The callable handed to TBB for an actor's drain, annotated like run_closure.
+struct drain_closure {
+  runtime_core* core;
+  actor_base* actor;
+
+  drain_closure(runtime_core* c, actor_base* a) : core(c), actor(a) {}
+  drain_closure(const drain_closure& o) : core(o.core), actor(o.actor) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  drain_closure(drain_closure&& o) noexcept : core(o.core), actor(o.actor) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  drain_closure& operator=(const drain_closure&) = delete;
+  void operator()() const {
+    WEFT_HAPPENS_AFTER(const_cast<drain_closure*>(this));
+    core->run_drain(*actor);
+  }
+};
 }  // namespace
 
 runtime_core::runtime_core(const config& cfg)
@@ -100,14 +120,57 @@ void runtime_core::admit(task_base& task) {
 }
 
 void runtime_core::ready(task_base& task) noexcept {
-  if (task.phase_.load(std::memory_order_acquire) == cancelled) {
+  const bool was_cancelled = task.phase_.load(std::memory_order_acquire) == cancelled;
+  if (was_cancelled && !task.mailbox_) {
     finish(task);
     return;
   }
-  if (task.extras_ && !task.extras_->resources.empty() && !stopping()) {
+  if (!was_cancelled && task.extras_ && !task.extras_->resources.empty() && !stopping()) {
     if (!resources_.acquire_or_park(task)) return;  // scheduled by a later release
   }
-  spawn(task);
+  resume_parked(task);
+}
+
+void runtime_core::resume_parked(task_base& task) noexcept {
+  if (task.mailbox_)
+    task.mailbox_->message_ready(task);  // an actor call runs when its mailbox delivers it
+  else
+    spawn(task);
+}
+
+bool runtime_core::begin_work() noexcept {
+  live_.fetch_add(1, std::memory_order_seq_cst);
+  if (terminated_.load(std::memory_order_seq_cst)) {
+    end_work();
+    return false;
+  }
+  return true;
+}
+
+void runtime_core::end_work() noexcept {
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) live_.notify_all();
+}
+
+void runtime_core::schedule_drain(actor_base& actor, bool fair) noexcept {
+  WEFT_HAPPENS_BEFORE(&actor);
+  drain_closure closure(this, &actor);
+  if (!fair && current_core() == this) {
+    group_.run(std::move(closure));
+  } else {
+    arena_.enqueue(group_.defer(std::move(closure)));
+  }
+}
+
+void runtime_core::run_drain(actor_base& actor) noexcept {
+  WEFT_HAPPENS_AFTER(&actor);
+  set_current_core(this);
+  actor.drain();
+  set_current_core(nullptr);
+}
+
+void runtime_core::release_resources(const resource_map& held) noexcept {
+  for (task_base* next : resources_.release(held))
+    resume_parked(*next);
 }
 
 void runtime_core::spawn(task_base& task) noexcept {
@@ -126,14 +189,19 @@ void runtime_core::run(task_base& task) noexcept {
   if (stopping())
     task.cancel_with(
         make_cancelled(task, "was cancelled: the runtime shut down before it started"));
+  set_current_actor(task.mailbox_);
   int expected = waiting;
   if (task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
     task.execute();
     task.phase_.store(finished, std::memory_order_release);
   }
+  set_current_actor(nullptr);
   // Whoever ran it (this closure, or a waiter inline), the bookkeeping happens here, once:
   // the task stays counted as live until its scheduled run has come and gone.
-  finish(task);
+  if (task.mailbox_)
+    task.mailbox_->call_done(task);
+  else
+    finish(task);
   set_current_core(nullptr);
 }
 
@@ -142,8 +210,11 @@ bool runtime_core::run_inline(task_base& task) noexcept {
   int expected = waiting;
   if (!task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel))
     return false;
+  actor_base* caller = current_actor();  // a plain task run inline is not part of the actor
+  set_current_actor(nullptr);
   task.execute();
   task.phase_.store(finished, std::memory_order_release);
+  set_current_actor(caller);
   return true;
 }
 
@@ -157,7 +228,7 @@ void runtime_core::finish(task_base& task) noexcept {
     completed_.fetch_add(1, std::memory_order_relaxed);
   if (task.holds_resources_) {
     for (task_base* next : resources_.release(task))
-      spawn(*next);
+      resume_parked(*next);
   }
   // The task's state holds a reference to this core, so the notify below is safe even if
   // shutdown returns and the runtime drops its own reference meanwhile.
@@ -177,12 +248,25 @@ void runtime_core::shutdown() {
   for (task_base* task : resources_.take_parked()) {
     task->cancel_with(
         make_cancelled(*task, "was cancelled: the runtime shut down before it started"));
-    finish(*task);
+    if (task->mailbox_)
+      task->mailbox_->message_ready(*task);
+    else
+      finish(*task);
   }
-  for (std::uint64_t n = live_.load(std::memory_order_seq_cst); n != 0;
-       n = live_.load(std::memory_order_seq_cst)) {
-    live_.wait(n, std::memory_order_seq_cst);
+  for (actor_base* actor : actors_.close()) {
+    actor->kill("the runtime shut down", true);
+    actor->release();
   }
+  // Wait until nothing is live; then refuse new work and wait for what slipped in between.
+  auto wait_idle = [this] {
+    for (std::uint64_t n = live_.load(std::memory_order_seq_cst); n != 0;
+         n = live_.load(std::memory_order_seq_cst)) {
+      live_.wait(n, std::memory_order_seq_cst);
+    }
+  };
+  wait_idle();
+  terminated_.store(true, std::memory_order_seq_cst);
+  wait_idle();
   arena_.execute([this] { group_.wait(); });
   timer_.stop();
   arena_.terminate();
@@ -200,6 +284,7 @@ runtime_stats runtime_core::stats() const noexcept {
   s.failed = failed_.load(std::memory_order_relaxed);
   s.cancelled = cancelled_.load(std::memory_order_relaxed);
   s.retried = retried_.load(std::memory_order_relaxed);
+  s.actors = actors_.size();
   s.submitted = s.live + s.completed + s.failed + s.cancelled;
   return s;
 }

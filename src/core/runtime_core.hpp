@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 
+#include "actor_registry.hpp"
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
 #include "timer.hpp"
@@ -44,6 +45,26 @@ class runtime_core {
   /// See runtime::shutdown.
   void shutdown();
 
+  /// Counts one unit of internal work (an actor's drain) as live, so shutdown waits for it.
+  /// False once the runtime has finished shutting down: nothing may be scheduled any more.
+  bool begin_work() noexcept;
+  /// Ends a unit of work counted by begin_work.
+  void end_work() noexcept;
+  /// Schedules `actor`'s drain; `fair` puts it behind queued work (a drain that yields).
+  void schedule_drain(actor_base& actor, bool fair) noexcept;
+  /// Schedules an actor call to run on its own (an actor with max_concurrency > 1).
+  void spawn_call(task_base& call) noexcept { spawn(call); }
+  /// Bookkeeping of a task that has run or was cancelled: counters, live count, reference.
+  void finish(task_base& task) noexcept;
+  /// Throws weft::error if `request` cannot be met by this runtime; `who` names the requester.
+  void validate_resources(const resource_map& request, const std::string& who) const {
+    resources_.validate(request, who.c_str());
+  }
+  /// Returns resources held by an actor and starts what was waiting for them.
+  void release_resources(const resource_map& held) noexcept;
+  /// The runtime's actors.
+  actor_registry& actors() noexcept { return actors_; }
+
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   unsigned threads() const noexcept { return threads_; }
   const config& settings() const noexcept { return cfg_; }
@@ -60,9 +81,11 @@ class runtime_core {
  public:
   /// Runs a scheduled task (called on a worker by the closure spawn() hands to TBB).
   void run(task_base& task) noexcept;
+  /// Runs an actor's drain (called on a worker by the closure schedule_drain hands to TBB).
+  void run_drain(actor_base& actor) noexcept;
 
  private:
-  void finish(task_base& task) noexcept;
+  void resume_parked(task_base& task) noexcept;
 
   const config cfg_;
   const unsigned threads_;
@@ -70,12 +93,14 @@ class runtime_core {
   tbb::task_arena arena_;
   tbb::task_group group_;
   resource_pool resources_;
+  actor_registry actors_;
   timer timer_;
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
 
   std::atomic<std::size_t> refs_{1};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> terminated_{false};  // set once nothing may be scheduled any more
   alignas(64) std::atomic<std::uint64_t> live_{0};
   alignas(64) std::atomic<std::uint64_t> completed_{0};
   std::atomic<std::uint64_t> failed_{0};

@@ -70,6 +70,8 @@ class state_base {
   bool unique() const noexcept { return refs_.load(std::memory_order_acquire) == 1; }
   /// The runtime that produced this state (runs its continuations), or nullptr.
   virtual runtime_core* home() const noexcept { return nullptr; }
+  /// The actor whose call produces this state, or nullptr (to detect an actor awaiting itself).
+  virtual const void* mailbox_of() const noexcept { return nullptr; }
 
  protected:
   state_base() = default;

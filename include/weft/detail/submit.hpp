@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/detail/instance_arg.hpp"
 #include "weft/detail/task.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
@@ -20,7 +21,8 @@
 namespace weft::detail {
 
 /// What a stored argument is passed as when invoked: a ref<U> becomes `const U&` (the shared
-/// value, never a copy; a ref<void> is passed as itself), anything else its stored copy.
+/// value, never a copy; a ref<void> is passed as itself), an actor call's instance_arg the
+/// actor's instance, anything else its stored copy.
 template <class S>
 decltype(auto) unwrap_lvalue(S& s) noexcept {
   if constexpr (is_ref_v<S>) {
@@ -29,6 +31,8 @@ decltype(auto) unwrap_lvalue(S& s) noexcept {
       return static_cast<const S&>(s);
     else
       return static_cast<const V&>(ref_access::state_of(s)->value());
+  } else if constexpr (is_instance_arg_v<S>) {
+    return s.get();
   } else {
     return static_cast<S&>(s);
   }
@@ -37,7 +41,7 @@ decltype(auto) unwrap_lvalue(S& s) noexcept {
 /// Like unwrap_lvalue, but plain arguments are moved (for callables taking move-only values).
 template <class S>
 decltype(auto) unwrap_rvalue(S& s) noexcept {
-  if constexpr (is_ref_v<S>)
+  if constexpr (is_ref_v<S> || is_instance_arg_v<S>)
     return unwrap_lvalue(s);
   else
     return static_cast<S&&>(s);
@@ -112,6 +116,7 @@ class task final : public state<R>, public task_base {
       } catch (...) {
         std::exception_ptr e = std::current_exception();
         if (should_retry(e)) continue;
+        threw_ = true;
         abandon(std::move(e));
         return;
       }
@@ -128,8 +133,10 @@ class task final : public state<R>, public task_base {
            cancel_with(make_cancelled(*this, "cancelled before it started"));
   }
   runtime_core* home() const noexcept override { return core_; }
+  const void* mailbox_of() const noexcept override { return mailbox_; }
   bool try_run_inline(runtime_core* core) noexcept override {
-    if (core != core_ || pending_.load(std::memory_order_acquire) != 0) return false;
+    // An actor call runs only when its mailbox delivers it, never out of order.
+    if (mailbox_ || core != core_ || pending_.load(std::memory_order_acquire) != 0) return false;
     if (extras_ && !extras_->resources.empty()) return false;  // must queue for its resources
     return run_inline(core_, *this);
   }

@@ -22,6 +22,8 @@
 
 namespace weft::detail {
 
+class actor_base;
+
 /// Options that most tasks do not use, allocated only when a task has them.
 struct task_extras {
   std::string name;
@@ -69,8 +71,16 @@ class task_base {
   std::unique_ptr<task_extras> extras_;
   std::atomic<int> pending_;
   std::atomic<int> phase_{waiting};
+  /// Link in the resource pool's queue, or in an actor's mailbox for actor calls.
   task_base* next_parked_ = nullptr;
+  /// The actor whose mailbox delivers this task (an actor call), or nullptr for a plain task.
+  actor_base* mailbox_ = nullptr;
   bool holds_resources_ = false;
+  /// The callable itself threw (as opposed to a failed dependency or a cancellation).
+  bool threw_ = false;
+  /// For actor calls: set by whichever comes first of "dependencies resolved" and "the
+  /// mailbox let go of it"; the second one finishes the call.
+  std::atomic<bool> handoff_{false};
 
  protected:
   task_base(runtime_core* core, int pending) noexcept : core_(core), pending_(pending) {

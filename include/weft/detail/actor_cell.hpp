@@ -1,0 +1,142 @@
+#pragma once
+/// \file
+/// The typed part of an actor (its instance and the constructor arguments kept for restarts)
+/// and the two ways a call enters a mailbox: the constructor call and method calls.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "weft/detail/actor_base.hpp"
+#include "weft/detail/submit.hpp"
+#include "weft/options.hpp"
+#include "weft/ref.hpp"
+
+namespace weft::detail {
+
+/// An actor of type T built from stored arguments S... (refs among them are resolved before
+/// the first construction and passed as `const U&`, like task arguments).
+template <class T, class... S>
+class actor_cell final : public actor_base {
+  static_assert(std::is_constructible_v<T, lvalue_arg_t<S>...>,
+                "weft: T cannot be constructed from these spawn arguments (given as lvalues, "
+                "since they are kept to re-create the actor on restart; a ref<U> argument is "
+                "passed as const U&)");
+
+ public:
+  template <class... A>
+  actor_cell(runtime_core* core, actor_options options, A&&... args)
+      : actor_base(core, std::move(options), typeid(T)), args_(std::forward<A>(args)...) {}
+  ~actor_cell() override { destroy(); }
+
+  /// The stored constructor arguments (the ref ones are the constructor call's dependencies).
+  std::tuple<S...>& arguments() noexcept { return args_; }
+
+ private:
+  void construct() override {
+    std::apply([this](S&... a) { object_.emplace(unwrap_lvalue(a)...); }, args_);
+    instance_ = &*object_;
+  }
+  void destroy() noexcept override {
+    instance_ = nullptr;
+    object_.reset();
+  }
+
+  std::tuple<S...> args_;
+  std::optional<T> object_;
+};
+
+/// Wraps a call's callable so the mailbox can run it: for a member pointer or any callable
+/// taking the instance first.
+template <class T, class F, class... S>
+using call_task =
+    task<typename task_result<typename call_traits<F, instance_arg<T>, S...>::raw>::type, F,
+         instance_arg<T>, S...>;
+
+/// Creates, admits and queues a task carrying `fn(args...)` into `cell`'s mailbox. Shared by
+/// method calls and the constructor call. Returns the state's owner.
+template <class R, class F, class... S, class... A>
+state_ptr<state<R>> post_message(actor_base& cell, const task_options* opts, F&& fn, A&&... args) {
+  using T = task<R, F, S...>;
+  std::size_t index = 0;
+  [[maybe_unused]] auto check = [&](const auto& a) {
+    if constexpr (is_ref_v<decltype(a)>) {
+      if (!a.valid()) throw_empty_argument(index);
+    }
+    ++index;
+  };
+  (check(args), ...);
+  if (opts && opts->retries > 0 && !call_traits<F, S...>::by_lvalue)
+    throw_retry_needs_lvalue_call();
+
+  auto* t = new T(cell.core(), std::forward<F>(fn), std::forward<A>(args)...);
+  state_ptr<state<R>> owner(t);
+  if (opts && has_extras(*opts)) {
+    t->extras_ = std::make_unique<task_extras>(
+        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
+  }
+  t->mailbox_ = &cell;
+  admit_task(cell.core(), *t);
+  cell.post(*t);
+  t->subscribe_all();
+  return owner;
+}
+
+/// Queues the call `fn(instance, args...)` on `cell` and returns its ref. A call to an actor
+/// that has ended completes at once with its actor_died error.
+template <class T, class F, class... A>
+auto call_actor(actor_base& cell, const task_options* opts, F&& fn, A&&... args) {
+  using traits = call_traits<std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>;
+  using R = typename task_result<typename traits::raw>::type;
+  if (opts && !opts->resources.empty()) throw_call_resources(cell);
+  if (std::exception_ptr died = cell.final_error()) {
+    auto* s = new plain_state<R>();
+    state_ptr<state<R>> owner(s);
+    s->fail(std::move(died));
+    return ref_access::make(std::move(owner));
+  }
+  return ref_access::make(post_message<R, std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>(
+      cell, opts, std::forward<F>(fn), instance_arg<T>{&cell.instance_}, std::forward<A>(args)...));
+}
+
+/// The constructor call's callable: creates the instance once the ref arguments are ready.
+struct constructor_call {
+  actor_base* cell;
+  template <class... X>
+  void operator()(const X&...) const {
+    cell->start();
+  }
+};
+
+/// A tuple of `x` if it is a ref, else an empty tuple (to collect the constructor's
+/// dependencies).
+template <class X>
+auto ref_only(const X& x) {
+  if constexpr (is_ref_v<X>)
+    return std::tuple<X>(x);
+  else
+    return std::tuple<>();
+}
+
+/// Queues the constructor call of a freshly enrolled cell, depending on its ref arguments and
+/// carrying its resources.
+template <class T, class... S>
+void post_constructor(actor_cell<T, S...>& cell) {
+  auto deps =
+      std::apply([](const S&... a) { return std::tuple_cat(ref_only(a)...); }, cell.arguments());
+  task_options opts;
+  opts.name = cell.describe() + " constructor";
+  opts.resources = cell.options().resources;
+  std::apply(
+      [&](const auto&... r) {
+        auto owner = post_message<void, constructor_call, std::remove_cvref_t<decltype(r)>...>(
+            cell, &opts, constructor_call{&cell}, r...);
+        (void)owner;
+      },
+      deps);
+}
+
+}  // namespace weft::detail
