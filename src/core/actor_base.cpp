@@ -104,7 +104,6 @@ bool actor_base::try_add_handle() noexcept {
 }
 
 void actor_base::post(task_base& call) noexcept {
-  retain();  // released by finish_call
   load_.fetch_add(1, std::memory_order_relaxed);
   if (constructor_call_ == nullptr) constructor_call_ = &call;  // before the actor is shared
   task_base* head = incoming_.load(std::memory_order_relaxed);
@@ -223,13 +222,11 @@ void actor_base::run_here(task_base& call) noexcept {
   if (call.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
     call.execute();
     call.phase_.store(finished, std::memory_order_release);
-    after_call(call);
   }
   finish_call(call);
 }
 
 void actor_base::call_done(task_base& call) noexcept {
-  after_call(call);
   retain();  // finish_call drops the call's reference
   finish_call(call);
   running_.fetch_sub(1, std::memory_order_acq_rel);
@@ -237,9 +234,8 @@ void actor_base::call_done(task_base& call) noexcept {
   release();
 }
 
-void actor_base::after_call(task_base& call) noexcept {
-  if (!call.threw_ || !options_.restart_on) return;
-  std::exception_ptr e = call.result_state().error();
+void actor_base::note_failure(const std::exception_ptr& e) noexcept {
+  if (!options_.restart_on) return;
   bool wanted = false;
   try {
     wanted = options_.restart_on(e);
@@ -357,13 +353,14 @@ void actor_base::let_go(task_base& call) noexcept {
   if (call.handoff_.exchange(true, std::memory_order_acq_rel)) finish_call(call);
 }
 
-void actor_base::message_ready(task_base& call) noexcept {
-  retain();  // the call (and its reference to us) may be finished by the drain meanwhile
+void actor_base::message_ready(task_base& call, bool caller_holds_actor) noexcept {
+  // Once handed off, the call (and its reference to us) may be finished by the drain at once.
+  if (!caller_holds_actor) retain();
   if (call.handoff_.exchange(true, std::memory_order_acq_rel))
     finish_call(call);
   else
     signal();
-  release();
+  if (!caller_holds_actor) release();
 }
 
 void actor_base::finish_call(task_base& call) noexcept {
@@ -372,8 +369,7 @@ void actor_base::finish_call(task_base& call) noexcept {
     call.holds_resources_ = false;
   }
   load_.fetch_sub(1, std::memory_order_relaxed);
-  core_->finish(call);
-  release();
+  core_->finish(call);  // may free the call, which drops its reference to this actor
 }
 
 void actor_base::end() noexcept {
@@ -407,6 +403,17 @@ void throw_empty_actor(const char* operation) {
       "{} on an empty weft::actor handle (default-constructed or moved-from); assign it the "
       "result of runtime::spawn or get_actor first",
       operation));
+}
+
+void actor_call_threw(actor_base* actor, const std::exception_ptr& e) noexcept {
+  actor->note_failure(e);
+}
+
+void retain_actor(actor_base* actor) noexcept {
+  actor->retain();
+}
+void release_actor(actor_base* actor) noexcept {
+  actor->release();
 }
 
 void throw_empty_pool() {

@@ -52,8 +52,8 @@ class actor_base {
   /// Ends an actor that was not enrolled: its constructor call fails and nothing runs.
   void abandon() noexcept;
 
-  /// Queues an admitted call behind the ones already queued (takes a reference to the actor
-  /// for it). It runs once its dependencies are resolved and every earlier call has started.
+  /// Queues an admitted call (which holds a reference to this actor) behind the ones already
+  /// queued. It runs once its dependencies are resolved and every earlier call has started.
   /// The first call posted is the constructor call.
   void post(task_base& call) noexcept;
 
@@ -84,7 +84,12 @@ class actor_base {
   std::string describe() const;
 
   /// A queued call's dependencies are all resolved (from the runtime's readiness path).
-  void message_ready(task_base& call) noexcept;
+  /// `caller_holds_actor`: the calling thread keeps the actor alive meanwhile (the caller of
+  /// call(), holding a handle), which spares a reference count round trip.
+  void message_ready(task_base& call, bool caller_holds_actor = false) noexcept;
+  /// A method threw `e`: evaluates restart_on and, if it asks for it, schedules a restart
+  /// (before any further call starts).
+  void note_failure(const std::exception_ptr& e) noexcept;
   /// A call run concurrently (max_concurrency > 1) has finished executing.
   void call_done(task_base& call) noexcept;
   /// The drain task's body; runs on the arena, one at a time per actor.
@@ -110,7 +115,6 @@ class actor_base {
   void signal() noexcept;
   bool drain_batch() noexcept;
   void run_here(task_base& call) noexcept;
-  void after_call(task_base& call) noexcept;
   void run_constructor(task_base& call) noexcept;
   void restart() noexcept;
   void die(std::string why, log_level level) noexcept;
@@ -120,29 +124,32 @@ class actor_base {
   void end() noexcept;
   void forget_name() noexcept;
 
+  // Read-mostly: set at spawn, or once when the actor dies.
   runtime_core* const core_;
   actor_options options_;
   const std::type_info& type_;
-
-  std::atomic<std::uint32_t> refs_{1};
-  std::atomic<std::int64_t> handles_{1};
-  std::atomic<std::uint32_t> events_{0};
-  std::atomic<std::int64_t> load_{0};
-  std::atomic<int> running_{0};
-  std::atomic<task_base*> incoming_{nullptr};  // newest first; pushed by any thread
-  task_base* queue_head_ = nullptr;            // oldest first; drain-only
-  task_base* queue_tail_ = nullptr;
-  task_base* constructor_call_ = nullptr;
-
   std::atomic<bool> dead_{false};
   std::atomic<bool> ended_{false};
   std::atomic<bool> restart_pending_{false};
   std::atomic<bool> registered_{false};
-  bool holds_resources_ = false;  // drain-only
-  int restarts_ = 0;              // drain-only
   mutable std::mutex death_mutex_;
   std::exception_ptr death_;
   std::string last_failure_;  // what a restart_on exception said, for the log and death
+
+  // Written by every caller (and by the drain): one cache line, apart from the rest.
+  alignas(64) std::atomic<task_base*> incoming_{nullptr};  // newest first
+  std::atomic<std::uint32_t> events_{0};
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::int64_t> load_{0};
+  std::atomic<std::int64_t> handles_{1};
+
+  // The drain's own state (and the count of calls running concurrently).
+  alignas(64) task_base* queue_head_ = nullptr;  // oldest first
+  task_base* queue_tail_ = nullptr;
+  task_base* constructor_call_ = nullptr;
+  std::atomic<int> running_{0};
+  bool holds_resources_ = false;
+  int restarts_ = 0;
 };
 
 /// The actor whose call runs on this thread, or nullptr.

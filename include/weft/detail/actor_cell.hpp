@@ -56,34 +56,44 @@ using call_task =
     task<typename task_result<typename call_traits<F, instance_arg<T>, S...>::raw>::type, F,
          instance_arg<T>, S...>;
 
-/// Creates, admits and queues a task carrying `fn(args...)` into `cell`'s mailbox. Shared by
-/// method calls and the constructor call. Returns the state's owner.
-template <class R, class F, class... S, class... A>
-state_ptr<state<R>> post_message(actor_base& cell, const task_options* opts, F&& fn, A&&... args) {
-  using T = task<R, F, S...>;
-  std::size_t index = 0;
-  [[maybe_unused]] auto check = [&](const auto& a) {
-    if constexpr (is_ref_v<decltype(a)>) {
-      if (!a.valid()) throw_empty_argument(index);
-    }
-    ++index;
-  };
-  (check(args), ...);
-  if (opts && opts->retries > 0 && !call_traits<F, S...>::by_lvalue)
-    throw_retry_needs_lvalue_call();
+/// Creates, admits and queues a task computing R from F and stored arguments S... into an
+/// actor's mailbox. Shared by method calls and the constructor call.
+template <class R, class F, class... S>
+struct message_factory {
+  /// Returns the owner of the new call's state.
+  template <class Fn, class... A>
+  static state_ptr<state<R>> post(actor_base& cell, const task_options* opts, Fn&& fn,
+                                  A&&... args) {
+    using T = task<R, F, S...>;
+    std::size_t index = 0;
+    [[maybe_unused]] auto check = [&](const auto& a) {
+      if constexpr (is_ref_v<decltype(a)>) {
+        if (!a.valid()) throw_empty_argument(index);
+      }
+      ++index;
+    };
+    (check(args), ...);
+    if (opts && opts->retries > 0 && !call_traits<F, S...>::by_lvalue)
+      throw_retry_needs_lvalue_call();
 
-  auto* t = new T(cell.core(), std::forward<F>(fn), std::forward<A>(args)...);
-  state_ptr<state<R>> owner(t);
-  if (opts && has_extras(*opts)) {
-    t->extras_ = std::make_unique<task_extras>(
-        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
+    auto* t = new T(&cell, cell.core(), std::forward<Fn>(fn), std::forward<A>(args)...);
+    state_ptr<state<R>> owner(t);
+    if (opts && has_extras(*opts)) {
+      t->extras_ = std::make_unique<task_extras>(
+          task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
+    }
+    admit_task(cell.core(), *t);
+    cell.post(*t);
+    t->subscribe_dependencies();
+    if (t->pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      if (t->extras_ && !t->extras_->resources.empty())
+        task_ready(cell.core(), *t);  // waits for its resources first
+      else
+        cell.message_ready(*t, true);  // our caller holds a handle
+    }
+    return owner;
   }
-  t->mailbox_ = &cell;
-  admit_task(cell.core(), *t);
-  cell.post(*t);
-  t->subscribe_all();
-  return owner;
-}
+};
 
 /// Queues the call `fn(instance, args...)` on `cell` and returns its ref. A call to an actor
 /// that has ended completes at once with its actor_died error.
@@ -98,8 +108,10 @@ auto call_actor(actor_base& cell, const task_options* opts, F&& fn, A&&... args)
     s->fail(std::move(died));
     return ref_access::make(std::move(owner));
   }
-  return ref_access::make(post_message<R, std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>(
-      cell, opts, std::forward<F>(fn), instance_arg<T>{&cell.instance_}, std::forward<A>(args)...));
+  return ref_access::make(
+      message_factory<R, std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>::post(
+          cell, opts, std::forward<F>(fn), instance_arg<T>{&cell.instance_},
+          std::forward<A>(args)...));
 }
 
 /// The constructor call's callable: creates the instance once the ref arguments are ready.
@@ -132,8 +144,9 @@ void post_constructor(actor_cell<T, S...>& cell) {
   opts.resources = cell.options().resources;
   std::apply(
       [&](const auto&... r) {
-        auto owner = post_message<void, constructor_call, std::remove_cvref_t<decltype(r)>...>(
-            cell, &opts, constructor_call{&cell}, r...);
+        auto owner =
+            message_factory<void, constructor_call, std::remove_cvref_t<decltype(r)>...>::post(
+                cell, &opts, constructor_call{&cell}, r...);
         (void)owner;
       },
       deps);

@@ -96,12 +96,21 @@ class task final : public state<R>, public task_base {
   task(runtime_core* core, Fn&& fn, A&&... args)
       : task_base(core, static_cast<int>(dep_count) + 1),
         payload_(std::in_place, std::forward<Fn>(fn), std::forward<A>(args)...) {}
+  /// An actor call delivered by `mailbox`'s mailbox.
+  template <class Fn, class... A>
+  task(actor_base* mailbox, runtime_core* core, Fn&& fn, A&&... args)
+      : task_base(mailbox, core, static_cast<int>(dep_count) + 1),
+        payload_(std::in_place, std::forward<Fn>(fn), std::forward<A>(args)...) {}
 
   /// Links the task into each ref argument's waiters, then drops the submission guard.
   void subscribe_all() noexcept {
+    subscribe_dependencies();
+    dependency_ready();
+  }
+  /// Links the task into each ref argument's waiters (the submission guard stays).
+  void subscribe_dependencies() noexcept {
     std::size_t k = 0;
     std::apply([&](F&, S&... s) { (subscribe_one(s, k), ...); }, *payload_);
-    dependency_ready();
   }
 
   void execute() noexcept override {
@@ -117,6 +126,7 @@ class task final : public state<R>, public task_base {
         std::exception_ptr e = std::current_exception();
         if (should_retry(e)) continue;
         threw_ = true;
+        if (mailbox_) actor_call_threw(mailbox_, e);  // decided before anyone sees the error
         abandon(std::move(e));
         return;
       }

@@ -86,7 +86,18 @@ class task_base {
   task_base(runtime_core* core, int pending) noexcept : core_(core), pending_(pending) {
     retain_core(core_);
   }
-  ~task_base() { release_core(core_); }
+  /// An actor call: it keeps its actor (which keeps the runtime) alive, not the runtime
+  /// directly, which spares a shared reference count on the hot path.
+  task_base(actor_base* mailbox, runtime_core* core, int pending) noexcept
+      : core_(core), pending_(pending), mailbox_(mailbox) {
+    retain_actor(mailbox_);
+  }
+  ~task_base() {
+    if (mailbox_)
+      release_actor(mailbox_);
+    else
+      release_core(core_);
+  }
 };
 
 /// Builds the cancelled_error for a task; defined in src/core.
