@@ -22,23 +22,22 @@ std::string describe(const resource_map& m) {
 }
 }  // namespace
 
-void resource_pool::validate(const resource_map& request, const char* task) const {
+void resource_pool::validate(const resource_map& request, const std::string& who) const {
   for (const auto& [name, amount] : request) {
     if (amount <= 0) {
-      throw error(
-          fmt::format("task '{}': resource request {}={} must be positive", task, name, amount));
+      throw error(fmt::format("{}: resource request {}={} must be positive", who, name, amount));
     }
     auto it = capacity_.find(name);
     if (it == capacity_.end()) {
       throw error(fmt::format(
-          "task '{}' needs resource '{}', which this runtime does not have (capacity: {}); add "
+          "{} needs resource '{}', which this runtime does not have (capacity: {}); add "
           "it to config.resources or WEFT_RESOURCES",
           task, name, describe(capacity_)));
     }
     if (amount > it->second) {
-      throw error(fmt::format(
-          "task '{}' needs {}={} but the runtime's capacity is {}={}; it could never run", task,
-          name, amount, name, it->second));
+      throw error(
+          fmt::format("{} needs {}={} but the runtime's capacity is {}={}; it could never run", who,
+                      name, amount, name, it->second));
     }
   }
 }

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "weft/config.hpp"
@@ -19,8 +20,8 @@ class resource_pool {
   explicit resource_pool(resource_map capacity) : capacity_(capacity), free_(std::move(capacity)) {}
 
   /// Throws weft::error if `request` names an unknown resource, asks for a non-positive amount
-  /// or more than the capacity; `task` names the task in the message.
-  void validate(const resource_map& request, const char* task) const;
+  /// or more than the capacity; `who` (e.g. "task 'x'") names the requester in the message.
+  void validate(const resource_map& request, const std::string& who) const;
 
   /// Takes the task's resources if they are free and nobody is queued before it (returns true),
   /// else queues the task (returns false).

@@ -109,7 +109,8 @@ void runtime_core::admit(task_base& task) {
       throw error(fmt::format("task '{}': task_options::retries = {} is negative; use 0 for none",
                               task.name(), task.extras_->retries_left));
     }
-    if (!task.extras_->resources.empty()) resources_.validate(task.extras_->resources, task.name());
+    if (!task.extras_->resources.empty())
+      resources_.validate(task.extras_->resources, fmt::format("task '{}'", task.name()));
   }
   live_.fetch_add(1, std::memory_order_seq_cst);
   if (stopping_.load(std::memory_order_seq_cst)) {

@@ -58,7 +58,7 @@ class runtime_core {
   void finish(task_base& task) noexcept;
   /// Throws weft::error if `request` cannot be met by this runtime; `who` names the requester.
   void validate_resources(const resource_map& request, const std::string& who) const {
-    resources_.validate(request, who.c_str());
+    resources_.validate(request, who);
   }
   /// Returns resources held by an actor and starts what was waiting for them.
   void release_resources(const resource_map& held) noexcept;
