@@ -315,3 +315,72 @@ TEST_CASE("shutdown kills every actor: queued calls fail, instances are destroye
   // The handle outlives the runtime; a call on it fails cleanly.
   CHECK_THROWS_AS(kept.call(&tracked::call).get(), weft::actor_died);
 }
+
+namespace {
+// An actor whose calls may overlap (max_concurrency > 1): its state is atomic.
+struct concurrent_tracked {
+  std::atomic<int>* made;
+  std::atomic<int>* destroyed;
+  std::atomic<int> calls{0};
+  concurrent_tracked(std::atomic<int>* m, std::atomic<int>* d) : made(m), destroyed(d) { ++*made; }
+  concurrent_tracked(const concurrent_tracked&) = delete;
+  concurrent_tracked& operator=(const concurrent_tracked&) = delete;
+  ~concurrent_tracked() { ++*destroyed; }
+  // Returns how many instances had been destroyed when the call ended.
+  int slow() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ++calls;
+    return destroyed->load();
+  }
+  int crash() { throw std::logic_error("corrupted"); }
+  int count() { return calls.load(); }
+};
+}  // namespace
+
+TEST_CASE("a concurrent actor restarts only once its running calls are done") {
+  weft::runtime rt{weft::config{.threads = 4}};
+  std::atomic<int> made{0};
+  std::atomic<int> destroyed{0};
+  auto a = rt.spawn<concurrent_tracked>(
+      weft::actor_options{.max_concurrency = 3, .max_restarts = 1, .restart_on = is_logic_error},
+      &made, &destroyed);
+  auto slow1 = a.call(&concurrent_tracked::slow);
+  auto slow2 = a.call(&concurrent_tracked::slow);
+  auto crash = a.call(&concurrent_tracked::crash);
+  auto after = a.call(&concurrent_tracked::count);  // runs on the new instance
+  CHECK_THROWS_AS(crash.get(), std::logic_error);
+  CHECK(slow1.get() == 0);  // the old instance outlived the calls running on it
+  CHECK(slow2.get() == 0);
+  CHECK(after.get() == 0);
+  CHECK(made.load() == 2);
+  CHECK(destroyed.load() == 1);
+}
+
+TEST_CASE("shutdown with a concurrent actor mid-flight ends it cleanly") {
+  std::atomic<int> made{0};
+  std::atomic<int> destroyed{0};
+  std::vector<weft::ref<int>> refs;
+  {
+    weft::runtime rt{weft::config{.threads = 4}};
+    auto a = rt.spawn<concurrent_tracked>(weft::actor_options{.max_concurrency = 4}, &made,
+                                          &destroyed);
+    for (int i = 0; i < 200; ++i)
+      refs.push_back(a.call(&concurrent_tracked::slow));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  CHECK(made.load() == 1);
+  CHECK(destroyed.load() == 1);
+  int ran = 0;
+  int died = 0;
+  for (auto& r : refs) {
+    try {
+      r.get();
+      ++ran;
+    } catch (const weft::actor_died&) {
+      ++died;
+    }
+  }
+  CHECK(ran + died == 200);
+  CHECK(ran >= 4);
+  CHECK(died > 0);
+}

@@ -228,9 +228,11 @@ void actor_base::run_here(task_base& call) noexcept {
 
 void actor_base::call_done(task_base& call) noexcept {
   retain();  // finish_call drops the call's reference
-  finish_call(call);
   running_.fetch_sub(1, std::memory_order_acq_rel);
+  // Signal while the call still counts as live work: shutdown cannot finish in between, so
+  // the drain that ends a killed actor is always scheduled.
   signal();
+  finish_call(call);
   release();
 }
 

@@ -32,7 +32,7 @@ void resource_pool::validate(const resource_map& request, const std::string& who
       throw error(fmt::format(
           "{} needs resource '{}', which this runtime does not have (capacity: {}); add "
           "it to config.resources or WEFT_RESOURCES",
-          task, name, describe(capacity_)));
+          who, name, describe(capacity_)));
     }
     if (amount > it->second) {
       throw error(
