@@ -362,8 +362,8 @@ TEST_CASE("shutdown with a concurrent actor mid-flight ends it cleanly") {
   std::vector<weft::ref<int>> refs;
   {
     weft::runtime rt{weft::config{.threads = 4}};
-    auto a = rt.spawn<concurrent_tracked>(weft::actor_options{.max_concurrency = 4}, &made,
-                                          &destroyed);
+    auto a =
+        rt.spawn<concurrent_tracked>(weft::actor_options{.max_concurrency = 4}, &made, &destroyed);
     for (int i = 0; i < 200; ++i)
       refs.push_back(a.call(&concurrent_tracked::slow));
     std::this_thread::sleep_for(std::chrono::milliseconds(30));

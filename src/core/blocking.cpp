@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include "log.hpp"
 #include "runtime_core.hpp"
 #include "sanitizers.hpp"
 #include "weft/detail/actor_base.hpp"
@@ -114,6 +115,31 @@ bool is_own_queued_call(const state_base& s) noexcept {
       current_actor()->describe()));
 }
 
+// Tasks suspended in a wait hold a coroutine stack each (a few MiB of address space and two
+// memory mappings). Past this many at once in the process, oneTBB's coroutine creation runs
+// into the kernel's mapping limit (vm.max_map_count) and hangs or crashes; further waits then
+// block their worker thread instead, like a wait outside the runtime.
+constexpr int max_suspended_tasks = 4096;
+std::atomic<int> suspended_tasks{0};
+std::atomic<bool> warned_suspend_limit{false};
+
+// Takes a suspension slot; false (with a warning, once) when all are in use.
+bool take_suspension_slot() noexcept {
+  if (suspended_tasks.fetch_add(1, std::memory_order_relaxed) < max_suspended_tasks) return true;
+  suspended_tasks.fetch_sub(1, std::memory_order_relaxed);
+  if (!warned_suspend_limit.exchange(true, std::memory_order_relaxed)) {
+    log(log_level::warn,
+        "more than {} tasks are waiting in get() at once; further waits block their worker "
+        "thread (fewer tasks then run in parallel). Pass refs as task arguments instead of "
+        "waiting inside tasks",
+        max_suspended_tasks);
+  }
+  return false;
+}
+void give_back_suspension_slot() noexcept {
+  suspended_tasks.fetch_sub(1, std::memory_order_relaxed);
+}
+
 std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
   std::size_t n = 0;
   for (auto* s : states)
@@ -125,12 +151,15 @@ std::size_t count_ready(const std::vector<state_base*>& states) noexcept {
 
 void state_base::wait() const {
   if (ready()) return;
-  if (runtime_core* core = current_core()) {
+  runtime_core* core = current_core();
+  if (core != nullptr) {
     if (is_own_queued_call(*this)) refuse_waiting_for_itself();
-    actor_base* actor = current_actor();
     // A task waiting for a task that has not started yet runs it right here (like a
     // function call) instead of suspending: no coroutine stack, no context switch.
     if (const_cast<state_base*>(this)->try_run_inline(core) && ready()) return;
+  }
+  if (core != nullptr && take_suspension_slot()) {
+    actor_base* actor = current_actor();
     resume_link link;
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
       link.tag = tag;
@@ -143,6 +172,7 @@ void state_base::wait() const {
     WEFT_HAPPENS_AFTER(&link);
     set_current_core(core);
     set_current_actor(actor);
+    give_back_suspension_slot();
     return;
   }
   int s = status_.load(std::memory_order_acquire);
@@ -176,12 +206,15 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
       can_complete += is_own_queued_call(*s) ? 0 : 1;
     if (can_complete < num) refuse_waiting_for_itself();
   }
-  if (core != nullptr && states.size() == 1 && states[0]->try_run_inline(core) &&
+  // Without a deadline, a single awaited task that has not started runs right here. With a
+  // deadline it must not: its run time is unbounded, the wait is not.
+  if (core != nullptr && !timeout && states.size() == 1 && states[0]->try_run_inline(core) &&
       states[0]->ready()) {
     return 1;
   }
-  auto* w = new multi_wait(states.size(), num, core != nullptr);
-  if (core != nullptr) {
+  const bool suspend = core != nullptr && take_suspension_slot();
+  auto* w = new multi_wait(states.size(), num, suspend);
+  if (suspend) {
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
       w->tag_ = tag;
       WEFT_HAPPENS_BEFORE(w);
@@ -197,6 +230,7 @@ std::size_t await_ready(const std::vector<state_base*>& states, std::size_t num,
     WEFT_HAPPENS_AFTER(w);
     set_current_core(core);
     set_current_actor(actor);
+    give_back_suspension_slot();
   } else {
     w->arm(states);
     w->block(timeout ? &deadline : nullptr);
