@@ -49,13 +49,6 @@ class actor_cell final : public actor_base {
   std::optional<T> object_;
 };
 
-/// Wraps a call's callable so the mailbox can run it: for a member pointer or any callable
-/// taking the instance first.
-template <class T, class F, class... S>
-using call_task =
-    task<typename task_result<typename call_traits<F, instance_arg<T>, S...>::raw>::type, F,
-         instance_arg<T>, S...>;
-
 /// Creates, admits and queues a task computing R from F and stored arguments S... into an
 /// actor's mailbox. Shared by method calls and the constructor call.
 template <class R, class F, class... S>
@@ -65,23 +58,10 @@ struct message_factory {
   static state_ptr<state<R>> post(actor_base& cell, const task_options* opts, Fn&& fn,
                                   A&&... args) {
     using T = task<R, F, S...>;
-    std::size_t index = 0;
-    [[maybe_unused]] auto check = [&](const auto& a) {
-      if constexpr (is_ref_v<decltype(a)>) {
-        if (!a.valid()) throw_empty_argument(index);
-      }
-      ++index;
-    };
-    (check(args), ...);
-    if (opts && opts->retries > 0 && !call_traits<F, S...>::by_lvalue)
-      throw_retry_needs_lvalue_call();
-
+    check_submission<call_traits<F, S...>::by_lvalue>(opts, args...);
     auto* t = new T(&cell, cell.core(), std::forward<Fn>(fn), std::forward<A>(args)...);
     state_ptr<state<R>> owner(t);
-    if (opts && has_extras(*opts)) {
-      t->extras_ = std::make_unique<task_extras>(
-          task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
-    }
+    attach_extras(*t, opts);
     admit_task(cell.core(), *t);
     cell.post(*t);
     t->subscribe_dependencies();

@@ -220,13 +220,10 @@ inline bool has_extras(const task_options& opts) noexcept {
   return opts.retries != 0 || opts.retry_on || !opts.name.empty() || !opts.resources.empty();
 }
 
-/// Creates, admits and subscribes a task; returns its ref. `opts` may be null (defaults).
-template <class F, class... A>
-auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... args) {
-  using traits = call_traits<std::decay_t<F>, std::decay_t<A>...>;
-  using R = typename task_result<typename traits::raw>::type;
-  using T = task<R, std::decay_t<F>, std::decay_t<A>...>;
-
+/// Throws weft::error for an empty ref among `args`, or for retries asked of a callable that
+/// cannot be called again (`by_lvalue` false).
+template <bool by_lvalue, class... A>
+void check_submission(const task_options* opts, const A&... args) {
   std::size_t index = 0;
   [[maybe_unused]] auto check = [&](const auto& a) {
     if constexpr (is_ref_v<decltype(a)>) {
@@ -235,14 +232,28 @@ auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... ar
     ++index;
   };
   (check(args), ...);
-  if (opts && opts->retries > 0 && !traits::by_lvalue) throw_retry_needs_lvalue_call();
+  if (opts && opts->retries > 0 && !by_lvalue) throw_retry_needs_lvalue_call();
+}
 
-  auto* t = new T(core, std::forward<F>(fn), std::forward<A>(args)...);
-  state_ptr<state<R>> owner(t);
+/// Gives `task` the options beyond the defaults that `opts` (may be null) asks for.
+inline void attach_extras(task_base& task, const task_options* opts) {
   if (opts && has_extras(*opts)) {
-    t->extras_ = std::make_unique<task_extras>(
+    task.extras_ = std::make_unique<task_extras>(
         task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
   }
+}
+
+/// Creates, admits and subscribes a task; returns its ref. `opts` may be null (defaults).
+template <class F, class... A>
+auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... args) {
+  using traits = call_traits<std::decay_t<F>, std::decay_t<A>...>;
+  using R = typename task_result<typename traits::raw>::type;
+  using T = task<R, std::decay_t<F>, std::decay_t<A>...>;
+
+  check_submission<traits::by_lvalue>(opts, args...);
+  auto* t = new T(core, std::forward<F>(fn), std::forward<A>(args)...);
+  state_ptr<state<R>> owner(t);
+  attach_extras(*t, opts);
   admit_task(core, *t);
   t->subscribe_all();
   return ref_access::make(std::move(owner));
