@@ -101,3 +101,46 @@ TEST_CASE("validate rejects zero or negative capacities set in code") {
   cfg.resources = {{"gpu", 1}};
   CHECK_NOTHROW(cfg.validate());
 }
+
+TEST_CASE("parse_bytes reads integers with binary units") {
+  CHECK(weft::parse_bytes("1024", "x") == 1024);
+  CHECK(weft::parse_bytes("512M", "x") == 512ull << 20);
+  CHECK(weft::parse_bytes("4G", "x") == 4ull << 30);
+  CHECK(weft::parse_bytes("4gib", "x") == 4ull << 30);
+  CHECK(weft::parse_bytes(" 64 KiB ", "x") == 64ull << 10);
+  CHECK(weft::parse_bytes("2TB", "x") == 2ull << 40);
+  CHECK(weft::parse_bytes("7b", "x") == 7);
+}
+
+TEST_CASE("parse_bytes rejects malformed, zero and overflowing sizes naming the origin") {
+  for (const char* bad : {"", "M", "-1G", "1.5G", "12Q", "4 G B", "0", "0M", "99999999999T"}) {
+    CAPTURE(bad);
+    try {
+      weft::parse_bytes(bad, "WEFT_ARENA_BYTES");
+      FAIL("accepted");
+    } catch (const weft::config_error& e) {
+      std::string what = e.what();
+      CHECK(what.find("WEFT_ARENA_BYTES='" + std::string(bad) + "'") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("from_env reads WEFT_ARENA_BYTES and WEFT_SPILL_DIR") {
+  env_scope env{{"WEFT_ARENA_BYTES", "64M"}, {"WEFT_SPILL_DIR", "/var/tmp/weft"}};
+  weft::config cfg = weft::config::from_env();
+  CHECK(cfg.arena_bytes == 64ull << 20);
+  CHECK(cfg.spill_dir == "/var/tmp/weft");
+}
+
+TEST_CASE("a malformed WEFT_ARENA_BYTES or an empty WEFT_SPILL_DIR is rejected") {
+  {
+    env_scope env{{"WEFT_ARENA_BYTES", "lots"}};
+    CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_ARENA_BYTES='lots'") !=
+          std::string::npos);
+  }
+  {
+    env_scope env{{"WEFT_SPILL_DIR", " "}};
+    CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_SPILL_DIR") !=
+          std::string::npos);
+  }
+}

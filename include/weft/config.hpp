@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace weft {
+
+class spill_store;
 
 /// Capacity (or demand) per named resource, e.g. `{{"gpu", 2}, {"mem_gb", 16}}`.
 using resource_map = std::map<std::string, std::int64_t>;
@@ -25,8 +28,22 @@ struct config {
   /// Namespace for named things (named actors, in later layers); "default" unless set.
   std::string namespace_ = "default";
 
+  /// Memory budget of the object arena in bytes; over it, objects nobody is reading are spilled
+  /// (least recently used first). 0 means 30% of the machine's physical memory.
+  std::uint64_t arena_bytes = 0;
+
+  /// Directory under which spill files go: a fresh subdirectory is made in it at the first
+  /// spill and removed when the runtime is shut down and no spilled object is left. Empty
+  /// means the system temporary directory ($TMPDIR, else /tmp).
+  std::string spill_dir{};
+
+  /// Where spilled objects are stored; null means files under `spill_dir`. Set it to plug in
+  /// another backend (see weft/spill_store.hpp).
+  std::shared_ptr<spill_store> spill_backend{};
+
   /// Reads WEFT_THREADS (a non-negative integer), WEFT_RESOURCES (`name=count,...`, counts
-  /// positive) and WEFT_NAMESPACE. Unset variables keep the defaults; a malformed value throws
+  /// positive), WEFT_NAMESPACE,
+  /// WEFT_ARENA_BYTES (a size such as `512M` or `4G`) and WEFT_SPILL_DIR. Unset variables keep the defaults; a malformed value throws
   /// `config_error` naming the variable and the value.
   static config from_env();
 
@@ -37,5 +54,10 @@ struct config {
 /// Parses a resource list such as `gpu=2,mem_gb=16` into a map. `origin` names where the text
 /// came from (e.g. "WEFT_RESOURCES") for the error message. Throws `config_error`.
 resource_map parse_resources(const std::string& text, const std::string& origin);
+
+/// Parses a byte size: an integer with an optional binary unit K, M, G or T (also KiB, MiB, GiB,
+/// TiB; case-insensitive), e.g. `512M` = 536870912. Throws `config_error` naming `origin` for
+/// anything else, for zero, and for values that do not fit in 64 bits.
+std::uint64_t parse_bytes(const std::string& text, const std::string& origin);
 
 }  // namespace weft

@@ -35,6 +35,14 @@ class actor_died : public error {
   using error::error;
 };
 
+/// An arena object cannot be read back: its spill file (or other spill storage) is missing,
+/// truncated or corrupted. The message names the object, where it was stored and why it failed.
+/// Only that object is affected; reading it again throws the same error.
+class object_lost : public error {
+ public:
+  using error::error;
+};
+
 /// A configuration value (a `config` field or a `WEFT_*` environment variable) is malformed or
 /// out of range; the message names the setting and the offending value.
 class config_error : public error {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 
@@ -81,7 +82,10 @@ class ref {
 
   /// Waits for the value and returns it, or rethrows the task's exception with its original
   /// type. Inside a weft task the wait suspends the task instead of blocking the worker. The
-  /// returned reference stays valid while this ref or any copy of it exists.
+  /// returned reference stays valid while this ref or any copy of it exists: an arena object
+  /// read with get() therefore stays in memory from then on and is never spilled. To read a
+  /// large object without pinning it for good, use share() or read it in a task. Throws
+  /// weft::object_lost if the object was spilled and cannot be restored.
   get_type get() const& {
     require("get()");
     s_->wait();
@@ -90,12 +94,28 @@ class ref {
 
   /// get() on a temporary ref (e.g. `rt.submit(f).get()`) returns the value itself, so nothing
   /// dangles when the temporary dies: moved out if no other ref shares it, else copied. For
-  /// types that cannot be copied, the `const T&` overload applies: keep the ref alive.
+  /// types that cannot be copied, the `const T&` overload applies: keep the ref alive. It
+  /// does not pin an arena object.
   T get() && requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>) {
     require("get()");
     s_->wait();
     if (s_->failed()) std::rethrow_exception(s_->error());
     return s_->take_or_copy();
+  }
+
+  /// Waits for the value and returns a shared pointer to it (never a copy). While the pointer
+  /// or a copy of it lives, the object stays in memory; once the last one is gone the arena
+  /// may spill it again. The pointer keeps the value alive even if every ref is gone. Errors
+  /// as get().
+  std::shared_ptr<const T> share() const requires(!std::is_void_v<T>) {
+    require("share()");
+    s_->wait();
+    if (s_->failed()) std::rethrow_exception(s_->error());
+    auto holder = detail::state_ptr<detail::state<T>>::share(
+        const_cast<detail::state<T>*>(s_->holder()));
+    holder->pin_read();
+    const T* value = &holder->value();
+    return std::shared_ptr<const T>(value, [h = std::move(holder)](const T*) { h->unpin_read(); });
   }
 
   /// Like get(), but throws weft::timeout_error if the value is not ready within `timeout`.
@@ -127,7 +147,10 @@ class ref {
   }
   get_type result() const {
     if (s_->failed()) std::rethrow_exception(s_->error());
-    if constexpr (!std::is_void_v<T>) return s_->value();
+    if constexpr (!std::is_void_v<T>) {
+      s_->pin_for_good();
+      return s_->value();
+    }
   }
 
   detail::state_ptr<detail::state<T>> s_;

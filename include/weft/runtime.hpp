@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "weft/actor.hpp"
+#include "weft/arena.hpp"
 #include "weft/config.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
@@ -49,6 +50,11 @@ struct first_is_actor_options : std::false_type {};
 template <class First, class... Rest>
 struct first_is_actor_options<First, Rest...>
     : std::is_same<std::remove_cvref_t<First>, actor_options> {};
+/// Throws weft::error if `core` cannot take an object of `bytes` now: shut down, or the object
+/// cannot be spilled (`spillable` false) and would push the pinned objects over the budget.
+void check_put(runtime_core* core, std::size_t bytes, bool spillable, const char* type_name);
+/// The arena counters of `core`.
+arena_stats arena_stats_of(const runtime_core* core) noexcept;
 /// Kills `actor` if it belongs to `core`; else throws weft::error.
 void kill_actor(runtime_core* core, actor_base* actor);
 }  // namespace detail
@@ -80,6 +86,31 @@ class runtime {
   auto submit(const task_options& options, F&& fn, A&&... args) {
     return detail::submit_task(core_, &options, std::forward<F>(fn), std::forward<A>(args)...);
   }
+
+  /// Moves `value` into the object arena (an lvalue is copied: pass std::move(x) to avoid it)
+  /// and returns its ref, ready at once. The object is immutable and shared: tasks and actor
+  /// calls given the ref receive `const T&` to this one value. It is freed when its last ref
+  /// (including refs held by pending tasks) is gone. Over the budget it may be spilled and is
+  /// restored on the next read. Throws weft::error after shutdown, or when `value` cannot be
+  /// spilled (no cereal serialization) and the objects that cannot be spilled would exceed
+  /// the budget; nothing is moved from `value` then.
+  template <class T>
+  ref<std::decay_t<T>> put(T&& value) {
+    using V = std::decay_t<T>;
+    static_assert(!detail::is_ref_v<V>, "weft: put() of a ref; pass the ref itself instead");
+    const std::size_t bytes = size_of(static_cast<const V&>(value));
+    detail::check_put(core_, bytes, detail::spillable_v<V>, typeid(V).name());
+    auto* s = new detail::plain_state<V>();
+    detail::state_ptr<detail::state<V>> owner(s);
+    s->emplace_value(std::forward<T>(value));
+    s->track(core_, bytes);
+    s->commit_value();
+    return detail::ref_access::make(std::move(owner));
+  }
+
+  /// A snapshot of the object arena's counters (objects, bytes in memory and spilled, spills,
+  /// restores, ...).
+  weft::arena_stats arena_stats() const noexcept { return detail::arena_stats_of(core_); }
 
   /// Cancels the task behind `r` if it has not started: it completes with cancelled_error, and
   /// so do the tasks that depend on it. Returns false if it already started or finished.

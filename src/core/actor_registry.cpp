@@ -14,10 +14,14 @@
 namespace weft::detail {
 
 std::string type_name(const std::type_info& type) {
+  return demangle(type.name());
+}
+
+std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, decltype(&std::free)> name(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), &std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
 std::string actor_registry::key_of(const std::string& name, const std::string& ns) {

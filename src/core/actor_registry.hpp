@@ -45,5 +45,7 @@ class actor_registry {
 
 /// A readable name of a type (demangled), for messages.
 std::string type_name(const std::type_info& type);
+/// A readable form of a mangled type name (as from std::type_info::name()).
+std::string demangle(const char* mangled);
 
 }  // namespace weft::detail

@@ -34,7 +34,40 @@ bool parse_int(std::string_view text, Int& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
+// Multiplier of a size unit (K, KiB, KB, ...), or 0 if `unit` is not one.
+std::uint64_t unit_multiplier(std::string_view unit) {
+  std::string u;
+  for (char c : unit)
+    u += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  if (u.empty() || u == "B") return 1;
+  const char* prefixes = "KMGT";
+  for (int i = 0; i < 4; ++i) {
+    std::string p(1, prefixes[i]);
+    if (u == p || u == p + "B" || u == p + "IB") return std::uint64_t{1} << (10 * (i + 1));
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::uint64_t parse_bytes(const std::string& text, const std::string& origin) {
+  std::string_view t = trim(text);
+  std::size_t digits = 0;
+  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')
+    ++digits;
+  std::uint64_t count = 0;
+  std::uint64_t unit = unit_multiplier(trim(t.substr(digits)));
+  if (digits == 0 || !parse_int(t.substr(0, digits), count) || unit == 0) {
+    throw config_error(fmt::format(
+        "{}='{}' is not a size (expected an integer with an optional unit K, M, G or T, e.g. "
+        "512M or 4G)",
+        origin, text));
+  }
+  if (count == 0) throw config_error(fmt::format("{}='{}': the size must be positive", origin, text));
+  if (count > std::numeric_limits<std::uint64_t>::max() / unit)
+    throw config_error(fmt::format("{}='{}' does not fit in 64 bits", origin, text));
+  return count * unit;
+}
 
 resource_map parse_resources(const std::string& text, const std::string& origin) {
   resource_map out;
@@ -92,6 +125,12 @@ config config::from_env() {
     if (trim(v).empty())
       throw config_error("WEFT_NAMESPACE is set but empty; unset it or give a name");
     cfg.namespace_ = v;
+  }
+  if (const char* v = std::getenv("WEFT_ARENA_BYTES")) cfg.arena_bytes = parse_bytes(v, "WEFT_ARENA_BYTES");
+  if (const char* v = std::getenv("WEFT_SPILL_DIR")) {
+    if (trim(v).empty())
+      throw config_error("WEFT_SPILL_DIR is set but empty; unset it or give a directory");
+    cfg.spill_dir = v;
   }
   cfg.validate();
   return cfg;

@@ -72,6 +72,27 @@ struct run_closure {
 };
 
 // The callable handed to TBB for an actor's drain, annotated like run_closure.
+// Runs internal background work (a spill) and ends its unit of work.
+struct background_closure {
+  runtime_core* core;
+  void (*fn)(void*);
+  void* arg;
+
+  background_closure(runtime_core* c, void (*f)(void*), void* a) : core(c), fn(f), arg(a) {}
+  background_closure(const background_closure& o) : core(o.core), fn(o.fn), arg(o.arg) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  background_closure(background_closure&& o) noexcept : core(o.core), fn(o.fn), arg(o.arg) {
+    WEFT_HAPPENS_BEFORE(this);
+  }
+  background_closure& operator=(const background_closure&) = delete;
+  void operator()() const {
+    WEFT_HAPPENS_AFTER(const_cast<background_closure*>(this));
+    fn(arg);
+    core->end_work();
+  }
+};
+
 struct drain_closure {
   runtime_core* core;
   actor_base* actor;
@@ -98,7 +119,8 @@ runtime_core::runtime_core(const config& cfg)
       // No slot is reserved for external threads: they enqueue work and never join the arena,
       // so every slot goes to a worker.
       arena_(static_cast<int>(threads_), 0),
-      resources_(cfg_.resources) {
+      resources_(cfg_.resources),
+      objects_(new object_arena(cfg_, this)) {
   arena_.initialize();
   log(log_level::info, "runtime started: {} threads, namespace '{}'", threads_, cfg_.namespace_);
 }
@@ -145,6 +167,16 @@ bool runtime_core::begin_work() noexcept {
     end_work();
     return false;
   }
+  return true;
+}
+
+runtime_core::~runtime_core() {
+  objects_->release();
+}
+
+bool runtime_core::run_background(void (*fn)(void*), void* arg) noexcept {
+  if (!begin_work()) return false;
+  arena_.enqueue(group_.defer(background_closure(this, fn, arg)));
   return true;
 }
 
@@ -268,6 +300,7 @@ void runtime_core::shutdown() {
   wait_idle();
   terminated_.store(true, std::memory_order_seq_cst);
   wait_idle();
+  objects_->detach();
   arena_.execute([this] { group_.wait(); });
   timer_.stop();
   arena_.terminate();

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "actor_registry.hpp"
+#include "object_arena.hpp"
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
 #include "timer.hpp"
@@ -64,6 +65,11 @@ class runtime_core {
   void release_resources(const resource_map& held) noexcept;
   /// The runtime's actors.
   actor_registry& actors() noexcept { return actors_; }
+  /// The runtime's object arena.
+  object_arena& objects() const noexcept { return *objects_; }
+  /// Runs `fn(arg)` on the arena as internal work (shutdown waits for it); false once the
+  /// runtime has stopped, in which case nothing runs.
+  bool run_background(void (*fn)(void*), void* arg) noexcept;
 
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   unsigned threads() const noexcept { return threads_; }
@@ -75,7 +81,7 @@ class runtime_core {
   timer& timers() noexcept { return timer_; }
 
  private:
-  ~runtime_core() = default;
+  ~runtime_core();
   void spawn(task_base& task) noexcept;
 
  public:
@@ -94,6 +100,7 @@ class runtime_core {
   tbb::task_group group_;
   resource_pool resources_;
   actor_registry actors_;
+  object_arena* objects_;  // holds one reference
   timer timer_;
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;

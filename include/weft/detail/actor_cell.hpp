@@ -37,6 +37,8 @@ class actor_cell final : public actor_base {
 
  private:
   void construct() override {
+    pin_set<ref_count_v<S...>> pins;
+    std::apply([&](const S&... a) { pins.pin_refs(a...); }, args_);
     std::apply([this](S&... a) { object_.emplace(unwrap_lvalue(a)...); }, args_);
     instance_ = &*object_;
   }

@@ -9,7 +9,12 @@
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
+
+#include "weft/arena.hpp"
+#include "weft/detail/codec.hpp"
+#include "weft/detail/object_record.hpp"
 
 namespace weft::detail {
 
@@ -35,6 +40,15 @@ class state_base {
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  /// Adds a reference unless the count already reached zero (the state is being destroyed);
+  /// for the arena, which finds states through its list rather than through a ref.
+  bool try_retain() noexcept {
+    std::uint32_t n = refs_.load(std::memory_order_relaxed);
+    while (n != 0) {
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire)) return true;
+    }
+    return false;
   }
 
   /// True once a value or an error is published.
@@ -138,24 +152,53 @@ class state_ptr {
 
 /// A state that can carry a `T`. The value lives in the state itself, or in another state this
 /// one forwards to (a task that returned a `ref<T>`): readers always go through `value()`.
+/// A value the arena tracks (record() not null) may be spilled while nobody pins it: read it
+/// only between pin_read() and unpin_read(), or after pin_for_good().
 template <class T>
 class state : public state_base {
  public:
-  /// The published value; only valid when ready() && !failed().
-  const T& value() const noexcept { return *value_; }
+  ~state() override {
+    if (record_) forget_object(record_);
+  }
+
+  /// The published value; only valid when ready() && !failed() and, for a tracked value,
+  /// while pinned.
+  const T& value() const noexcept { return alias_ ? alias_->value() : *storage_; }
+  /// The state whose storage holds the value (this one, or the one it forwards to).
+  const state* holder() const noexcept { return alias_ ? alias_->holder() : this; }
+  /// The arena's record of the value, or nullptr when the arena does not track it.
+  object_record* record() const noexcept { return holder()->record_; }
+
+  /// Keeps a tracked value in memory (restoring it if spilled) until unpin_read(); throws
+  /// weft::object_lost if it cannot be restored. Does nothing for untracked values.
+  void pin_read() const {
+    if (object_record* r = record()) r->pin();
+  }
+  /// Ends a pin_read().
+  void unpin_read() const noexcept {
+    if (object_record* r = record()) r->unpin();
+  }
+  /// Keeps a tracked value in memory for the rest of its life (what ref::get() promises).
+  void pin_for_good() const {
+    if (object_record* r = record()) r->pin_for_good();
+  }
 
   /// The value by value: moved out when the caller holds the only reference to a value stored
   /// here, copied otherwise.
   T take_or_copy() {
+    pin_read();
+    struct unpin_at_exit {
+      const state* s;
+      ~unpin_at_exit() { s->unpin_read(); }
+    } guard{this};
     if (this->unique() && !alias_ && storage_) return std::move(*storage_);
-    return *value_;
+    return value();
   }
 
   /// Constructs the value in place (publish it with commit_value).
   template <class... A>
   void emplace_value(A&&... a) {
     storage_.emplace(std::forward<A>(a)...);
-    value_ = &*storage_;
   }
   /// Publishes the value constructed by emplace_value (split so a throwing constructor can be
   /// reported as the task's error before anything is published).
@@ -167,15 +210,39 @@ class state : public state_base {
   /// Publishes `inner`'s value (already complete, not failed) as this state's own, keeping
   /// `inner` alive as long as this state.
   void adopt(state_ptr<state<T>> inner) noexcept {
-    value_ = &inner->value();
     alias_ = std::move(inner);
     publish_value();
   }
 
+  /// Makes the value placed by emplace_value an arena object of `core` (before commit_value).
+  void track(runtime_core* core, std::size_t bytes) {
+    record_ = track_object(core, *this, ops_table, bytes);
+  }
+  /// Tracks a task result placed by emplace_value if it is large enough to be worth it.
+  void track_if_large(runtime_core* core) {
+    if constexpr (!std::is_trivially_copyable_v<T> || sizeof(T) >= tracked_result_min_bytes) {
+      std::size_t bytes = size_of(*storage_);
+      if (bytes >= tracked_result_min_bytes) track(core, bytes);
+    } else {
+      (void)core;
+    }
+  }
+
  private:
+  static void encode_value(const state_base& s, encoded_value& out) {
+    if constexpr (spillable_v<T>) encode(*static_cast<const state&>(s).storage_, out);
+  }
+  static void restore_value(state_base& s, payload_source& source) {
+    if constexpr (spillable_v<T>) static_cast<state&>(s).storage_.emplace(decode<T>(source));
+  }
+  static void drop_value(state_base& s) noexcept { static_cast<state&>(s).storage_.reset(); }
+  static const char* type_name() noexcept { return typeid(T).name(); }
+  static constexpr object_ops ops_table{&type_name, spillable_v<T>, &encode_value,
+                                        &restore_value, &drop_value};
+
   std::optional<T> storage_;
-  const T* value_ = nullptr;
   state_ptr<state<T>> alias_;
+  object_record* record_ = nullptr;
 };
 
 /// The void specialisation: completion and error only.

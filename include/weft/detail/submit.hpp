@@ -79,6 +79,48 @@ struct task_result<Raw> {
   static constexpr bool flatten = true;
 };
 
+/// Pins the arena objects among up to N ref arguments in memory for one call, and unpins them
+/// when released or destroyed.
+template <std::size_t N>
+class pin_set {
+ public:
+  pin_set() = default;
+  pin_set(const pin_set&) = delete;
+  pin_set& operator=(const pin_set&) = delete;
+  ~pin_set() { release(); }
+
+  /// Pins the tracked values of the refs among `xs` (restoring spilled ones); throws
+  /// weft::object_lost for a value that cannot be restored (what was pinned stays counted).
+  template <class... X>
+  void pin_refs(const X&... xs) {
+    (add(xs), ...);
+  }
+  /// Unpins everything pinned so far.
+  void release() noexcept {
+    while (count_ > 0)
+      pinned_[--count_]->unpin();
+  }
+
+ private:
+  template <class X>
+  void add(const X& x) {
+    if constexpr (is_ref_v<X>) {
+      if constexpr (!std::is_void_v<typename X::value_type>) {
+        if (object_record* r = ref_access::state_of(x)->record()) {
+          r->pin();
+          pinned_[count_++] = r;
+        }
+      }
+    }
+  }
+  std::array<object_record*, N> pinned_{};
+  std::size_t count_ = 0;
+};
+
+/// Number of ref arguments among S...
+template <class... S>
+inline constexpr std::size_t ref_count_v = (std::size_t{is_ref_v<S>} + ... + 0);
+
 /// Throws weft::error: retries need a callable that can be invoked again with its arguments.
 [[noreturn]] void throw_retry_needs_lvalue_call();
 /// Throws weft::error: then() on a ref no runtime produced.
@@ -89,7 +131,7 @@ template <class R, class F, class... S>
 class task final : public state<R>, public task_base {
   using traits = call_traits<F, S...>;
   using result = task_result<typename traits::raw>;
-  static constexpr std::size_t dep_count = (std::size_t{is_ref_v<S>} + ... + 0);
+  static constexpr std::size_t dep_count = ref_count_v<S...>;
 
  public:
   template <class Fn, class... A>
@@ -194,18 +236,24 @@ class task final : public state<R>, public task_base {
   }
 
   void run_once() {
+    pin_set<dep_count> pins;
+    std::apply([&](const F&, const S&... s) { pins.pin_refs(s...); }, *payload_);
     if constexpr (result::flatten) {
       auto inner = invoke();
+      pins.release();
       auto* inner_state = ref_access::state_of(inner);
       if (!inner_state) throw_empty_returned_ref();
       payload_.reset();
       this->forward_to(state_ptr<state<R>>::share(inner_state));
     } else if constexpr (std::is_void_v<R>) {
       invoke();
+      pins.release();
       payload_.reset();
       this->commit_value();
     } else {
       this->emplace_value(invoke());
+      pins.release();
+      this->track_if_large(core_);
       payload_.reset();
       this->commit_value();
     }

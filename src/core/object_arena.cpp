@@ -1,0 +1,387 @@
+// The object arena: budget accounting, LRU spilling with checksummed blobs, restoring.
+
+#include "object_arena.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "actor_registry.hpp"
+#include "runtime_core.hpp"
+#include "log.hpp"
+#include "weft/detail/codec.hpp"
+#include "weft/detail/crc32c.hpp"
+#include "weft/detail/state.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+namespace {
+
+// The first bytes of every spilled blob; the payload follows.
+struct blob_header {
+  std::array<char, 8> magic;
+  std::uint32_t version;
+  std::uint32_t payload_crc;
+  std::uint64_t payload_bytes;
+  std::uint64_t object_id;
+  std::uint32_t reserved;
+  std::uint32_t header_crc;  // of every byte above
+};
+static_assert(sizeof(blob_header) == 40);
+constexpr std::array<char, 8> blob_magic{'W', 'E', 'F', 'T', 'O', 'B', 'J', '\0'};
+constexpr std::uint32_t blob_version = 1;
+
+std::uint32_t header_crc(const blob_header& h) noexcept {
+  return crc32c(0, &h, offsetof(blob_header, header_crc));
+}
+
+std::uint64_t default_budget() noexcept {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 10 * 3;
+}
+
+std::string mib(std::uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+// Reads a blob's payload from the store and checks it against the header's checksum.
+class store_payload final : public payload_source {
+ public:
+  store_payload(spill_store& store, std::uint64_t id, const blob_header& header)
+      : store_(store), id_(id), header_(header) {}
+  std::uint64_t size() const noexcept override { return header_.payload_bytes; }
+  void read_all(std::span<std::byte> into) override {
+    if (into.size() != header_.payload_bytes)
+      throw std::runtime_error("the decoder asked for a payload of the wrong size");
+    store_.read(id_, sizeof(blob_header), into);
+    if (crc32c(0, into.data(), into.size()) != header_.payload_crc)
+      throw std::runtime_error("its checksum does not match: the stored bytes were changed");
+  }
+
+ private:
+  spill_store& store_;
+  std::uint64_t id_;
+  const blob_header& header_;
+};
+
+}  // namespace
+
+void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
+  throw std::runtime_error(fmt::format(
+      "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes,
+      element));
+}
+
+object_arena::object_arena(const config& cfg, runtime_core* core)
+    : budget_(cfg.arena_bytes != 0 ? cfg.arena_bytes : default_budget()),
+      core_(core),
+      store_(cfg.spill_backend ? cfg.spill_backend : make_directory_store(cfg.spill_dir)) {}
+
+object_arena::~object_arena() = default;
+
+void object_arena::detach() noexcept {
+  std::lock_guard lock(post_mutex_);
+  core_ = nullptr;
+}
+
+void object_arena::check_put(std::size_t bytes, bool spillable, const char* type_name) const {
+  if (spillable) return;
+  const std::uint64_t pinned = pinned_.load(std::memory_order_relaxed);
+  if (pinned + bytes > budget_) {
+    throw error(fmt::format(
+        "put: an object of type {} ({} bytes) cannot be spilled, and with the {} bytes already "
+        "pinned in memory it would exceed the arena budget of {} bytes. Give the type a cereal "
+        "serialize() so it can be spilled, drop refs you no longer need, or raise "
+        "config.arena_bytes / WEFT_ARENA_BYTES",
+        demangle(type_name), bytes, pinned, budget_));
+  }
+}
+
+object_record* object_arena::track(state_base& owner, const object_ops& ops, std::size_t bytes) {
+  auto* r = new object_record();
+  r->arena_ = this;
+  r->owner_ = &owner;
+  r->ops_ = &ops;
+  r->clock_ = &clock_;
+  r->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
+  r->bytes_ = bytes;
+  r->last_use_.store(clock_.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  retain();
+  {
+    std::lock_guard lock(list_mutex_);
+    r->next_ = head_;
+    if (head_) head_->prev_ = r;
+    head_ = r;
+  }
+  objects_.fetch_add(1, std::memory_order_relaxed);
+  if (!ops.spillable) pinned_.fetch_add(bytes, std::memory_order_relaxed);
+  in_memory_.fetch_add(bytes, std::memory_order_relaxed);
+  relieve_pressure();
+  return r;
+}
+
+void object_arena::forget(object_record* r) noexcept {
+  {
+    std::lock_guard lock(list_mutex_);
+    if (r->prev_)
+      r->prev_->next_ = r->next_;
+    else
+      head_ = r->next_;
+    if (r->next_) r->next_->prev_ = r->prev_;
+  }
+  const std::uint64_t where = r->word_.load(std::memory_order_acquire) & object_record::where_mask;
+  if (where == object_record::resident)
+    in_memory_.fetch_sub(r->bytes_, std::memory_order_relaxed);
+  else if (where == object_record::spilled)
+    spilled_.fetch_sub(r->bytes_, std::memory_order_relaxed);
+  if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed))
+    pinned_.fetch_sub(r->bytes_, std::memory_order_relaxed);
+  if (r->on_store_) store_->erase(r->id_);
+  objects_.fetch_sub(1, std::memory_order_relaxed);
+  delete r;
+  release();
+}
+
+void object_arena::count_sticky(const object_record& r) noexcept {
+  if (r.ops_->spillable) pinned_.fetch_add(r.bytes_, std::memory_order_relaxed);
+}
+
+void object_arena::relieve_pressure() {
+  const std::uint64_t used = in_memory_.load(std::memory_order_relaxed);
+  if (used <= budget_) {
+    warned_pinned_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  // Far over (the background spill cannot keep up with a burst): the caller helps.
+  if (used > budget_ + budget_ / 2) spill_down_to(budget_ - budget_ / 10);
+  start_background_spill();
+}
+
+void object_arena::start_background_spill() noexcept {
+  if (spilling_.exchange(true, std::memory_order_acq_rel)) return;
+  retain();  // held by the background spill
+  bool posted = false;
+  {
+    std::lock_guard lock(post_mutex_);
+    if (core_) posted = core_->run_background(&object_arena::background_spill, this);
+  }
+  if (!posted) {
+    spilling_.store(false, std::memory_order_release);
+    release();
+  }
+}
+
+void object_arena::background_spill(void* arena) noexcept {
+  auto& self = *static_cast<object_arena*>(arena);
+  for (;;) {
+    std::size_t spilled = self.spill_down_to(self.budget_ - self.budget_ / 10);
+    self.spilling_.store(false, std::memory_order_release);
+    if (spilled == 0 || self.in_memory_.load(std::memory_order_relaxed) <= self.budget_) break;
+    if (self.spilling_.exchange(true, std::memory_order_acq_rel)) break;  // another one runs
+  }
+  self.release();
+}
+
+std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
+  if (in_memory_.load(std::memory_order_relaxed) <= target) return 0;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::uint64_t, object_record*>> candidates;
+  try {
+    std::lock_guard lock(list_mutex_);
+    for (object_record* r = head_; r != nullptr; r = r->next_) {
+      if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed)) continue;
+      if (r->word_.load(std::memory_order_relaxed) != object_record::resident) continue;
+      if (!r->owner_->try_retain()) continue;  // being destroyed
+      candidates.emplace_back(r->last_use_.load(std::memory_order_relaxed), r);
+    }
+  } catch (const std::bad_alloc&) {
+    // Spill what was collected.
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::size_t count = 0;
+  std::uint64_t bytes = 0;
+  for (auto& [stamp, r] : candidates) {
+    if (in_memory_.load(std::memory_order_relaxed) <= target) break;
+    if (spill_one(*r)) {
+      ++count;
+      bytes += r->bytes_;
+    }
+  }
+  for (auto& [stamp, r] : candidates)
+    r->owner_->release();  // may destroy the object (and r) now
+  const std::uint64_t used = in_memory_.load(std::memory_order_relaxed);
+  if (count > 0) {
+    log(log_level::debug, "arena: spilled {} objects ({}) in {:.1f} ms; {} of {} in memory", count,
+        mib(bytes),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count(),
+        mib(used), mib(budget_));
+  }
+  if (used > budget_ && count == 0 && !warned_pinned_.exchange(true, std::memory_order_relaxed)) {
+    log(log_level::warn,
+        "arena: {} in memory is over the budget of {} and nothing more can be spilled (the "
+        "rest is being read, was read with get(), or cannot be serialized; {} pinned)",
+        mib(used), mib(budget_), mib(pinned_.load(std::memory_order_relaxed)));
+  }
+  return count;
+}
+
+bool object_arena::spill_one(object_record& r) noexcept {
+  std::lock_guard lock(r.mutex_);
+  std::uint64_t expected = object_record::resident;
+  if (!r.word_.compare_exchange_strong(expected, object_record::busy, std::memory_order_acq_rel))
+    return false;  // pinned by a reader meanwhile
+  bool wrote = false;
+  if (!r.on_store_) {
+    try {
+      write_copy(r);
+      r.on_store_ = true;
+      wrote = true;
+    } catch (const std::exception& e) {
+      r.word_.store(object_record::resident, std::memory_order_release);
+      if (failures_.fetch_add(1, std::memory_order_relaxed) == 0) {
+        log(log_level::warn, "arena: could not spill {}; it stays in memory: {}", describe(r),
+            e.what());
+      }
+      return false;
+    }
+  }
+  r.ops_->drop(*r.owner_);
+  r.word_.store(object_record::spilled, std::memory_order_release);
+  in_memory_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+  spilled_.fetch_add(r.bytes_, std::memory_order_relaxed);
+  spills_.fetch_add(1, std::memory_order_relaxed);
+  if (wrote) spill_writes_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void object_arena::write_copy(object_record& r) {
+  encoded_value encoded;
+  r.ops_->encode(*r.owner_, encoded);
+  blob_header header{};
+  header.magic = blob_magic;
+  header.version = blob_version;
+  header.object_id = r.id_;
+  std::uint32_t crc = 0;
+  for (auto piece : encoded.pieces) {
+    crc = crc32c(crc, piece.data(), piece.size());
+    header.payload_bytes += piece.size();
+  }
+  header.payload_crc = crc;
+  header.header_crc = header_crc(header);
+  std::vector<std::span<const std::byte>> pieces;
+  pieces.reserve(encoded.pieces.size() + 1);
+  pieces.push_back(std::as_bytes(std::span(&header, 1)));
+  pieces.insert(pieces.end(), encoded.pieces.begin(), encoded.pieces.end());
+  store_->write(r.id_, pieces);
+}
+
+void object_arena::restore(object_record& r) {
+  try {
+    blob_header header{};
+    store_->read(r.id_, 0, std::as_writable_bytes(std::span(&header, 1)));
+    if (header.magic != blob_magic) throw std::runtime_error("it is not a weft spill blob");
+    if (header.header_crc != header_crc(header))
+      throw std::runtime_error("its header checksum does not match: the stored bytes were changed");
+    if (header.version != blob_version || header.object_id != r.id_)
+      throw std::runtime_error(fmt::format("it holds object {} (format {}), not this one",
+                                           header.object_id, header.version));
+    store_payload payload(*store_, r.id_, header);
+    r.ops_->restore(*r.owner_, payload);
+  } catch (const std::bad_alloc&) {
+    throw;  // out of memory now is not a lost object: a later read may succeed
+  } catch (const std::exception& e) {
+    r.error_ = std::make_exception_ptr(object_lost(fmt::format(
+        "{} is lost: its spilled copy at {} cannot be restored: {}", describe(r),
+        store_->location(r.id_), e.what())));
+    r.word_.store(object_record::lost, std::memory_order_release);
+    spilled_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    log(log_level::error, "arena: {} is lost: {}", describe(r), e.what());
+    std::rethrow_exception(r.error_);
+  }
+  spilled_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+  in_memory_.fetch_add(r.bytes_, std::memory_order_relaxed);
+  restores_.fetch_add(1, std::memory_order_relaxed);
+  clock_.fetch_add(1, std::memory_order_relaxed);
+  if (in_memory_.load(std::memory_order_relaxed) > budget_) start_background_spill();
+}
+
+std::string object_arena::describe(const object_record& r) const {
+  return fmt::format("object {} ({}, {} bytes)", r.id_, demangle(r.ops_->type_name()), r.bytes_);
+}
+
+arena_stats object_arena::stats() const noexcept {
+  arena_stats s;
+  s.objects = objects_.load(std::memory_order_relaxed);
+  s.bytes_in_memory = in_memory_.load(std::memory_order_relaxed);
+  s.bytes_spilled = spilled_.load(std::memory_order_relaxed);
+  s.bytes_pinned = pinned_.load(std::memory_order_relaxed);
+  s.budget = budget_;
+  s.spills = spills_.load(std::memory_order_relaxed);
+  s.spill_writes = spill_writes_.load(std::memory_order_relaxed);
+  s.restores = restores_.load(std::memory_order_relaxed);
+  s.lost = lost_.load(std::memory_order_relaxed);
+  s.spill_failures = failures_.load(std::memory_order_relaxed);
+  return s;
+}
+
+object_record* track_object(runtime_core* core, state_base& owner, const object_ops& ops,
+                            std::size_t bytes) {
+  return core->objects().track(owner, ops, bytes);
+}
+
+void forget_object(object_record* record) noexcept {
+  record->arena_->forget(record);
+}
+
+void check_put(runtime_core* core, std::size_t bytes, bool spillable, const char* type_name) {
+  if (core->stopping())
+    throw error("runtime::put after shutdown: the runtime no longer accepts objects");
+  core->objects().check_put(bytes, spillable, type_name);
+}
+
+arena_stats arena_stats_of(const runtime_core* core) noexcept {
+  return core->objects().stats();
+}
+
+void object_record::pin_slow() {
+  std::lock_guard lock(mutex_);
+  for (;;) {
+    std::uint64_t w = word_.load(std::memory_order_acquire);
+    switch (w & where_mask) {
+      case resident:
+        if (word_.compare_exchange_weak(w, w + pin_unit, std::memory_order_acquire)) {
+          touch();
+          return;
+        }
+        break;
+      case spilled:
+        arena_->restore(*this);
+        word_.store(resident + pin_unit, std::memory_order_release);
+        touch();
+        return;
+      case lost:
+        std::rethrow_exception(error_);
+      default:
+        break;  // busy is only set under mutex_, which we hold: cannot happen
+    }
+  }
+}
+
+void object_record::count_sticky() noexcept {
+  arena_->count_sticky(*this);
+}
+
+}  // namespace weft::detail
