@@ -206,21 +206,14 @@ namespace {
 // A spill store in memory that counts its calls: the arena works with any backend.
 class memory_store final : public weft::spill_store {
  public:
-  void write(std::uint64_t id, std::span<const std::span<const std::byte>> pieces) override {
-    std::vector<std::byte> blob;
-    for (auto p : pieces)
-      blob.insert(blob.end(), p.begin(), p.end());
-    std::lock_guard lock(mutex_);
-    blobs_[id] = std::move(blob);
-    ++writes;
+  std::unique_ptr<writer> create(std::uint64_t id) override {
+    return std::make_unique<blob_writer>(*this, id);
   }
-  void read(std::uint64_t id, std::uint64_t offset, std::span<std::byte> into) override {
+  std::unique_ptr<reader> open(std::uint64_t id) override {
     std::lock_guard lock(mutex_);
     auto it = blobs_.find(id);
     if (it == blobs_.end()) throw std::runtime_error("no such blob");
-    if (offset + into.size() > it->second.size()) throw std::runtime_error("short blob");
-    std::copy_n(it->second.begin() + static_cast<std::ptrdiff_t>(offset), into.size(),
-                into.begin());
+    return std::make_unique<blob_reader>(it->second);
   }
   void erase(std::uint64_t id) noexcept override {
     std::lock_guard lock(mutex_);
@@ -236,6 +229,31 @@ class memory_store final : public weft::spill_store {
   std::atomic<int> writes{0};
 
  private:
+  struct blob_writer final : writer {
+    blob_writer(memory_store& s, std::uint64_t i) : store(s), id(i) {}
+    void append(std::span<const std::byte> bytes) override {
+      blob.insert(blob.end(), bytes.begin(), bytes.end());
+    }
+    void commit() override {
+      std::lock_guard lock(store.mutex_);
+      store.blobs_[id] = std::move(blob);
+      ++store.writes;
+    }
+    memory_store& store;
+    std::uint64_t id;
+    std::vector<std::byte> blob;
+  };
+  struct blob_reader final : reader {
+    explicit blob_reader(std::vector<std::byte> b) : blob(std::move(b)) {}
+    void read(std::span<std::byte> into) override {
+      if (offset + into.size() > blob.size()) throw std::runtime_error("short blob");
+      std::copy_n(blob.begin() + static_cast<std::ptrdiff_t>(offset), into.size(), into.begin());
+      offset += into.size();
+    }
+    std::vector<std::byte> blob;
+    std::size_t offset = 0;
+  };
+
   std::mutex mutex_;
   std::map<std::uint64_t, std::vector<std::byte>> blobs_;
 };

@@ -11,19 +11,36 @@
 
 namespace weft {
 
-/// A backend holding spilled objects as numbered blobs. The arena calls it from its own
-/// worker threads, possibly concurrently for different ids, never concurrently for one id.
-/// Errors are reported by throwing any std::exception whose what() says why; the arena turns
-/// a failed read into weft::object_lost for that object only.
+/// A backend holding spilled objects as numbered blobs, written and read as byte streams. The
+/// arena calls it from its own worker threads, possibly concurrently for different ids, never
+/// concurrently for one id. Errors are reported by throwing any std::exception whose what()
+/// says why; the arena turns a failed read into weft::object_lost for that object only.
 class spill_store {
  public:
+  /// A blob being written; it replaces any blob of its id once committed, and is discarded
+  /// if destroyed uncommitted.
+  class writer {
+   public:
+    virtual ~writer() = default;
+    /// Appends `bytes` to the blob.
+    virtual void append(std::span<const std::byte> bytes) = 0;
+    /// Makes the blob durable enough to be read back by this process.
+    virtual void commit() = 0;
+  };
+  /// A blob being read from its start.
+  class reader {
+   public:
+    virtual ~reader() = default;
+    /// Fills `into` with the blob's next bytes; throws if the blob ends first.
+    virtual void read(std::span<std::byte> into) = 0;
+  };
+
   virtual ~spill_store() = default;
 
-  /// Stores the concatenation of `pieces` as blob `id` (replacing any blob of that id).
-  virtual void write(std::uint64_t id, std::span<const std::span<const std::byte>> pieces) = 0;
-  /// Fills `into` with the blob's bytes starting at `offset`; throws if the blob is missing or
-  /// shorter than `offset + into.size()`.
-  virtual void read(std::uint64_t id, std::uint64_t offset, std::span<std::byte> into) = 0;
+  /// Starts writing blob `id`.
+  virtual std::unique_ptr<writer> create(std::uint64_t id) = 0;
+  /// Starts reading blob `id`; throws if it does not exist.
+  virtual std::unique_ptr<reader> open(std::uint64_t id) = 0;
   /// Deletes blob `id` if it exists; never throws.
   virtual void erase(std::uint64_t id) noexcept = 0;
   /// Where blob `id` lives, for messages (a file path for the directory store).

@@ -1,11 +1,9 @@
 // The default spill store: one file per object in a private directory made on first use.
 
 #include <fcntl.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
-#include <vector>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -30,12 +28,65 @@ std::runtime_error io_error(const std::string& what, const std::string& path) {
   return std::runtime_error(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
 }
 
-// Closes a file descriptor at scope exit.
-struct fd_closer {
-  int fd;
-  ~fd_closer() {
-    if (fd >= 0) ::close(fd);
+// Writes one spill file; an uncommitted file is removed.
+class file_writer final : public spill_store::writer {
+ public:
+  file_writer(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~file_writer() override {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(path_.c_str());
+    }
   }
+  void append(std::span<const std::byte> bytes) override {
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw io_error("cannot write", path_);
+      }
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+  }
+  void commit() override {
+    int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) {
+      ::unlink(path_.c_str());
+      throw io_error("cannot close", path_);
+    }
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+// Reads one spill file from its start.
+class file_reader final : public spill_store::reader {
+ public:
+  file_reader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~file_reader() override { ::close(fd_); }
+  void read(std::span<std::byte> into) override {
+    while (!into.empty()) {
+      ssize_t n = ::read(fd_, into.data(), into.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw io_error("cannot read", path_);
+      }
+      if (n == 0) {
+        throw std::runtime_error(fmt::format(
+            "{} is truncated: it ends at byte {}, {} more bytes were expected", path_, offset_,
+            into.size()));
+      }
+      offset_ += static_cast<std::uint64_t>(n);
+      into = into.subspan(static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::uint64_t offset_ = 0;
 };
 
 class directory_store final : public spill_store {
@@ -52,62 +103,18 @@ class directory_store final : public spill_store {
     }
   }
 
-  void write(std::uint64_t id, std::span<const std::span<const std::byte>> pieces) override {
-    const std::string path = file(id, true);
+  std::unique_ptr<writer> create(std::uint64_t id) override {
+    std::string path = file(id, true);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw io_error("cannot create", path);
-    fd_closer closer{fd};
-    std::vector<iovec> left;
-    left.reserve(pieces.size());
-    for (auto piece : pieces) {
-      if (!piece.empty())
-        left.push_back(iovec{const_cast<std::byte*>(piece.data()), piece.size()});
-    }
-    std::size_t first = 0;
-    while (first < left.size()) {
-      const int count = static_cast<int>(std::min<std::size_t>(left.size() - first, IOV_MAX));
-      ssize_t n = ::writev(fd, left.data() + first, count);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw io_error("cannot write", path);
-      }
-      auto done = static_cast<std::size_t>(n);
-      while (first < left.size() && done >= left[first].iov_len) {
-        done -= left[first].iov_len;
-        ++first;
-      }
-      if (done > 0) {
-        left[first].iov_base = static_cast<char*>(left[first].iov_base) + done;
-        left[first].iov_len -= done;
-      }
-    }
-    if (::close(fd) != 0) {
-      closer.fd = -1;
-      throw io_error("cannot close", path);
-    }
-    closer.fd = -1;
+    return std::make_unique<file_writer>(fd, std::move(path));
   }
 
-  void read(std::uint64_t id, std::uint64_t offset, std::span<std::byte> into) override {
-    const std::string path = file(id, false);
+  std::unique_ptr<reader> open(std::uint64_t id) override {
+    std::string path = file(id, false);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw io_error("cannot open", path);
-    fd_closer closer{fd};
-    std::size_t done = 0;
-    while (done < into.size()) {
-      ssize_t n = ::pread(fd, into.data() + done, into.size() - done,
-                          static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw io_error("cannot read", path);
-      }
-      if (n == 0) {
-        throw std::runtime_error(fmt::format(
-            "{} is truncated: it ends at byte {}, {} bytes were expected", path,
-            offset + done, offset + into.size()));
-      }
-      done += static_cast<std::size_t>(n);
-    }
+    return std::make_unique<file_reader>(fd, std::move(path));
   }
 
   void erase(std::uint64_t id) noexcept override {

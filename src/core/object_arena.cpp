@@ -25,19 +25,27 @@
 namespace weft::detail {
 namespace {
 
-// The first bytes of every spilled blob; the payload follows.
+// A spilled blob is a header, the payload, then a trailer with the payload's checksum (so the
+// checksum is computed while writing, chunk by chunk, on bytes still in the CPU cache).
 struct blob_header {
   std::array<char, 8> magic;
   std::uint32_t version;
-  std::uint32_t payload_crc;
+  std::uint32_t reserved;
   std::uint64_t payload_bytes;
   std::uint64_t object_id;
-  std::uint32_t reserved;
+  std::uint32_t padding;
   std::uint32_t header_crc;  // of every byte above
 };
 static_assert(sizeof(blob_header) == 40);
+struct blob_trailer {
+  std::uint32_t payload_crc;
+  std::uint32_t magic;
+};
 constexpr std::array<char, 8> blob_magic{'W', 'E', 'F', 'T', 'O', 'B', 'J', '\0'};
+constexpr std::uint32_t trailer_magic = 0x4A424F57;  // "WOBJ"
 constexpr std::uint32_t blob_version = 1;
+// Bytes checksummed and moved per step: small enough to stay in the CPU cache in between.
+constexpr std::size_t chunk_bytes = 512 * 1024;
 
 std::uint32_t header_crc(const blob_header& h) noexcept {
   return crc32c(0, &h, offsetof(blob_header, header_crc));
@@ -54,24 +62,29 @@ std::string mib(std::uint64_t bytes) {
   return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
 }
 
-// Reads a blob's payload from the store and checks it against the header's checksum.
+// Reads a blob's payload and checks it against the trailer's checksum.
 class store_payload final : public payload_source {
  public:
-  store_payload(spill_store& store, std::uint64_t id, const blob_header& header)
-      : store_(store), id_(id), header_(header) {}
-  std::uint64_t size() const noexcept override { return header_.payload_bytes; }
+  store_payload(spill_store::reader& reader, std::uint64_t bytes) : reader_(reader), bytes_(bytes) {}
+  std::uint64_t size() const noexcept override { return bytes_; }
   void read_all(std::span<std::byte> into) override {
-    if (into.size() != header_.payload_bytes)
+    if (into.size() != bytes_)
       throw std::runtime_error("the decoder asked for a payload of the wrong size");
-    store_.read(id_, sizeof(blob_header), into);
-    if (crc32c(0, into.data(), into.size()) != header_.payload_crc)
+    std::uint32_t crc = 0;
+    for (std::size_t done = 0; done < into.size(); done += chunk_bytes) {
+      auto chunk = into.subspan(done, std::min(chunk_bytes, into.size() - done));
+      reader_.read(chunk);
+      crc = crc32c(crc, chunk.data(), chunk.size());
+    }
+    blob_trailer trailer{};
+    reader_.read(std::as_writable_bytes(std::span(&trailer, 1)));
+    if (trailer.magic != trailer_magic || trailer.payload_crc != crc)
       throw std::runtime_error("its checksum does not match: the stored bytes were changed");
   }
 
  private:
-  spill_store& store_;
-  std::uint64_t id_;
-  const blob_header& header_;
+  spill_store::reader& reader_;
+  std::uint64_t bytes_;
 };
 
 }  // namespace
@@ -228,7 +241,9 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
             .count(),
         mib(used), mib(budget_));
   }
-  if (used > budget_ && count == 0 && !warned_pinned_.exchange(true, std::memory_order_relaxed)) {
+  // Readers pin objects only for a while; objects pinned for good are worth a warning.
+  if (used > budget_ && count == 0 && pinned_.load(std::memory_order_relaxed) > budget_ &&
+      !warned_pinned_.exchange(true, std::memory_order_relaxed)) {
     log(log_level::warn,
         "arena: {} in memory is over the budget of {} and nothing more can be spilled (the "
         "rest is being read, was read with get(), or cannot be serialized; {} pinned)",
@@ -273,31 +288,35 @@ void object_arena::write_copy(object_record& r) {
   header.magic = blob_magic;
   header.version = blob_version;
   header.object_id = r.id_;
-  std::uint32_t crc = 0;
-  for (auto piece : encoded.pieces) {
-    crc = crc32c(crc, piece.data(), piece.size());
+  for (auto piece : encoded.pieces)
     header.payload_bytes += piece.size();
-  }
-  header.payload_crc = crc;
   header.header_crc = header_crc(header);
-  std::vector<std::span<const std::byte>> pieces;
-  pieces.reserve(encoded.pieces.size() + 1);
-  pieces.push_back(std::as_bytes(std::span(&header, 1)));
-  pieces.insert(pieces.end(), encoded.pieces.begin(), encoded.pieces.end());
-  store_->write(r.id_, pieces);
+  std::unique_ptr<spill_store::writer> out = store_->create(r.id_);
+  out->append(std::as_bytes(std::span(&header, 1)));
+  blob_trailer trailer{0, trailer_magic};
+  for (auto piece : encoded.pieces) {
+    for (std::size_t done = 0; done < piece.size(); done += chunk_bytes) {
+      auto chunk = piece.subspan(done, std::min(chunk_bytes, piece.size() - done));
+      trailer.payload_crc = crc32c(trailer.payload_crc, chunk.data(), chunk.size());
+      out->append(chunk);
+    }
+  }
+  out->append(std::as_bytes(std::span(&trailer, 1)));
+  out->commit();
 }
 
 void object_arena::restore(object_record& r) {
   try {
+    std::unique_ptr<spill_store::reader> in = store_->open(r.id_);
     blob_header header{};
-    store_->read(r.id_, 0, std::as_writable_bytes(std::span(&header, 1)));
+    in->read(std::as_writable_bytes(std::span(&header, 1)));
     if (header.magic != blob_magic) throw std::runtime_error("it is not a weft spill blob");
     if (header.header_crc != header_crc(header))
       throw std::runtime_error("its header checksum does not match: the stored bytes were changed");
     if (header.version != blob_version || header.object_id != r.id_)
       throw std::runtime_error(fmt::format("it holds object {} (format {}), not this one",
                                            header.object_id, header.version));
-    store_payload payload(*store_, r.id_, header);
+    store_payload payload(*in, header.payload_bytes);
     r.ops_->restore(*r.owner_, payload);
   } catch (const std::bad_alloc&) {
     throw;  // out of memory now is not a lost object: a later read may succeed
