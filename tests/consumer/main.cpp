@@ -1,7 +1,9 @@
-// A program built against weft from outside its source tree: a task graph and an actor.
+// A program built against weft from outside its source tree: a task graph, an actor and an
+// arena object.
 #include <weft/weft.hpp>
 
 #include <cstdio>
+#include <vector>
 
 namespace {
 struct accumulator {
@@ -17,6 +19,8 @@ int main() {
   auto acc = rt.spawn<accumulator>();
   acc.call(&accumulator::add, 40);
   int v = acc.call(&accumulator::add, b).get() - 40;
-  std::printf("consumer: %d\n", v);
-  return v == 42 ? 0 : 1;
+  auto numbers = rt.put(std::vector<int>{1, 2, 3});
+  int sum = rt.submit([](const std::vector<int>& n) { return n[0] + n[1] + n[2]; }, numbers).get();
+  std::printf("consumer: %d, %d\n", v, sum);
+  return v == 42 && sum == 6 ? 0 : 1;
 }
