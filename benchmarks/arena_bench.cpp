@@ -192,10 +192,7 @@ BENCHMARK(put_move_memcpy)->Name("put_move:memcpy")->Arg(1 << 20)->Arg(1 << 30)-
 BENCHMARK(put_get_small_weft)->Name("put_get_small:weft")->UseRealTime();
 BENCHMARK(put_get_small_shared_ptr)->Name("put_get_small:shared_ptr")->UseRealTime();
 BENCHMARK(spill_weft)->Name("spill_256MiB:weft")->Unit(benchmark::kMillisecond)->UseManualTime();
-BENCHMARK(spill_plain)
-    ->Name("spill_256MiB:write")
-    ->Unit(benchmark::kMillisecond)
-    ->UseManualTime();
+BENCHMARK(spill_plain)->Name("spill_256MiB:write")->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(restore_weft)
     ->Name("restore_256MiB:weft")
     ->Unit(benchmark::kMillisecond)

@@ -124,8 +124,8 @@ population breed(const population& pop, const std::vector<double>& scores, std::
   };
   population next;
   next.reserve(pop.size());
-  next.push_back(pop[static_cast<std::size_t>(
-      std::max_element(scores.begin(), scores.end()) - scores.begin())]);
+  next.push_back(pop[static_cast<std::size_t>(std::max_element(scores.begin(), scores.end()) -
+                                              scores.begin())]);
   while (next.size() < pop.size()) {
     genome a = tournament();
     genome b = tournament();
@@ -183,15 +183,15 @@ run_result search(int generations, std::size_t size, std::uint64_t seed, Score&&
     result.best_per_generation.push_back(*best);
     result.best = (*members)[static_cast<std::size_t>(best - scores.begin())];
     if (print) {
-      std::printf("generation %3d: best fitness %8.4f (fast %3d, slow %3d, threshold %.4f, "
-                  "stop %.3f)\n",
-                  gen, *best, result.best.fast, result.best.slow, result.best.threshold,
-                  result.best.stop_loss);
+      std::printf(
+          "generation %3d: best fitness %8.4f (fast %3d, slow %3d, threshold %.4f, "
+          "stop %.3f)\n",
+          gen, *best, result.best.fast, result.best.slow, result.best.threshold,
+          result.best.stop_loss);
     }
     pop = breed(*members, scores, rng);
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -219,11 +219,10 @@ int main(int argc, char** argv) {
     for (std::size_t s = 0; s < slices; ++s) {
       std::size_t begin = n * s / slices;
       std::size_t end = n * (s + 1) / slices;
-      parts.push_back(rt.submit(
-          [begin, end](const market& m, const population& p) {
-            return score_slice(m, p, begin, end);
-          },
-          data, shared));
+      parts.push_back(
+          rt.submit([begin, end](const market& m,
+                                 const population& p) { return score_slice(m, p, begin, end); },
+                    data, shared));
     }
     std::vector<double> scores;
     for (auto& part : parts) {

@@ -140,7 +140,6 @@ TEST_CASE("a malformed WEFT_ARENA_BYTES or an empty WEFT_SPILL_DIR is rejected")
   }
   {
     env_scope env{{"WEFT_SPILL_DIR", " "}};
-    CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_SPILL_DIR") !=
-          std::string::npos);
+    CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_SPILL_DIR") != std::string::npos);
   }
 }

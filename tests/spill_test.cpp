@@ -123,8 +123,8 @@ TEST_CASE("with a 64 MiB budget, 1 GiB in 1 MiB objects spills and reads back ex
     // Read back half in tasks, half with share(): every byte must match.
     std::vector<weft::ref<std::uint32_t>> task_sums;
     for (int i = 0; i < objects; i += 2) {
-      task_sums.push_back(rt.submit(
-          [](const std::vector<std::uint64_t>& v) { return checksum(v); }, refs[i]));
+      task_sums.push_back(
+          rt.submit([](const std::vector<std::uint64_t>& v) { return checksum(v); }, refs[i]));
     }
     for (int i = 0; i < objects / 2; ++i)
       CHECK(task_sums[i].get() == sums[2 * i]);
@@ -316,11 +316,11 @@ TEST_CASE("eight threads putting and reading under a small budget lose nothing")
         std::uint32_t sum = checksum(block);
         mine.emplace_back(rt.put(std::move(block)), sum);
         auto& [ref, expected] = mine[rng() % mine.size()];
-        std::uint32_t got = (i % 2 == 0)
-                                ? checksum(*ref.share())
-                                : rt.submit([](const std::vector<std::uint64_t>& v) {
-                                    return checksum(v);
-                                  }, ref).get();
+        std::uint32_t got =
+            (i % 2 == 0)
+                ? checksum(*ref.share())
+                : rt.submit([](const std::vector<std::uint64_t>& v) { return checksum(v); }, ref)
+                      .get();
         if (got != expected) ++mismatches;
         ++checked;
         if (mine.size() > 40) mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(rng() % 40));

@@ -38,8 +38,7 @@ namespace detail {
 template <class T>
 struct is_contiguous_container : std::false_type {};
 template <class E, class A>
-struct is_contiguous_container<std::vector<E, A>> : std::bool_constant<!std::is_same_v<E, bool>> {
-};
+struct is_contiguous_container<std::vector<E, A>> : std::bool_constant<!std::is_same_v<E, bool>> {};
 template <class C, class Tr, class A>
 struct is_contiguous_container<std::basic_string<C, Tr, A>> : std::true_type {};
 
@@ -72,7 +71,11 @@ std::size_t owned_bytes(const T& value) noexcept {
   } else if constexpr (is_tuple_like<V>::value) {
     return std::apply([](const auto&... e) { return (std::size_t{0} + ... + owned_bytes(e)); },
                       value);
-  } else if constexpr (requires { typename V::value_type; value.has_value(); *value; }) {
+  } else if constexpr (requires {
+                         typename V::value_type;
+                         value.has_value();
+                         *value;
+                       }) {
     return value.has_value() ? owned_bytes(*value) : 0;  // std::optional
   } else if constexpr (std::ranges::sized_range<const V>) {
     std::size_t n = 0;

@@ -111,8 +111,8 @@ class ref {
     require("share()");
     s_->wait();
     if (s_->failed()) std::rethrow_exception(s_->error());
-    auto holder = detail::state_ptr<detail::state<T>>::share(
-        const_cast<detail::state<T>*>(s_->holder()));
+    auto holder =
+        detail::state_ptr<detail::state<T>>::share(const_cast<detail::state<T>*>(s_->holder()));
     holder->pin_read();
     const T* value = &holder->value();
     return std::shared_ptr<const T>(value, [h = std::move(holder)](const T*) { h->unpin_read(); });

@@ -63,7 +63,8 @@ std::uint64_t parse_bytes(const std::string& text, const std::string& origin) {
         "512M or 4G)",
         origin, text));
   }
-  if (count == 0) throw config_error(fmt::format("{}='{}': the size must be positive", origin, text));
+  if (count == 0)
+    throw config_error(fmt::format("{}='{}': the size must be positive", origin, text));
   if (count > std::numeric_limits<std::uint64_t>::max() / unit)
     throw config_error(fmt::format("{}='{}' does not fit in 64 bits", origin, text));
   return count * unit;
@@ -126,7 +127,8 @@ config config::from_env() {
       throw config_error("WEFT_NAMESPACE is set but empty; unset it or give a name");
     cfg.namespace_ = v;
   }
-  if (const char* v = std::getenv("WEFT_ARENA_BYTES")) cfg.arena_bytes = parse_bytes(v, "WEFT_ARENA_BYTES");
+  if (const char* v = std::getenv("WEFT_ARENA_BYTES"))
+    cfg.arena_bytes = parse_bytes(v, "WEFT_ARENA_BYTES");
   if (const char* v = std::getenv("WEFT_SPILL_DIR")) {
     if (trim(v).empty())
       throw config_error("WEFT_SPILL_DIR is set but empty; unset it or give a directory");

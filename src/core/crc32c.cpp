@@ -31,7 +31,7 @@ std::uint32_t multiply_mod(std::uint32_t a, std::uint32_t b) noexcept {
 
 // x^(8 * bytes) modulo the polynomial: what shifting a CRC past `bytes` bytes multiplies by.
 std::uint32_t shift_operator(std::size_t bytes) noexcept {
-  std::uint32_t x_pow = 1u << 30;  // x^1
+  std::uint32_t x_pow = 1u << 30;   // x^1
   std::uint32_t result = 1u << 31;  // x^0
   for (std::size_t n = bytes * 8; n != 0; n >>= 1) {
     if (n & 1) result = multiply_mod(x_pow, result);
@@ -45,8 +45,9 @@ std::uint32_t shift_operator(std::size_t bytes) noexcept {
 // latency is three times its throughput, so one chain uses a third of it.
 constexpr std::size_t lane_bytes = 4096;
 
-__attribute__((target("sse4.2"))) std::uint64_t crc_words(std::uint64_t state, const unsigned char* p,
-                                                           std::size_t words) noexcept {
+__attribute__((target("sse4.2"))) std::uint64_t crc_words(std::uint64_t state,
+                                                          const unsigned char* p,
+                                                          std::size_t words) noexcept {
   for (std::size_t i = 0; i < words; ++i) {
     std::uint64_t word;
     std::memcpy(&word, p + 8 * i, 8);
@@ -56,7 +57,7 @@ __attribute__((target("sse4.2"))) std::uint64_t crc_words(std::uint64_t state, c
 }
 
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const void* data,
-                                                              std::size_t size) noexcept {
+                                                             std::size_t size) noexcept {
   static const std::uint32_t lane_shift = shift_operator(lane_bytes);
   const auto* p = static_cast<const unsigned char*>(data);
   while (size >= 3 * lane_bytes) {
@@ -73,8 +74,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, 
       c = __builtin_ia32_crc32di(c, wc);
     }
     // crc(A B) = crc(A) * x^(8|B|) + crc(B), on finished CRCs.
-    std::uint32_t ab = multiply_mod(lane_shift, ~static_cast<std::uint32_t>(a)) ^
-                       ~static_cast<std::uint32_t>(b);
+    std::uint32_t ab =
+        multiply_mod(lane_shift, ~static_cast<std::uint32_t>(a)) ^ ~static_cast<std::uint32_t>(b);
     crc = multiply_mod(lane_shift, ab) ^ ~static_cast<std::uint32_t>(c);
     p += 3 * lane_bytes;
     size -= 3 * lane_bytes;

@@ -74,9 +74,9 @@ class file_reader final : public spill_store::reader {
         throw io_error("cannot read", path_);
       }
       if (n == 0) {
-        throw std::runtime_error(fmt::format(
-            "{} is truncated: it ends at byte {}, {} more bytes were expected", path_, offset_,
-            into.size()));
+        throw std::runtime_error(
+            fmt::format("{} is truncated: it ends at byte {}, {} more bytes were expected", path_,
+                        offset_, into.size()));
       }
       offset_ += static_cast<std::uint64_t>(n);
       into = into.subspan(static_cast<std::size_t>(n));
@@ -142,7 +142,8 @@ class directory_store final : public spill_store {
       std::error_code ec;
       fs::create_directories(parent_, ec);
       std::string pattern = (parent_ / "weft-spill-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) throw io_error("cannot create a directory in", parent_.string());
+      if (::mkdtemp(pattern.data()) == nullptr)
+        throw io_error("cannot create a directory in", parent_.string());
       dir_ = pattern;
       detail::log(detail::log_level::info, "spilling objects to {}", dir_.string());
     }

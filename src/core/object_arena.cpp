@@ -15,8 +15,8 @@
 #include <fmt/core.h>
 
 #include "actor_registry.hpp"
-#include "runtime_core.hpp"
 #include "log.hpp"
+#include "runtime_core.hpp"
 #include "weft/detail/codec.hpp"
 #include "weft/detail/crc32c.hpp"
 #include "weft/detail/state.hpp"
@@ -65,7 +65,8 @@ std::string mib(std::uint64_t bytes) {
 // Reads a blob's payload and checks it against the trailer's checksum.
 class store_payload final : public payload_source {
  public:
-  store_payload(spill_store::reader& reader, std::uint64_t bytes) : reader_(reader), bytes_(bytes) {}
+  store_payload(spill_store::reader& reader, std::uint64_t bytes)
+      : reader_(reader), bytes_(bytes) {}
   std::uint64_t size() const noexcept override { return bytes_; }
   void read_all(std::span<std::byte> into) override {
     if (into.size() != bytes_)
@@ -91,8 +92,7 @@ class store_payload final : public payload_source {
 
 void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
   throw std::runtime_error(fmt::format(
-      "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes,
-      element));
+      "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes, element));
 }
 
 object_arena::object_arena(const config& cfg, runtime_core* core)
@@ -321,9 +321,9 @@ void object_arena::restore(object_record& r) {
   } catch (const std::bad_alloc&) {
     throw;  // out of memory now is not a lost object: a later read may succeed
   } catch (const std::exception& e) {
-    r.error_ = std::make_exception_ptr(object_lost(fmt::format(
-        "{} is lost: its spilled copy at {} cannot be restored: {}", describe(r),
-        store_->location(r.id_), e.what())));
+    r.error_ = std::make_exception_ptr(
+        object_lost(fmt::format("{} is lost: its spilled copy at {} cannot be restored: {}",
+                                describe(r), store_->location(r.id_), e.what())));
     r.word_.store(object_record::lost, std::memory_order_release);
     spilled_.fetch_sub(r.bytes_, std::memory_order_relaxed);
     lost_.fetch_add(1, std::memory_order_relaxed);

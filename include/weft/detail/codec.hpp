@@ -73,9 +73,9 @@ inline constexpr bool is_direct_v =
 /// constructed to load into).
 template <class T>
 inline constexpr bool is_cereal_v =
-    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-    cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value &&
-    std::is_default_constructible_v<T>;
+    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value&&
+        cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value&&
+            std::is_default_constructible_v<T>;
 
 /// True when an arena object of type T can be spilled; others are pinned in memory.
 template <class T>

@@ -25,7 +25,7 @@ inline constexpr std::size_t tracked_result_min_bytes = 64 * 1024;
 /// What the arena does with a tracked state's value, without knowing its type.
 struct object_ops {
   const char* (*type_name)() noexcept;  ///< typeid(T).name(), mangled.
-  bool spillable;         ///< False: the object is pinned in memory for its whole life.
+  bool spillable;  ///< False: the object is pinned in memory for its whole life.
   /// Appends the value's bytes (borrowed from the value where possible).
   void (*encode)(const state_base& owner, encoded_value& out);
   /// Rebuilds the value from the store and installs it; throws on any failure.
@@ -71,7 +71,9 @@ class object_record {
   /// Compiled parts: the slow path of pin(), accounting for pin_for_good().
   void pin_slow();
   void count_sticky() noexcept;
-  void touch() noexcept { last_use_.store(clock_->load(std::memory_order_relaxed), std::memory_order_relaxed); }
+  void touch() noexcept {
+    last_use_.store(clock_->load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
 
   object_arena* arena_ = nullptr;  // holds one reference to the arena
   state_base* owner_ = nullptr;
@@ -82,9 +84,9 @@ class object_record {
   std::atomic<std::uint64_t> word_{resident};
   std::atomic<std::uint64_t> last_use_{0};
   std::atomic<bool> sticky_{false};
-  std::mutex mutex_;         // serialises spill, restore and loss of this object
-  bool on_store_ = false;    // a verified copy is in the store (mutex_)
-  std::exception_ptr error_;  // why it is lost (mutex_)
+  std::mutex mutex_;               // serialises spill, restore and loss of this object
+  bool on_store_ = false;          // a verified copy is in the store (mutex_)
+  std::exception_ptr error_;       // why it is lost (mutex_)
   object_record* prev_ = nullptr;  // the arena's list (its mutex)
   object_record* next_ = nullptr;
 };

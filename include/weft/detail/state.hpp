@@ -237,8 +237,8 @@ class state : public state_base {
   }
   static void drop_value(state_base& s) noexcept { static_cast<state&>(s).storage_.reset(); }
   static const char* type_name() noexcept { return typeid(T).name(); }
-  static constexpr object_ops ops_table{&type_name, spillable_v<T>, &encode_value,
-                                        &restore_value, &drop_value};
+  static constexpr object_ops ops_table{&type_name, spillable_v<T>, &encode_value, &restore_value,
+                                        &drop_value};
 
   std::optional<T> storage_;
   state_ptr<state<T>> alias_;
