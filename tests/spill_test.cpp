@@ -355,3 +355,23 @@ TEST_CASE("a spill directory path that is a file is refused when the runtime sta
   CHECK_THROWS_WITH_AS(weft::runtime{cfg}, doctest::Contains("is not a directory"),
                        weft::config_error);
 }
+
+TEST_CASE("under spill pressure an object still ends exactly when its last ref goes") {
+  temp_dir dir;
+  weft::config cfg;
+  cfg.threads = 2;
+  cfg.arena_bytes = 1 << 20;
+  cfg.spill_dir = dir.path.string();
+  weft::runtime rt(cfg);
+  std::vector<weft::ref<std::vector<std::uint64_t>>> refs;
+  for (int i = 0; i < 64; ++i)
+    refs.push_back(rt.put(make_block(static_cast<std::uint64_t>(i), 32 * 1024)));
+  // Drop them while background spills are still choosing among them.
+  while (!refs.empty()) {
+    refs.pop_back();
+    CHECK(rt.arena_stats().objects == refs.size());
+  }
+  weft::arena_stats s = rt.arena_stats();
+  CHECK(s.bytes_in_memory == 0);
+  CHECK(s.bytes_spilled == 0);
+}

@@ -152,6 +152,12 @@ void object_arena::forget(object_record* r) noexcept {
       head_ = r->next_;
     if (r->next_) r->next_->prev_ = r->prev_;
   }
+  {
+    // Waits for a spill of this object in progress; later spill attempts see it gone. The
+    // value itself is destroyed by our caller, on this thread, right after.
+    std::lock_guard lock(r->mutex_);
+    r->gone_ = true;
+  }
   const std::uint64_t where = r->word_.load(std::memory_order_acquire) & object_record::where_mask;
   if (where == object_record::resident)
     in_memory_.fetch_sub(r->bytes_, std::memory_order_relaxed);
@@ -161,8 +167,12 @@ void object_arena::forget(object_record* r) noexcept {
     pinned_.fetch_sub(r->bytes_, std::memory_order_relaxed);
   if (r->on_store_) store_->erase(r->id_);
   objects_.fetch_sub(1, std::memory_order_relaxed);
-  delete r;
+  if (r->claims_.fetch_or(object_record::gone_bit, std::memory_order_acq_rel) == 0) delete r;
   release();
+}
+
+void object_arena::unclaim(object_record* r) noexcept {
+  if (r->claims_.fetch_sub(1, std::memory_order_acq_rel) == (object_record::gone_bit | 1)) delete r;
 }
 
 void object_arena::count_sticky(const object_record& r) noexcept {
@@ -214,11 +224,11 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
     for (object_record* r = head_; r != nullptr; r = r->next_) {
       if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed)) continue;
       if (r->word_.load(std::memory_order_relaxed) != object_record::resident) continue;
-      if (!r->owner_->try_retain()) continue;  // being destroyed
       candidates.emplace_back(r->last_use_.load(std::memory_order_relaxed), r);
+      r->claims_.fetch_add(1, std::memory_order_relaxed);  // keeps the record, not the object
     }
   } catch (const std::bad_alloc&) {
-    // Spill what was collected.
+    // Spill what was collected (the record that did not fit was not claimed).
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -232,7 +242,7 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
     }
   }
   for (auto& [stamp, r] : candidates)
-    r->owner_->release();  // may destroy the object (and r) now
+    unclaim(r);
   const std::uint64_t used = in_memory_.load(std::memory_order_relaxed);
   if (count > 0) {
     log(log_level::debug, "arena: spilled {} objects ({}) in {:.1f} ms; {} of {} in memory", count,
@@ -254,6 +264,7 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
 
 bool object_arena::spill_one(object_record& r) noexcept {
   std::lock_guard lock(r.mutex_);
+  if (r.gone_) return false;
   std::uint64_t expected = object_record::resident;
   if (!r.word_.compare_exchange_strong(expected, object_record::busy, std::memory_order_acq_rel))
     return false;  // pinned by a reader meanwhile

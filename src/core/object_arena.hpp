@@ -55,6 +55,8 @@ class object_arena {
   // how many it spilled.
   std::size_t spill_down_to(std::uint64_t target) noexcept;
   bool spill_one(object_record& record) noexcept;
+  // Ends a spill pass's claim on a record; deletes it if its object is gone.
+  static void unclaim(object_record* record) noexcept;
   void write_copy(object_record& record);
   std::string describe(const object_record& record) const;
 

@@ -219,9 +219,17 @@ void runtime_core::spawn(task_base& task) noexcept {
 void runtime_core::run(task_base& task) noexcept {
   WEFT_HAPPENS_AFTER(&task);
   set_current_core(this);
-  if (stopping())
-    task.cancel_with(
-        make_cancelled(task, "was cancelled: the runtime shut down before it started"));
+  if (stopping()) {
+    if (task.mailbox_) {
+      // A call already handed out by its mailbox (max_concurrency > 1): it fails the way the
+      // actor's queued calls do, since shutdown kills the actor.
+      task.mailbox_->kill("the runtime shut down", true);
+      task.cancel_with(task.mailbox_->final_error());
+    } else {
+      task.cancel_with(
+          make_cancelled(task, "was cancelled: the runtime shut down before it started"));
+    }
+  }
   set_current_actor(task.mailbox_);
   int expected = waiting;
   if (task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {

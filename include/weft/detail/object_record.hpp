@@ -84,8 +84,13 @@ class object_record {
   std::atomic<std::uint64_t> word_{resident};
   std::atomic<std::uint64_t> last_use_{0};
   std::atomic<bool> sticky_{false};
-  std::mutex mutex_;               // serialises spill, restore and loss of this object
+  /// Spill passes holding this record (it is deleted by the last of them once its object is
+  /// gone); the top bit is set when the object is gone.
+  std::atomic<std::uint32_t> claims_{0};
+  static constexpr std::uint32_t gone_bit = 1u << 31;
+  std::mutex mutex_;               // serialises spill, restore, loss and the object's end
   bool on_store_ = false;          // a verified copy is in the store (mutex_)
+  bool gone_ = false;              // the object's state is being destroyed (mutex_)
   std::exception_ptr error_;       // why it is lost (mutex_)
   object_record* prev_ = nullptr;  // the arena's list (its mutex)
   object_record* next_ = nullptr;

@@ -41,16 +41,6 @@ class state_base {
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
-  /// Adds a reference unless the count already reached zero (the state is being destroyed);
-  /// for the arena, which finds states through its list rather than through a ref.
-  bool try_retain() noexcept {
-    std::uint32_t n = refs_.load(std::memory_order_relaxed);
-    while (n != 0) {
-      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire)) return true;
-    }
-    return false;
-  }
-
   /// True once a value or an error is published.
   bool ready() const noexcept {
     return (status_.load(std::memory_order_acquire) & outcome_mask) != pending;
