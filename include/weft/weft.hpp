@@ -4,9 +4,11 @@
 
 #include "weft/actor.hpp"
 #include "weft/actor_pool.hpp"
+#include "weft/arena.hpp"
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
 #include "weft/runtime.hpp"
+#include "weft/spill_store.hpp"
 #include "weft/when.hpp"
