@@ -219,10 +219,10 @@ int main(int argc, char** argv) {
     for (std::size_t s = 0; s < slices; ++s) {
       std::size_t begin = n * s / slices;
       std::size_t end = n * (s + 1) / slices;
-      parts.push_back(
-          rt.submit([begin, end](const market& m,
-                                 const population& p) { return score_slice(m, p, begin, end); },
-                    data, shared));
+      auto score = [begin, end](const market& m, const population& p) {
+        return score_slice(m, p, begin, end);
+      };
+      parts.push_back(rt.submit(score, data, shared));
     }
     std::vector<double> scores;
     for (auto& part : parts) {

@@ -41,6 +41,7 @@ class state_base {
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
+
   /// True once a value or an error is published.
   bool ready() const noexcept {
     return (status_.load(std::memory_order_acquire) & outcome_mask) != pending;
