@@ -375,3 +375,25 @@ TEST_CASE("under spill pressure an object still ends exactly when its last ref g
   CHECK(s.bytes_in_memory == 0);
   CHECK(s.bytes_spilled == 0);
 }
+
+TEST_CASE("when the last reader lets go of an object over the budget, it is spilled again") {
+  temp_dir dir;
+  weft::config cfg;
+  cfg.threads = 2;
+  cfg.arena_bytes = 256 << 10;
+  cfg.spill_dir = dir.path.string();
+  weft::runtime rt(cfg);
+  auto block = make_block(5, (1 << 20) / sizeof(std::uint64_t));
+  const std::uint32_t sum = checksum(block);
+  auto big = rt.put(std::move(block));  // 1 MiB, four times the budget
+  settle(rt);
+  CHECK(rt.arena_stats().bytes_spilled > 0);
+  {
+    auto p = big.share();  // restored and pinned: over the budget while it is read
+    CHECK(checksum(*p) == sum);
+    CHECK(rt.arena_stats().bytes_in_memory > cfg.arena_bytes);
+  }
+  settle(rt);
+  CHECK(rt.arena_stats().bytes_in_memory <= cfg.arena_bytes);
+  CHECK(rt.arena_stats().restores == 1);
+}

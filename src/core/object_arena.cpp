@@ -263,8 +263,10 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
 }
 
 bool object_arena::spill_one(object_record& r) noexcept {
-  std::lock_guard lock(r.mutex_);
-  if (r.gone_) return false;
+  // A record whose mutex is held is being restored, spilled or destroyed: skip it. Never
+  // waiting here is what lets a restore (which holds its own record's mutex) spill others.
+  std::unique_lock lock(r.mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || r.gone_) return false;
   std::uint64_t expected = object_record::resident;
   if (!r.word_.compare_exchange_strong(expected, object_record::busy, std::memory_order_acq_rel))
     return false;  // pinned by a reader meanwhile
@@ -317,6 +319,9 @@ void object_arena::write_copy(object_record& r) {
 }
 
 void object_arena::restore(object_record& r) {
+  // Make room first, so the memory of what is spilled now can hold what is restored.
+  const std::uint64_t used = in_memory_.load(std::memory_order_relaxed);
+  if (used + r.bytes_ > budget_) spill_down_to(budget_ > r.bytes_ ? budget_ - r.bytes_ : 0);
   try {
     std::unique_ptr<spill_store::reader> in = store_->open(r.id_);
     blob_header header{};
@@ -412,6 +417,14 @@ void object_record::pin_slow() {
 
 void object_record::count_sticky() noexcept {
   arena_->count_sticky(*this);
+}
+
+void object_record::last_unpinned() noexcept {
+  arena_->reader_left();
+}
+
+void object_arena::reader_left() noexcept {
+  if (in_memory_.load(std::memory_order_relaxed) > budget_) start_background_spill();
 }
 
 }  // namespace weft::detail

@@ -38,6 +38,8 @@ class object_arena {
   /// Reads a spilled record back into memory; its mutex is held. Throws object_lost (and
   /// marks the record lost) when the stored copy is missing or corrupted.
   void restore(object_record& record);
+  /// An object's last reader let go; spills in the background if the arena is over budget.
+  void reader_left() noexcept;
   /// A record became pinned for good (ref::get()).
   void count_sticky(const object_record& record) noexcept;
 

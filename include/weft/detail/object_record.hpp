@@ -57,7 +57,10 @@ class object_record {
     pin_slow();
   }
   /// Ends a pin taken by pin().
-  void unpin() noexcept { word_.fetch_sub(pin_unit, std::memory_order_release); }
+  void unpin() noexcept {
+    const std::uint64_t before = word_.fetch_sub(pin_unit, std::memory_order_release);
+    if ((before & ~where_mask) == pin_unit) last_unpinned();
+  }
   /// Pins the value in memory for the rest of the object's life (ref::get()).
   void pin_for_good() {
     if (sticky_.load(std::memory_order_acquire)) return;
@@ -71,6 +74,8 @@ class object_record {
   /// Compiled parts: the slow path of pin(), accounting for pin_for_good().
   void pin_slow();
   void count_sticky() noexcept;
+  /// The last reader let go: if the arena is over its budget, a spill may now make room.
+  void last_unpinned() noexcept;
   void touch() noexcept {
     last_use_.store(clock_->load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
