@@ -43,6 +43,14 @@ class object_lost : public error {
   using error::error;
 };
 
+/// Bytes received from another weft process break the wire protocol (wrong version, unknown
+/// frame type, oversized length, bad checksum); the message says which. The connection they
+/// came on is closed.
+class protocol_error : public error {
+ public:
+  using error::error;
+};
+
 /// A configuration value (a `config` field or a `WEFT_*` environment variable) is malformed or
 /// out of range; the message names the setting and the offending value.
 class config_error : public error {

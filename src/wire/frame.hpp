@@ -1,0 +1,93 @@
+#pragma once
+// The cluster's wire format (DESIGN.md section 5): every message is one frame, a fixed 24-byte
+// header followed by the payload. The header carries the payload length, the protocol
+// version, the message type, the request id it belongs to, and a CRC32C of the header (with
+// the checksum field zeroed) and the payload. Integers are little-endian.
+//
+// frame_reader turns a byte stream, in pieces of any size, into checked frames and rejects
+// anything malformed with weft::protocol_error naming the reason; the caller closes that
+// connection. Nothing here does I/O.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace weft::wire {
+
+/// The protocol version this build speaks; a peer with another version is refused.
+inline constexpr std::uint16_t protocol_version = 1;
+/// Bytes of a frame header on the wire.
+inline constexpr std::size_t header_size = 24;
+/// Default largest payload accepted (larger objects travel in chunks).
+inline constexpr std::uint32_t default_max_payload = 64u << 20;
+
+/// What a frame carries. Values are part of the protocol: never renumber.
+enum class frame_type : std::uint16_t {
+  hello = 1,      ///< Handshake: version, cluster id, the sender's nonce.
+  challenge = 2,  ///< Handshake: the receiver's nonce.
+  proof = 3,      ///< Handshake: HMAC-SHA256 over both nonces and the cluster id.
+  welcome = 4,    ///< Handshake accepted.
+  heartbeat = 5,  ///< Liveness and load of a node.
+  request = 6,    ///< A call (task, actor method, object pull) expecting a response.
+  response = 7,   ///< The answer to the request with the same id.
+  chunk = 8,      ///< A piece of a large object.
+  goodbye = 9,    ///< The sender closes the connection on purpose.
+};
+
+/// True when `t` is a frame type this build knows.
+bool is_known(std::uint16_t t) noexcept;
+/// A name for messages ("hello", ..., or "unknown(42)").
+std::string type_name(std::uint16_t t);
+
+/// A decoded, checked frame header.
+struct frame_header {
+  std::uint32_t payload_bytes = 0;
+  std::uint16_t version = protocol_version;
+  frame_type type = frame_type::hello;
+  std::uint64_t request_id = 0;
+  std::uint32_t crc = 0;
+};
+
+/// The header bytes for a frame of `type` and `request_id` whose payload is the concatenation
+/// of `payload` (written after the header without copying it: scatter-gather). Throws
+/// weft::protocol_error if the payload exceeds `max_payload`.
+std::array<std::byte, header_size> encode_header(
+    frame_type type, std::uint64_t request_id, std::span<const std::span<const std::byte>> payload,
+    std::uint32_t max_payload = default_max_payload);
+
+/// One complete frame taken from a stream.
+struct frame {
+  frame_header header;
+  std::vector<std::byte> payload;
+};
+
+/// Reassembles frames from a byte stream. Not thread safe: one per connection.
+class frame_reader {
+ public:
+  explicit frame_reader(std::uint32_t max_payload = default_max_payload)
+      : max_payload_(max_payload) {}
+
+  /// Appends received bytes. Throws weft::protocol_error as soon as the bytes cannot start a
+  /// valid frame (wrong version, unknown type, a length over the maximum); the connection must
+  /// then be closed, the reader is unusable.
+  void feed(std::span<const std::byte> bytes);
+  /// The next complete frame, or nothing until more bytes arrive. Throws weft::protocol_error
+  /// when a frame's checksum does not match, or when the header after it is invalid.
+  std::optional<frame> next();
+  /// Bytes received but not yet returned as frames (a truncated frame at close).
+  std::size_t pending_bytes() const noexcept { return buffer_.size() - consumed_; }
+
+ private:
+  void check_header();
+
+  std::uint32_t max_payload_;
+  std::vector<std::byte> buffer_;
+  std::size_t consumed_ = 0;
+  std::optional<frame_header> header_;  // of the frame being assembled, once checked
+};
+
+}  // namespace weft::wire
