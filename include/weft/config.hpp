@@ -42,9 +42,9 @@ struct config {
   std::shared_ptr<spill_store> spill_backend{};
 
   /// Reads WEFT_THREADS (a non-negative integer), WEFT_RESOURCES (`name=count,...`, counts
-  /// positive), WEFT_NAMESPACE,
-  /// WEFT_ARENA_BYTES (a size such as `512M` or `4G`) and WEFT_SPILL_DIR. Unset variables keep the
-  /// defaults; a malformed value throws `config_error` naming the variable and the value.
+  /// positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M` or `4G`) and
+  /// WEFT_SPILL_DIR. Unset variables keep the defaults; a malformed value throws
+  /// `config_error` naming the variable and the value.
   static config from_env();
 
   /// Checks every field and throws `config_error` naming the first bad one. Runtimes call this.

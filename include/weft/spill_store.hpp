@@ -12,7 +12,8 @@
 namespace weft {
 
 /// A backend holding spilled objects as numbered blobs, written and read as byte streams. The
-/// arena calls it from its own worker threads, possibly concurrently for different ids, never
+/// arena calls it from any thread (spills on its workers, restores on the reading thread,
+/// erase where the last ref is dropped), possibly concurrently for different ids, never
 /// concurrently for one id. Errors are reported by throwing any std::exception whose what()
 /// says why; the arena turns a failed read into weft::object_lost for that object only.
 class spill_store {

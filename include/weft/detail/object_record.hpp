@@ -34,7 +34,8 @@ struct object_ops {
   void (*drop)(state_base& owner) noexcept;
 };
 
-/// One object known to the arena. Created by track_object, destroyed by forget_object.
+/// One object known to the arena. Created by track_object; deleted by forget_object, or by the
+/// last spill pass still holding a claim on it.
 class object_record {
  public:
   static constexpr std::uint64_t resident = 0;  ///< Value in memory.
