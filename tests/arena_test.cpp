@@ -45,6 +45,14 @@ struct unserializable {
   std::unique_ptr<int> handle = std::make_unique<int>(7);
 };
 
+// A task that returns 1 once `open` is true: holds dependents pending until the test says.
+weft::ref<int> gate_task(weft::runtime& rt, std::atomic<bool>& open) {
+  return rt.submit([&open] {
+    weft_test::wait_for_flag(open);
+    return 1;
+  });
+}
+
 weft::config small_config() {
   weft::config cfg;
   cfg.threads = 2;
@@ -115,10 +123,7 @@ TEST_CASE("an object is freed exactly when its last ref goes, pending tasks incl
   counted::reset();
   weft::runtime rt(small_config());
   std::atomic<bool> open{false};
-  auto gate = rt.submit([&] {
-    weft_test::wait_for_flag(open);
-    return 1;
-  });
+  auto gate = gate_task(rt, open);
   auto obj = rt.put(counted(3));
   auto reader = rt.submit([](const counted& c, int) { return c.value; }, obj, gate);
   const int destroyed_before = counted::destroyed;
@@ -137,10 +142,7 @@ TEST_CASE("a cancelled task releases the objects it held") {
   counted::reset();
   weft::runtime rt(small_config());
   std::atomic<bool> open{false};
-  auto gate = rt.submit([&] {
-    weft_test::wait_for_flag(open);
-    return 1;
-  });
+  auto gate = gate_task(rt, open);
   auto obj = rt.put(counted(5));
   auto reader = rt.submit([](const counted& c, int) { return c.value; }, obj, gate);
   const int destroyed_before = counted::destroyed;

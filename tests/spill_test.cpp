@@ -36,6 +36,15 @@ struct temp_dir {
   fs::path path;
 };
 
+// A two-thread runtime's settings with an arena budget of `budget` bytes spilling into `dir`.
+weft::config spill_config(const temp_dir& dir, std::uint64_t budget) {
+  weft::config cfg;
+  cfg.threads = 2;
+  cfg.arena_bytes = budget;
+  cfg.spill_dir = dir.path.string();
+  return cfg;
+}
+
 // Deterministic contents for object `seed`.
 std::vector<std::uint64_t> make_block(std::uint64_t seed, std::size_t words) {
   std::vector<std::uint64_t> v(words);
@@ -93,10 +102,7 @@ struct object_size<record> {
 
 TEST_CASE("with a 64 MiB budget, 1 GiB in 1 MiB objects spills and reads back exactly") {
   temp_dir dir;
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.arena_bytes = 64ull << 20;
-  cfg.spill_dir = dir.path.string();
+  const weft::config cfg = spill_config(dir, 64ull << 20);
   constexpr int objects = 1024;
   constexpr std::size_t words = (1 << 20) / sizeof(std::uint64_t);
   {
@@ -145,10 +151,7 @@ TEST_CASE("with a 64 MiB budget, 1 GiB in 1 MiB objects spills and reads back ex
 
 TEST_CASE("a truncated, flipped or missing spill file loses that object only") {
   temp_dir dir;
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.arena_bytes = 4 << 20;
-  cfg.spill_dir = dir.path.string();
+  const weft::config cfg = spill_config(dir, 4 << 20);
   weft::runtime rt(cfg);
   constexpr int objects = 16;
   constexpr std::size_t words = (1 << 20) / sizeof(std::uint64_t);
@@ -294,10 +297,7 @@ TEST_CASE("a plugged-in spill store receives spills; cereal types round-trip thr
 
 TEST_CASE("eight threads putting and reading under a small budget lose nothing") {
   temp_dir dir;
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.arena_bytes = 2 << 20;
-  cfg.spill_dir = dir.path.string();
+  const weft::config cfg = spill_config(dir, 2 << 20);
   weft::runtime rt(cfg);
   constexpr int threads = 8;
   constexpr int rounds = 150;
@@ -358,10 +358,7 @@ TEST_CASE("a spill directory path that is a file is refused when the runtime sta
 
 TEST_CASE("under spill pressure an object still ends exactly when its last ref goes") {
   temp_dir dir;
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.arena_bytes = 1 << 20;
-  cfg.spill_dir = dir.path.string();
+  const weft::config cfg = spill_config(dir, 1 << 20);
   weft::runtime rt(cfg);
   std::vector<weft::ref<std::vector<std::uint64_t>>> refs;
   for (int i = 0; i < 64; ++i)
@@ -378,10 +375,7 @@ TEST_CASE("under spill pressure an object still ends exactly when its last ref g
 
 TEST_CASE("when the last reader lets go of an object over the budget, it is spilled again") {
   temp_dir dir;
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.arena_bytes = 256 << 10;
-  cfg.spill_dir = dir.path.string();
+  const weft::config cfg = spill_config(dir, 256 << 10);
   weft::runtime rt(cfg);
   auto block = make_block(5, (1 << 20) / sizeof(std::uint64_t));
   const std::uint32_t sum = checksum(block);
