@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "weft/cluster_settings.hpp"
+
 namespace weft {
 
 class spill_store;
@@ -41,9 +43,13 @@ struct config {
   /// another backend (see weft/spill_store.hpp).
   std::shared_ptr<spill_store> spill_backend{};
 
+  /// Whether and how the runtime joins a cluster; the defaults keep it in-process.
+  cluster_settings cluster{};
+
   /// Reads WEFT_THREADS (a non-negative integer), WEFT_RESOURCES (`name=count,...`, counts
   /// positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M` or `4G`) and
-  /// WEFT_SPILL_DIR. Unset variables keep the defaults; a malformed value throws
+  /// WEFT_SPILL_DIR, and the cluster variables of cluster_settings::from_env (WEFT_ADDRESS,
+  /// WEFT_ROLE, WEFT_TOKEN, ...). Unset variables keep the defaults; a malformed value throws
   /// `config_error` naming the variable and the value.
   static config from_env();
 

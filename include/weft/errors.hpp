@@ -51,6 +51,37 @@ class protocol_error : public error {
   using error::error;
 };
 
+/// A peer failed the cluster handshake: wrong token, wrong cluster name, or it did not prove
+/// it knows the token in time. The connection is refused.
+class auth_error : public error {
+ public:
+  using error::error;
+};
+
+/// A task ran on another node of the cluster and threw. Keeps the original exception's type
+/// name and message and the node it ran on; what() says all three. (In-process, a task's own
+/// exception is rethrown as it is; across processes only its type name and message survive.)
+class task_error : public error {
+ public:
+  /// An error for a task that threw `type_name` with `message` on node `node`; `task` names
+  /// the task (its function) for what().
+  task_error(std::string task, std::string type_name, std::string message, std::string node);
+  /// The demangled type name of the exception the task threw, e.g. "std::invalid_argument".
+  const std::string& type_name() const noexcept { return type_name_; }
+  /// The exception's what() on the node that ran the task.
+  const std::string& message() const noexcept { return message_; }
+  /// The id of the node the task ran on.
+  const std::string& node() const noexcept { return node_; }
+  /// The task's function name.
+  const std::string& task() const noexcept { return task_; }
+
+ private:
+  std::string task_;
+  std::string type_name_;
+  std::string message_;
+  std::string node_;
+};
+
 /// A configuration value (a `config` field or a `WEFT_*` environment variable) is malformed or
 /// out of range; the message names the setting and the offending value.
 class config_error : public error {

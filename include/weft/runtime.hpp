@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -63,7 +64,12 @@ void kill_actor(runtime_core* core, actor_base* actor);
 /// own tasks) may submit, wait and cancel concurrently. Destruction calls shutdown().
 class runtime {
  public:
-  /// Starts a runtime; throws config_error if `cfg` is invalid. Nothing network-related starts.
+  /// Starts a runtime; throws config_error if `cfg` is invalid. In-process (the default:
+  /// `cfg.cluster` empty) nothing network-related starts. With `cfg.cluster.address` set it
+  /// joins the cluster there (throwing weft::error if the head cannot be reached in time,
+  /// auth_error if it refuses the token); as a worker or head with
+  /// `cfg.cluster.serve_on_start` (the default) it then serves the cluster and ends the
+  /// process when the cluster stops, without returning.
   explicit runtime(const config& cfg = {});
   /// Shuts down (see shutdown()). Refs may outlive the runtime and stay readable.
   ~runtime();
@@ -197,6 +203,16 @@ class runtime {
   /// return once it is done. Throws weft::error when called from one of this runtime's tasks.
   void shutdown();
 
+  /// Serves the cluster (a worker runs the tasks other nodes send it; a head keeps the
+  /// membership) until the head stops the cluster (`weft stop`), or SIGTERM or SIGINT
+  /// arrives; then returns. Throws weft::error for a runtime that is not a worker or head, or
+  /// when the connection to the head is lost.
+  void serve();
+
+  /// This runtime's node id in its cluster ("head", "worker-2", "driver-1", ...), or "" for an
+  /// in-process runtime.
+  std::string node_id() const;
+
   /// True once shutdown() has begun.
   bool is_shut_down() const noexcept;
   /// Number of worker threads the arena runs tasks on.
@@ -228,6 +244,10 @@ class runtime {
 
   detail::runtime_core* core_;
 };
+
+/// The cluster node id of the runtime whose task runs on the calling thread ("" outside weft
+/// tasks or in-process). A task can tell where it ran with it.
+std::string current_node_id();
 
 /// Creates the process-wide default runtime from `cfg` if none exists yet, and returns it.
 /// Idempotent: later calls return the existing runtime and ignore their `cfg`, so many

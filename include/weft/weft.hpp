@@ -9,6 +9,7 @@
 #include "weft/errors.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
+#include "weft/remote.hpp"
 #include "weft/runtime.hpp"
 #include "weft/spill_store.hpp"
 #include "weft/when.hpp"

@@ -4,35 +4,21 @@
 
 #include <fmt/core.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <limits>
 #include <string_view>
 
+#include "text.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
 namespace {
 
+using detail::parse_int;
+using detail::trim;
+
 // Largest thread count accepted; far above any machine, low enough to catch typos like 1e9.
 constexpr unsigned max_threads = 4096;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Parses a whole decimal integer; false on anything else (sign, spaces inside, overflow).
-template <class Int>
-bool parse_int(std::string_view text, Int& out) {
-  text = trim(text);
-  if (text.empty()) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
 
 // Multiplier of a size unit (K, KiB, KB, ...), or 0 if `unit` is not one.
 std::uint64_t unit_multiplier(std::string_view unit) {
@@ -134,6 +120,7 @@ config config::from_env() {
       throw config_error("WEFT_SPILL_DIR is set but empty; unset it or give a directory");
     cfg.spill_dir = v;
   }
+  cfg.cluster = cluster_settings::from_env();
   cfg.validate();
   return cfg;
 }
@@ -151,6 +138,7 @@ void config::validate() const {
     }
   }
   if (namespace_.empty()) throw config_error("config.namespace_ is empty; give a name");
+  cluster.validate();
 }
 
 }  // namespace weft

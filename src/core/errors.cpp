@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "weft/detail/submit.hpp"
+#include "weft/detail/wire_value.hpp"
 #include "weft/errors.hpp"
 #include "weft/runtime.hpp"
 #include "weft/when.hpp"
@@ -50,6 +51,19 @@ void throw_retry_needs_lvalue_call() {
       "take the argument by reference or set retries to 0");
 }
 
+void throw_not_remotable() {
+  throw error("weft internal error: a task that cannot run on another node was sent to one");
+}
+
+void throw_bad_value_list(std::size_t index, std::uint64_t need, std::size_t have) {
+  if (need == 0) {
+    throw protocol_error(
+        fmt::format("an encoded value list has {} unexpected bytes after value {}", have, index));
+  }
+  throw protocol_error(fmt::format(
+      "an encoded value list ends early: value {} needs {} bytes, {} are left", index, need, have));
+}
+
 void throw_no_home() {
   throw error(
       "ref::then(): this ref was not produced by a runtime (e.g. make_ready_ref), so no runtime "
@@ -76,3 +90,15 @@ void check_wait_arguments(std::size_t refs, std::size_t num,
 }
 
 }  // namespace weft::detail
+
+namespace weft {
+
+task_error::task_error(std::string task, std::string type_name, std::string message,
+                       std::string node)
+    : error(fmt::format("task '{}' threw {} on node {}: {}", task, type_name, node, message)),
+      task_(std::move(task)),
+      type_name_(std::move(type_name)),
+      message_(std::move(message)),
+      node_(std::move(node)) {}
+
+}  // namespace weft

@@ -2,19 +2,62 @@
 
 #include "weft/runtime.hpp"
 
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
 #include <fmt/core.h>
 
 #include "log.hpp"
+#include "cluster_hook.hpp"
 #include "runtime_core.hpp"
 #include "weft/detail/actor_base.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
 
-runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {}
+runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {
+  if (!cfg.cluster.enabled()) return;
+  try {
+    core_->set_router(make_cluster_node(*core_, cfg.cluster));
+  } catch (...) {
+    core_->shutdown();
+    core_->release();
+    throw;
+  }
+  const node_role role = cfg.cluster.role;
+  if ((role == node_role::worker || role == node_role::head) && cfg.cluster.serve_on_start) {
+    int status = 0;
+    try {
+      serve();
+    } catch (const std::exception& e) {
+      detail::log(detail::log_level::error, "{}", e.what());
+      status = 1;
+    }
+    shutdown();
+    std::exit(status);
+  }
+}
+
+void runtime::serve() {
+  const node_role role = core_->settings().cluster.role;
+  if (!core_->router() || (role != node_role::worker && role != node_role::head)) {
+    throw error(fmt::format(
+        "runtime::serve() needs a worker or head runtime (set WEFT_ROLE=worker and "
+        "WEFT_ADDRESS); this one is {}",
+        core_->router() ? "a driver" : "in-process"));
+  }
+  serve_cluster(*core_->router());
+}
+
+std::string runtime::node_id() const {
+  return core_->router() ? core_->router()->node_id() : std::string();
+}
+
+std::string current_node_id() {
+  detail::runtime_core* core = detail::current_core();
+  return core && core->router() ? core->router()->node_id() : std::string();
+}
 
 runtime::~runtime() {
   try {

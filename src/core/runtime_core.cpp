@@ -46,6 +46,9 @@ void task_ready(runtime_core* core, task_base& task) noexcept {
 bool run_inline(runtime_core* core, task_base& task) noexcept {
   return core->run_inline(task);
 }
+bool routes_remote(const runtime_core* core) noexcept {
+  return core->router() != nullptr;
+}
 
 namespace {
 // The callable handed to TBB for one task. Under TSan its move constructor (which TBB runs
@@ -131,8 +134,7 @@ void runtime_core::admit(task_base& task) {
       throw error(fmt::format("task '{}': task_options::retries = {} is negative; use 0 for none",
                               task.name(), task.extras_->retries_left));
     }
-    if (!task.extras_->resources.empty())
-      resources_.validate(task.extras_->resources, fmt::format("task '{}'", task.name()));
+    if (!task.extras_->resources.empty()) admit_resources(task);
   }
   live_.fetch_add(1, std::memory_order_seq_cst);
   if (stopping_.load(std::memory_order_seq_cst)) {
@@ -142,11 +144,44 @@ void runtime_core::admit(task_base& task) {
   task.result_state().retain();  // the scheduler's reference, dropped in finish()
 }
 
+void runtime_core::admit_resources(task_base& task) {
+  const std::string who = fmt::format("task '{}'", task.name());
+  if (!router_) {
+    resources_.validate(task.extras_->resources, who);
+    return;
+  }
+  try {
+    resources_.validate(task.extras_->resources, who);
+  } catch (const error& e) {
+    if (task.remote_) {
+      task.needs_remote_ = true;  // the router finds a node that has them, or fails the task
+      return;
+    }
+    throw error(fmt::format(
+        "{}; another node of the cluster may have them, but only functions registered with "
+        "WEFT_REMOTE(fn) (and whose arguments can be sent) can run there",
+        e.what()));
+  }
+}
+
 void runtime_core::ready(task_base& task) noexcept {
   const bool was_cancelled = task.phase_.load(std::memory_order_acquire) == cancelled;
   if (was_cancelled && !task.mailbox_) {
     finish(task);
     return;
+  }
+  if (task.remote_ && router_ && !was_cancelled) {
+    if (task.dependency_failed()) {
+      spawn(task);  // fails with its dependency's error without running: no resources needed
+      return;
+    }
+    if (!stopping() && router_->route(task)) return;
+    if (task.needs_remote_) {  // it cannot run here; the router only refuses while stopping
+      task.cancel_with(make_cancelled(
+          task, "was cancelled: the runtime shut down before it could be sent to a node"));
+      finish(task);
+      return;
+    }
   }
   if (!was_cancelled && task.extras_ && !task.extras_->resources.empty() && !stopping()) {
     if (!resources_.acquire_or_park(task)) return;  // scheduled by a later release
@@ -286,6 +321,7 @@ void runtime_core::shutdown() {
   std::lock_guard lock(shutdown_mutex_);
   if (shut_down_) return;
   stopping_.store(true, std::memory_order_seq_cst);
+  if (router_) router_->stop();
   for (task_base* task : resources_.take_parked()) {
     task->cancel_with(
         make_cancelled(*task, "was cancelled: the runtime shut down before it started"));

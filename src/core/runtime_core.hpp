@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -15,6 +16,7 @@
 #include "object_arena.hpp"
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
+#include "task_router.hpp"
 #include "timer.hpp"
 #include "weft/config.hpp"
 #include "weft/detail/task.hpp"
@@ -79,6 +81,10 @@ class runtime_core {
   void count_retry() noexcept { retried_.fetch_add(1, std::memory_order_relaxed); }
   /// The timer used to wake tasks suspended with a deadline.
   timer& timers() noexcept { return timer_; }
+  /// Gives the core its cluster router. Only before the runtime is handed to the program.
+  void set_router(std::unique_ptr<task_router> router) noexcept { router_ = std::move(router); }
+  /// The cluster router, or nullptr in-process.
+  task_router* router() const noexcept { return router_.get(); }
 
  private:
   ~runtime_core();
@@ -92,6 +98,9 @@ class runtime_core {
 
  private:
   void resume_parked(task_base& task) noexcept;
+  // Validates a task's resources; in a cluster, a registered task whose resources this node
+  // lacks is marked needs_remote_ instead of refused.
+  void admit_resources(task_base& task);
 
   const config cfg_;
   const unsigned threads_;
@@ -102,6 +111,7 @@ class runtime_core {
   actor_registry actors_;
   object_arena* objects_;  // holds one reference
   timer timer_;
+  std::unique_ptr<task_router> router_;  // destroyed with the core, after every task ended
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
 

@@ -78,6 +78,9 @@ class frame_reader {
   /// The next complete frame, or nothing until more bytes arrive. Throws weft::protocol_error
   /// when a frame's checksum does not match, or when the header after it is invalid.
   std::optional<frame> next();
+  /// Changes the largest payload accepted from the next header on (a connection accepts only
+  /// small frames until its peer has proved it knows the token).
+  void set_max_payload(std::uint32_t max_payload) noexcept { max_payload_ = max_payload; }
   /// Bytes received but not yet returned as frames (a truncated frame at close).
   std::size_t pending_bytes() const noexcept { return buffer_.size() - consumed_; }
 

@@ -125,6 +125,10 @@ inline constexpr std::size_t ref_count_v = (std::size_t{is_ref_v<S>} + ... + 0);
 [[noreturn]] void throw_retry_needs_lvalue_call();
 /// Throws weft::error: then() on a ref no runtime produced.
 [[noreturn]] void throw_no_home();
+/// Throws weft::error: a task that cannot run remotely was asked to (an internal error).
+[[noreturn]] void throw_not_remotable();
+/// True when `core` belongs to a cluster (a task of a registered function may leave it).
+bool routes_remote(const runtime_core* core) noexcept;
 
 /// A task computing R from callable F and stored arguments S...
 template <class R, class F, class... S>
@@ -185,6 +189,45 @@ class task final : public state<R>, public task_base {
            cancel_with(make_cancelled(*this, "cancelled before it started"));
   }
   runtime_core* home() const noexcept override { return core_; }
+
+  bool dependency_failed() const noexcept override {
+    return payload_ && first_dependency_error() != nullptr;
+  }
+
+  std::shared_ptr<wire_value> encode_call() override {
+    if constexpr (remotable) {
+      auto out = std::make_shared<wire_value>();
+      // The pieces may point into the stored arguments: the encoding keeps this task alive.
+      this->retain();
+      out->keep_alive(std::shared_ptr<const void>(
+          static_cast<state_base*>(this), [](const void* s) {
+            const_cast<state_base*>(static_cast<const state_base*>(s))->release();
+          }));
+      using params = typename function_signature<F>::params;
+      encode_arguments(*out, params{});
+      return out;
+    } else {
+      throw_not_remotable();
+    }
+  }
+
+  void complete_remote(std::span<const std::byte> bytes) override {
+    if constexpr (remotable) {
+      if constexpr (std::is_void_v<R>) {
+        if (!bytes.empty()) throw_bad_value_list(0, 0, bytes.size());
+        payload_.reset();
+        this->commit_value();
+      } else {
+        this->emplace_value(decode_bytes<R>(bytes));
+        this->track_if_large(core_);
+        payload_.reset();
+        this->commit_value();
+      }
+    } else {
+      throw_not_remotable();
+    }
+  }
+
   const void* mailbox_of() const noexcept override { return mailbox_; }
   bool try_run_inline(runtime_core* core) noexcept override {
     // An actor call runs only when its mailbox delivers it, never out of order.
@@ -259,6 +302,33 @@ class task final : public state<R>, public task_base {
     }
   }
 
+  static constexpr bool remotable = remotable_call<F, S...>();
+
+  template <class... P>
+  void encode_arguments(wire_value& out, type_list<P...>) {
+    std::apply([&](const F&, const S&... s) { (encode_argument<P>(out, s), ...); }, *payload_);
+  }
+
+  template <class P, class X>
+  static void encode_argument(wire_value& out, const X& x) {
+    using V = typename stored_value<X>::type;
+    const V* value = nullptr;
+    if constexpr (is_ref_v<X>) {
+      auto* st = ref_access::state_of(x);
+      if (object_record* r = st->record()) out.pin(r);  // restored if spilled, held while sent
+      value = &static_cast<const V&>(st->value());
+    } else {
+      value = &x;
+    }
+    if constexpr (std::is_same_v<std::decay_t<P>, V>) {
+      out.append_with_length(*value);
+    } else {
+      auto converted = std::make_shared<const std::decay_t<P>>(*value);
+      out.append_with_length(*converted);
+      out.keep_alive(std::move(converted));
+    }
+  }
+
   std::optional<std::tuple<F, S...>> payload_;
   std::array<dep_link, dep_count> links_;
 };
@@ -299,8 +369,13 @@ auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... ar
   using T = task<R, std::decay_t<F>, std::decay_t<A>...>;
 
   check_submission<traits::by_lvalue>(opts, args...);
+  const remote_function* remote = nullptr;
+  if constexpr (remotable_call<std::decay_t<F>, std::decay_t<A>...>()) {
+    if (routes_remote(core)) remote = find_remote_function(reinterpret_cast<any_function>(fn));
+  }
   auto* t = new T(core, std::forward<F>(fn), std::forward<A>(args)...);
   state_ptr<state<R>> owner(t);
+  t->remote_ = remote;
   attach_extras(*t, opts);
   admit_task(core, *t);
   t->subscribe_all();

@@ -18,6 +18,7 @@
 
 #include "weft/config.hpp"
 #include "weft/detail/core_api.hpp"
+#include "weft/detail/remote_function.hpp"
 #include "weft/detail/state.hpp"
 
 namespace weft::detail {
@@ -62,6 +63,15 @@ class task_base {
   }
   /// Consumes one retry if the options allow retrying `e`. Defined in src/core.
   bool should_retry(const std::exception_ptr& e) noexcept;
+  /// True when one of the task's ref arguments completed with an error (the task will fail
+  /// with it instead of running).
+  virtual bool dependency_failed() const noexcept = 0;
+  /// Encodes the arguments for a remote run of `remote_`'s function (pinning arena objects
+  /// among them while the encoding lives); only called for tasks with `remote_` set.
+  virtual std::shared_ptr<wire_value> encode_call() = 0;
+  /// Completes a task that ran remotely with its encoded result `bytes`; throws
+  /// protocol_error if they do not decode (the caller then fails the task).
+  virtual void complete_remote(std::span<const std::byte> bytes) = 0;
   /// The task's name for messages, or "unnamed".
   const char* name() const noexcept {
     return extras_ && !extras_->name.empty() ? extras_->name.c_str() : "unnamed";
@@ -78,6 +88,11 @@ class task_base {
   bool holds_resources_ = false;
   /// The callable itself threw (as opposed to a failed dependency or a cancellation).
   bool threw_ = false;
+  /// Set in a cluster for a call of a function registered with WEFT_REMOTE whose arguments can
+  /// travel: the cluster may run it on another node.
+  const remote_function* remote_ = nullptr;
+  /// The task's resources exceed this node's: it can only run on another node.
+  bool needs_remote_ = false;
   /// For actor calls: set by whichever comes first of "dependencies resolved" and "the
   /// mailbox let go of it"; the second one finishes the call.
   std::atomic<bool> handoff_{false};

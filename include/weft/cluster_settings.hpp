@@ -1,0 +1,97 @@
+#pragma once
+/// \file
+/// weft::cluster_settings: whether and how a runtime joins a cluster. Part of weft::config
+/// (`config::cluster`); all defaults mean "in-process, nothing network-related starts".
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace weft {
+
+/// What a process does in a cluster.
+enum class node_role {
+  /// A driver when `cluster_settings::address` is set, else in-process only.
+  automatic,
+  /// Runs the program's own work and sends tasks to workers; runs no one else's tasks.
+  driver,
+  /// Runs tasks for the cluster (see cluster_settings::serve_on_start).
+  worker,
+  /// The control service: membership, function directory, heartbeats. Runs no tasks.
+  head,
+};
+
+/// The name of `role` as WEFT_ROLE spells it ("driver", "worker", "head", "automatic").
+const char* role_name(node_role role) noexcept;
+
+/// Cluster settings of a runtime. With `address` empty and `role` automatic (the defaults),
+/// the runtime is in-process only: no thread, socket or timer of the cluster layer starts.
+struct cluster_settings {
+  /// `host:port` of the head. For a head, where it listens (host defaults to 127.0.0.1).
+  std::string address{};
+
+  /// The process's role; `automatic` means driver when `address` is set.
+  node_role role = node_role::automatic;
+
+  /// `host:port` a worker listens on for its peers; empty means the address it uses to reach
+  /// the head, on a port the system picks.
+  std::string listen{};
+
+  /// The shared secret every node proves it knows (HMAC-SHA256 challenge-response; the token
+  /// never crosses the wire). Empty: the cluster is open to any local process, so nodes may
+  /// only listen on loopback addresses.
+  std::string token{};
+
+  /// A name every node of one cluster must share; nodes of another cluster are refused.
+  std::string cluster_name = "weft";
+
+  /// How often each node tells the head it is alive (and its load).
+  std::chrono::milliseconds heartbeat_interval{500};
+
+  /// How long the head waits without a heartbeat before it marks a node dead. At least twice
+  /// the interval.
+  std::chrono::milliseconds heartbeat_timeout{5000};
+
+  /// How long a node keeps trying to reach the head when it starts.
+  std::chrono::milliseconds connect_timeout{10000};
+
+  /// Local queue length from which a driver sends registered tasks to workers; below it they
+  /// run locally. 0 sends every registered task away while a worker has the function; -1
+  /// (default) means four per local thread.
+  int offload_threshold = -1;
+
+  /// Largest frame payload accepted from a peer, in bytes (larger objects travel in chunks).
+  std::uint32_t max_frame_bytes = 64u << 20;
+
+  /// For a worker or head: the runtime's constructor serves the cluster until it is stopped
+  /// (`weft stop`, SIGTERM, SIGINT) and then ends the process with exit status 0, so an
+  /// unchanged program becomes a worker by configuration alone. Set false to construct
+  /// normally and call `runtime::serve()` yourself.
+  bool serve_on_start = true;
+
+  /// True when these settings make the runtime join or run a cluster.
+  bool enabled() const noexcept { return !address.empty() || role != node_role::automatic; }
+
+  /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
+  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_CLUSTER,
+  /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
+  /// WEFT_OFFLOAD_THRESHOLD and WEFT_MAX_FRAME_BYTES. A malformed value throws config_error
+  /// naming the variable.
+  static cluster_settings from_env();
+
+  /// Throws config_error naming the first bad field.
+  void validate() const;
+};
+
+/// A parsed `host:port`.
+struct endpoint_text {
+  std::string host;     ///< Name or address; never empty.
+  std::uint16_t port;   ///< 0 means "the system picks" (listening only).
+};
+
+/// Parses `host:port` (an IPv6 host in brackets: `[::1]:7070`). An empty host becomes
+/// `default_host`. Throws config_error naming `origin` for anything else.
+endpoint_text parse_endpoint(const std::string& text, const std::string& origin,
+                             const std::string& default_host = "127.0.0.1");
+
+}  // namespace weft

@@ -1,0 +1,181 @@
+#pragma once
+/// \file
+/// The directory of functions registered with WEFT_REMOTE, and what decides whether a call can
+/// cross a process: the callable is a plain function pointer, and its parameters and result
+/// can be encoded (codec.hpp). Registration only records a name and an invoker; in-process
+/// runtimes never look at it.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "weft/detail/wire_value.hpp"
+
+namespace weft {
+template <class T>
+class ref;
+}
+
+namespace weft::detail {
+
+/// Any function pointer, as the registry stores it (converted back only by its invoker).
+using any_function = void (*)();
+
+/// Runs a registered function on an encoded argument list; returns the encoded result.
+/// Exceptions of the function propagate.
+using remote_invoker = std::shared_ptr<wire_value> (*)(std::span<const std::byte> arguments);
+
+/// One registered function.
+struct remote_function {
+  std::string name;       ///< The stable name other processes call it by.
+  any_function address;   ///< The function itself.
+  remote_invoker invoke;  ///< Decodes arguments, calls, encodes the result.
+};
+
+/// Adds `f` to the process's directory (at static initialisation). A second registration of
+/// the same name for another function is refused with a logged error; the first one stays.
+void register_remote_function(remote_function f) noexcept;
+/// The registered function at `address`, or nullptr.
+const remote_function* find_remote_function(any_function address) noexcept;
+/// The registered function named `name`, or nullptr.
+const remote_function* find_remote_function(std::string_view name) noexcept;
+/// The names of every registered function, sorted.
+std::vector<std::string> remote_function_names();
+
+template <class... P>
+struct type_list {};
+
+/// Parameter and result types of a plain function pointer type.
+template <class F>
+struct function_signature : std::false_type {};
+template <class R, class... P>
+struct function_signature<R (*)(P...)> : std::true_type {
+  using result = R;
+  using params = type_list<P...>;
+  static constexpr std::size_t arity = sizeof...(P);
+};
+template <class R, class... P>
+struct function_signature<R (*)(P...) noexcept> : function_signature<R (*)(P...)> {};
+
+template <class T>
+struct is_weft_ref : std::false_type {};
+template <class T>
+struct is_weft_ref<ref<T>> : std::true_type {};
+
+/// True when a value of type T can travel between processes.
+template <class T>
+inline constexpr bool wire_type_v =
+    spillable_v<T> && !is_weft_ref<T>::value && !std::is_pointer_v<T>;
+
+/// True when a parameter of type P can be received from the wire: by value, const&, or &&.
+template <class P>
+inline constexpr bool wire_param_v =
+    wire_type_v<std::decay_t<P>> &&
+    !(std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>);
+
+/// The value a stored argument of type S stands for (a ref's value type, else S).
+template <class S>
+struct stored_value {
+  using type = S;
+};
+template <class U>
+struct stored_value<ref<U>> {
+  using type = U;
+};
+
+/// True when a stored argument S can be passed as parameter P of a remote function.
+template <class P, class S>
+inline constexpr bool wire_argument_v =
+    wire_param_v<P> && !std::is_void_v<typename stored_value<S>::type> &&
+    std::is_constructible_v<std::decay_t<P>, const typename stored_value<S>::type&>;
+
+template <class Params, class... S>
+struct arguments_fit : std::false_type {};
+template <class... P, class... S>
+requires(sizeof...(P) == sizeof...(S)) struct arguments_fit<type_list<P...>, S...>
+    : std::bool_constant<(wire_argument_v<P, S> && ...)> {};
+
+template <class R>
+inline constexpr bool wire_result_v = std::is_void_v<R> || wire_type_v<std::remove_cvref_t<R>>;
+
+/// True when calling F with stored arguments S... may run in another process.
+template <class F, class... S>
+constexpr bool remotable_call() {
+  if constexpr (function_signature<F>::value) {
+    using sig = function_signature<F>;
+    return wire_result_v<typename sig::result> && arguments_fit<typename sig::params, S...>::value;
+  } else {
+    return false;
+  }
+}
+
+template <class F>
+struct remote_invocation;
+template <class R, class... P>
+struct remote_invocation<type_list<R, P...>> {
+  template <auto Fn>
+  static std::shared_ptr<wire_value> run(std::span<const std::byte> arguments) {
+    value_list_reader reader(arguments);
+    // Braced initialisation evaluates left to right: the values come off in order.
+    std::tuple<std::decay_t<P>...> values{reader.next<std::decay_t<P>>()...};
+    reader.finish();
+    auto out = std::make_shared<wire_value>();
+    auto call = [](std::decay_t<P>&... v) -> R { return Fn(std::move(v)...); };
+    if constexpr (std::is_void_v<R>) {
+      std::apply(call, values);
+    } else {
+      auto result = std::make_shared<const std::remove_cvref_t<R>>(std::apply(call, values));
+      out->append(*result);
+      out->keep_alive(result);
+    }
+    return out;
+  }
+};
+
+template <class R, class List>
+struct prepend;
+template <class R, class... P>
+struct prepend<R, type_list<P...>> {
+  using type = type_list<R, P...>;
+};
+
+/// The invoker of function Fn: decodes its parameters, calls it, encodes its result.
+template <auto Fn>
+std::shared_ptr<wire_value> invoke_remote(std::span<const std::byte> arguments) {
+  using sig = function_signature<decltype(Fn)>;
+  using list = typename prepend<typename sig::result, typename sig::params>::type;
+  return remote_invocation<list>::template run<Fn>(arguments);
+}
+
+template <class... P>
+constexpr bool all_wire_params(type_list<P...>) {
+  return (wire_param_v<P> && ...);
+}
+
+/// Registers function Fn under `name`; used by WEFT_REMOTE. Returns true.
+template <auto Fn>
+bool register_remote(const char* name) noexcept {
+  using F = decltype(Fn);
+  static_assert(function_signature<F>::value,
+                "WEFT_REMOTE needs a plain (non-member, non-overloaded) function");
+  using sig = function_signature<F>;
+  static_assert(wire_result_v<typename sig::result>,
+                "WEFT_REMOTE: the function's result type cannot be sent between processes; "
+                "make it trivially copyable, a vector/string of such, or give it a cereal "
+                "serialize() function");
+  static_assert(all_wire_params(typename sig::params{}),
+                "WEFT_REMOTE: a parameter type cannot be sent between processes (or is a "
+                "non-const lvalue reference); parameters must be trivially copyable, "
+                "vectors/strings of such, or have a cereal serialize() function");
+  register_remote_function(
+      remote_function{name, reinterpret_cast<any_function>(Fn), &invoke_remote<Fn>});
+  return true;
+}
+
+}  // namespace weft::detail

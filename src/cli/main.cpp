@@ -1,0 +1,118 @@
+// The `weft` command-line tool: `weft start --head` runs a cluster's head in the foreground,
+// `weft status` prints the nodes a head knows, `weft stop` stops a cluster.
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "weft/cluster.hpp"
+#include "weft/errors.hpp"
+#include "weft/runtime.hpp"
+
+namespace {
+
+// Token and cluster settings shared by every subcommand: flags override the environment.
+struct common_flags {
+  std::string token_file;
+  std::string cluster_name;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--token-file", token_file,
+                   "File whose first line is the cluster token (default: WEFT_TOKEN or "
+                   "WEFT_TOKEN_FILE)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--cluster", cluster_name, "Cluster name (default: WEFT_CLUSTER or weft)");
+  }
+
+  void apply(weft::cluster_settings& s) const {
+    if (!token_file.empty()) {
+      std::ifstream in(token_file);
+      std::string line;
+      std::getline(in, line);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty()) throw weft::config_error(fmt::format("{}: the first line is empty", token_file));
+      s.token = line;
+    }
+    if (!cluster_name.empty()) s.cluster_name = cluster_name;
+  }
+};
+
+int start_head(const std::string& host, int port, unsigned threads, const common_flags& flags) {
+  weft::config cfg = weft::config::from_env();
+  cfg.threads = threads;
+  cfg.cluster.role = weft::node_role::head;
+  cfg.cluster.address = fmt::format("{}:{}", host, port);
+  cfg.cluster.serve_on_start = false;
+  flags.apply(cfg.cluster);
+  if (cfg.cluster.token.empty()) {
+    std::fprintf(stderr,
+                 "weft: no token (WEFT_TOKEN or --token-file): the head accepts local "
+                 "processes only, on %s\n",
+                 host.c_str());
+  }
+  weft::runtime rt{cfg};
+  std::printf("weft head of cluster '%s' listening on %s:%d (stop it with: weft stop --address "
+              "%s:%d)\n",
+              cfg.cluster.cluster_name.c_str(), host.c_str(), port, host.c_str(), port);
+  std::fflush(stdout);
+  rt.serve();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft: start, inspect and stop a weft cluster"};
+  app.require_subcommand(1);
+
+  common_flags start_flags, status_flags, stop_flags;
+  bool head = false;
+  std::string host = "127.0.0.1";
+  int port = 7070;
+  unsigned threads = 1;
+  auto* start = app.add_subcommand(
+      "start", "Run a cluster's head in the foreground until `weft stop` or SIGTERM");
+  start->add_flag("--head", head, "Run the head (workers are your own program with "
+                                  "WEFT_ROLE=worker)")
+      ->required();
+  start->add_option("--host", host, "Address to listen on (another than 127.0.0.1 needs a token)");
+  start->add_option("--port", port, "Port to listen on")->check(CLI::Range(1, 65535));
+  start->add_option("--threads", threads, "Threads of the head's runtime");
+  start_flags.add_to(*start);
+
+  std::string address;
+  auto* status = app.add_subcommand("status", "Print the nodes of a cluster");
+  status->add_option("--address", address, "The head's host:port (default: WEFT_ADDRESS)");
+  status_flags.add_to(*status);
+
+  auto* stop = app.add_subcommand("stop", "Stop a cluster: every worker, then the head");
+  stop->add_option("--address", address, "The head's host:port (default: WEFT_ADDRESS)");
+  stop_flags.add_to(*stop);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (start->parsed()) return start_head(host, port, threads, start_flags);
+    weft::cluster_settings s = weft::cluster_settings::from_env();
+    if (!address.empty()) s.address = address;
+    if (s.address.empty()) {
+      std::fprintf(stderr, "weft: give the head's address with --address host:port or "
+                           "WEFT_ADDRESS\n");
+      return 2;
+    }
+    if (status->parsed()) {
+      status_flags.apply(s);
+      std::fputs(weft::format_status(weft::query_cluster(s)).c_str(), stdout);
+      return 0;
+    }
+    stop_flags.apply(s);
+    weft::stop_cluster(s);
+    std::printf("cluster at %s stopped\n", s.address.c_str());
+    return 0;
+  } catch (const weft::error& e) {
+    std::fprintf(stderr, "weft: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,466 @@
+// The authenticated, framed TCP connection: handshake, batched gather writes, checked reads.
+
+#include "connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <fmt/core.h>
+
+#include <cstring>
+
+#include "core/log.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+
+using detail::log;
+using detail::log_level;
+
+// Largest handshake frame: a peer that has not proved anything yet gets no more memory.
+constexpr std::uint32_t handshake_max_payload = 1024;
+constexpr std::size_t read_chunk = 256 * 1024;
+
+void put_text(std::vector<std::byte>& out, const std::string& s) {
+  const std::size_t n = std::min<std::size_t>(s.size(), 255);
+  out.push_back(std::byte(n));
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  out.insert(out.end(), p, p + n);
+}
+
+template <std::size_t N>
+void put_array(std::vector<std::byte>& out, const std::array<std::byte, N>& a) {
+  out.insert(out.end(), a.begin(), a.end());
+}
+
+// Reads the fields of a handshake payload, throwing protocol_error when it runs short.
+class field_reader {
+ public:
+  field_reader(std::span<const std::byte> bytes, const char* what) : rest_(bytes), what_(what) {}
+  std::string text() {
+    need(1);
+    const std::size_t n = std::to_integer<std::size_t>(rest_[0]);
+    need(1 + n);
+    std::string s(reinterpret_cast<const char*>(rest_.data() + 1), n);
+    rest_ = rest_.subspan(1 + n);
+    return s;
+  }
+  template <std::size_t N>
+  std::array<std::byte, N> array() {
+    need(N);
+    std::array<std::byte, N> a;
+    std::memcpy(a.data(), rest_.data(), N);
+    rest_ = rest_.subspan(N);
+    return a;
+  }
+  void end() const {
+    if (!rest_.empty()) throw protocol_error(fmt::format("a {} frame is too long", what_));
+  }
+
+ private:
+  void need(std::size_t n) const {
+    if (rest_.size() < n) throw protocol_error(fmt::format("a {} frame is truncated", what_));
+  }
+  std::span<const std::byte> rest_;
+  const char* what_;
+};
+
+std::vector<std::byte> bytes_of(const std::string& s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return {p, p + s.size()};
+}
+
+}  // namespace
+
+connection::connection(asio::io_context& io, connection_events& events, link_identity identity,
+                       wire::handshake_role role)
+    : io_(io),
+      socket_(io),
+      handshake_timer_(io),
+      events_(events),
+      identity_(std::move(identity)),
+      role_(role),
+      reader_(handshake_max_payload),
+      read_buffer_(read_chunk) {}
+
+std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_events& events,
+                                             link_identity identity, std::string host,
+                                             std::uint16_t port) {
+  auto c = std::make_shared<connection>(io, events, std::move(identity),
+                                        wire::handshake_role::dialer);
+  c->peer_address_ = fmt::format("{}:{}", host, port);
+  asio::post(io, [c, host = std::move(host), port] {
+    auto resolver = std::make_shared<tcp::resolver>(c->io_);
+    resolver->async_resolve(
+        host, std::to_string(port),
+        [c, resolver](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+          if (ec) {
+            c->fail(fmt::format("cannot resolve {}: {}", c->peer_address_, ec.message()));
+            return;
+          }
+          asio::async_connect(c->socket_, results,
+                              [c](const boost::system::error_code& ec2, const tcp::endpoint&) {
+                                if (ec2) {
+                                  c->fail(fmt::format("cannot connect to {}: {}",
+                                                      c->peer_address_, ec2.message()));
+                                  return;
+                                }
+                                c->start_handshake();
+                              });
+        });
+  });
+  return c;
+}
+
+std::shared_ptr<connection> connection::accept(asio::io_context& io, tcp::socket socket,
+                                               connection_events& events, link_identity identity) {
+  auto c = std::make_shared<connection>(io, events, std::move(identity),
+                                        wire::handshake_role::listener);
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  c->peer_address_ =
+      ec ? std::string("unknown") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
+  c->socket_ = std::move(socket);
+  asio::post(c->io_, [c] { c->start_handshake(); });
+  return c;
+}
+
+std::string connection::describe() const {
+  return peer_id_.empty() ? peer_address_ : fmt::format("{} ({})", peer_id_, peer_address_);
+}
+
+std::string connection::local_host() const {
+  boost::system::error_code ec;
+  auto local = socket_.local_endpoint(ec);
+  return ec ? std::string() : local.address().to_string();
+}
+
+void connection::start_handshake() {
+  if (stage_ == stage::closed) return;
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  handshake_timer_.expires_after(identity_.handshake_timeout);
+  handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec && self->stage_ != stage::open && self->stage_ != stage::closed) {
+      self->refuse(fmt::format("the handshake did not finish within {} ms",
+                               self->identity_.handshake_timeout.count()));
+    }
+  });
+  my_nonce_ = wire::make_nonce();
+  if (role_ == wire::handshake_role::dialer) {
+    std::vector<std::byte> hello;
+    put_text(hello, identity_.cluster_name);
+    put_array(hello, my_nonce_);
+    put_text(hello, identity_.self_id);
+    stage_ = stage::challenge;
+    write_handshake(wire::frame_type::hello, std::move(hello));
+  } else {
+    stage_ = stage::hello;
+  }
+  read_more();
+}
+
+void connection::read_more() {
+  socket_.async_read_some(
+      asio::buffer(read_buffer_),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        if (self->stage_ == stage::closed) return;
+        if (ec) {
+          std::string why = ec == asio::error::eof ? "the peer closed the connection"
+                                                   : ec.message();
+          const bool mid_frame = self->reader_.pending_bytes() > 0;
+          if (mid_frame) {
+            why += fmt::format(" in the middle of a frame ({} bytes of it received)",
+                               self->reader_.pending_bytes());
+          }
+          if (mid_frame || self->stage_ != stage::open)
+            self->refuse(why);  // logged: the peer broke off a frame or the handshake
+          else
+            self->fail(why);
+          return;
+        }
+        self->on_bytes(n);
+      });
+}
+
+void connection::on_bytes(std::size_t n) {
+  received_.fetch_add(n, std::memory_order_relaxed);
+  try {
+    reader_.feed(std::span(read_buffer_.data(), n));
+    while (stage_ != stage::closed) {
+      std::optional<wire::frame> f = reader_.next();
+      if (!f) break;
+      if (f->header.type == wire::frame_type::goodbye) {
+        std::string reason(reinterpret_cast<const char*>(f->payload.data()), f->payload.size());
+        if (stage_ == stage::open)
+          fail(fmt::format("the peer said goodbye: {}", reason));
+        else
+          refuse(fmt::format("the peer gave up the handshake: {}", reason));
+        return;
+      }
+      if (stage_ == stage::open)
+        events_.on_frame(*this, std::move(*f));
+      else
+        on_handshake_frame(std::move(*f));
+    }
+  } catch (const auth_error& e) {
+    refuse(e.what());
+    return;
+  } catch (const protocol_error& e) {
+    refuse(e.what());
+    return;
+  } catch (const std::exception& e) {
+    refuse(fmt::format("handling a frame failed: {}", e.what()));
+    return;
+  }
+  if (stage_ != stage::closed) read_more();
+}
+
+void connection::on_handshake_frame(wire::frame&& f) {
+  auto expect = [&](wire::frame_type t, const char* when) {
+    if (f.header.type != t) {
+      throw protocol_error(fmt::format(
+          "expected a {} frame {}, got {}", wire::type_name(static_cast<std::uint16_t>(t)), when,
+          wire::type_name(static_cast<std::uint16_t>(f.header.type))));
+    }
+  };
+  const std::string& cluster = identity_.cluster_name;
+  switch (stage_) {
+    case stage::hello: {  // listener
+      expect(wire::frame_type::hello, "to open the handshake");
+      field_reader in(f.payload, "hello");
+      std::string their_cluster = in.text();
+      peer_nonce_ = in.array<32>();
+      peer_id_ = in.text();
+      in.end();
+      if (their_cluster != cluster) {
+        throw auth_error(fmt::format("the peer belongs to cluster '{}', this node to '{}'",
+                                     their_cluster, cluster));
+      }
+      std::vector<std::byte> out;
+      put_array(out, my_nonce_);
+      put_array(out, wire::make_proof(identity_.token, wire::handshake_role::listener, cluster,
+                                      peer_nonce_, my_nonce_));
+      stage_ = stage::proof;
+      write_handshake(wire::frame_type::challenge, std::move(out));
+      return;
+    }
+    case stage::challenge: {  // dialer
+      expect(wire::frame_type::challenge, "after hello");
+      field_reader in(f.payload, "challenge");
+      peer_nonce_ = in.array<32>();
+      auto their_proof = in.array<32>();
+      in.end();
+      auto expected = wire::make_proof(identity_.token, wire::handshake_role::listener, cluster,
+                                       my_nonce_, peer_nonce_);
+      if (!wire::same_proof(their_proof, expected)) {
+        throw auth_error(
+            "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
+            "sides)");
+      }
+      std::vector<std::byte> out;
+      put_array(out, wire::make_proof(identity_.token, wire::handshake_role::dialer, cluster,
+                                      my_nonce_, peer_nonce_));
+      stage_ = stage::welcome;
+      write_handshake(wire::frame_type::proof, std::move(out));
+      return;
+    }
+    case stage::proof: {  // listener
+      expect(wire::frame_type::proof, "after challenge");
+      field_reader in(f.payload, "proof");
+      auto their_proof = in.array<32>();
+      in.end();
+      auto expected = wire::make_proof(identity_.token, wire::handshake_role::dialer, cluster,
+                                       peer_nonce_, my_nonce_);
+      if (!wire::same_proof(their_proof, expected)) {
+        throw auth_error("wrong token: the peer's proof does not match the cluster token");
+      }
+      std::vector<std::byte> out;
+      put_text(out, identity_.self_id);
+      {
+        // Batched writes wait until the welcome is written; frames may arrive at once.
+        std::lock_guard lock(queue_mutex_);
+        writing_ = true;
+      }
+      write_handshake(wire::frame_type::welcome, std::move(out), true);
+      become_open();
+      return;
+    }
+    case stage::welcome: {  // dialer
+      expect(wire::frame_type::welcome, "after proof");
+      field_reader in(f.payload, "welcome");
+      std::string id = in.text();
+      in.end();
+      if (peer_id_.empty()) peer_id_ = id;
+      become_open();
+      return;
+    }
+    default:
+      throw protocol_error("a handshake frame arrived outside the handshake");
+  }
+}
+
+void connection::write_handshake(wire::frame_type type, std::vector<std::byte> payload,
+                                 bool then_write_queue) {
+  struct frame_bytes {
+    std::array<std::byte, wire::header_size> header;
+    std::vector<std::byte> payload;
+  };
+  auto out = std::make_shared<frame_bytes>();
+  out->payload = std::move(payload);
+  const std::span<const std::byte> pieces[] = {out->payload};
+  out->header = wire::encode_header(type, 0, pieces, handshake_max_payload);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(out->header), asio::buffer(out->payload)};
+  // Handshake frames never overlap each other, and batched writes start only once the last
+  // one is written.
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this(), out, then_write_queue](
+                        const boost::system::error_code& ec, std::size_t n) {
+                      self->sent_.fetch_add(n, std::memory_order_relaxed);
+                      if (self->stage_ == stage::closed) return;
+                      if (ec) {
+                        self->fail(fmt::format("writing the handshake failed: {}", ec.message()));
+                        return;
+                      }
+                      if (then_write_queue) self->start_write();
+                    });
+}
+
+void connection::become_open() {
+  handshake_timer_.cancel();
+  reader_.set_max_payload(identity_.max_frame_bytes);
+  stage_ = stage::open;
+  open_.store(true, std::memory_order_release);
+  events_.on_open(*this);
+  if (stage_ != stage::open) return;  // the owner closed it at once
+  std::lock_guard lock(queue_mutex_);
+  if (!writing_ && !queue_.empty()) {
+    writing_ = true;
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+  }
+}
+
+void connection::send(wire::frame_type type, std::uint64_t request_id, std::string prefix,
+                      std::shared_ptr<detail::wire_value> body) {
+  queued q;
+  q.prefix = std::move(prefix);
+  q.body = std::move(body);
+  std::vector<std::span<const std::byte>> pieces;
+  pieces.reserve(1 + (q.body ? q.body->pieces().size() : 0));
+  pieces.push_back(std::as_bytes(std::span(q.prefix.data(), q.prefix.size())));
+  if (q.body) pieces.insert(pieces.end(), q.body->pieces().begin(), q.body->pieces().end());
+  q.header = wire::encode_header(type, request_id, pieces, identity_.max_frame_bytes);
+  std::lock_guard lock(queue_mutex_);
+  if (closing_) return;
+  queue_.push_back(std::move(q));
+  if (!writing_ && open_.load(std::memory_order_acquire)) {
+    writing_ = true;
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+  }
+}
+
+void connection::close(std::string reason) {
+  asio::post(io_, [self = shared_from_this(), reason = std::move(reason)]() mutable {
+    if (self->stage_ == stage::closed) return;
+    if (self->stage_ != stage::open) {
+      self->fail(reason);
+      return;
+    }
+    {
+      std::lock_guard lock(self->queue_mutex_);
+      if (self->closing_) return;
+      queued bye;
+      bye.prefix = reason.substr(0, 512);
+      const std::span<const std::byte> pieces[] = {
+          std::as_bytes(std::span(bye.prefix.data(), bye.prefix.size()))};
+      bye.header = wire::encode_header(wire::frame_type::goodbye, 0, pieces);
+      self->queue_.push_back(std::move(bye));
+      self->closing_ = true;
+      self->closing_reason_ = std::move(reason);
+      if (self->writing_) return;  // the running write loop ends with the goodbye
+      self->writing_ = true;
+    }
+    self->start_write();
+  });
+}
+
+void connection::start_write() {
+  if (stage_ == stage::closed) return;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty()) {
+      writing_ = false;
+      if (closing_) {
+        std::string reason = closing_reason_;
+        // Unlocked below: fail() takes the lock to drop the queue.
+        asio::post(io_, [self = shared_from_this(), reason] {
+          boost::system::error_code ignored;
+          self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+          self->fail(reason);
+        });
+      }
+      return;
+    }
+    in_flight_.swap(queue_);
+  }
+  buffers_.clear();
+  for (const queued& q : in_flight_) {
+    buffers_.push_back(asio::buffer(q.header));
+    if (!q.prefix.empty()) buffers_.push_back(asio::buffer(q.prefix));
+    if (q.body) {
+      for (auto piece : q.body->pieces())
+        if (!piece.empty()) buffers_.push_back(asio::buffer(piece.data(), piece.size()));
+    }
+  }
+  asio::async_write(socket_, buffers_,
+                    [self = shared_from_this()](const boost::system::error_code& ec,
+                                                std::size_t n) {
+                      self->sent_.fetch_add(n, std::memory_order_relaxed);
+                      self->in_flight_.clear();
+                      if (ec) {
+                        if (self->stage_ != stage::closed)
+                          self->fail(fmt::format("writing failed: {}", ec.message()));
+                        return;
+                      }
+                      self->start_write();
+                    });
+}
+
+void connection::refuse(const std::string& reason) {
+  if (stage_ == stage::closed) return;
+  if (stage_ != stage::open) {
+    log(log_level::warn, "refused connection {}: {}",
+        role_ == wire::handshake_role::listener ? "from " + describe() : "to " + describe(),
+        reason);
+    // Best effort: tell the peer why before closing (ignored if the socket is gone).
+    std::vector<std::byte> payload = bytes_of(reason.substr(0, 512));
+    const std::span<const std::byte> pieces[] = {payload};
+    auto header = wire::encode_header(wire::frame_type::goodbye, 0, pieces);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(payload)};
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    socket_.write_some(buffers, ignored);
+  } else {
+    log(log_level::warn, "closing connection with {}: {}", describe(), reason);
+  }
+  fail(reason);
+}
+
+void connection::fail(const std::string& reason) {
+  if (stage_ == stage::closed) return;
+  stage_ = stage::closed;
+  open_.store(false, std::memory_order_release);
+  handshake_timer_.cancel();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.clear();
+    closing_ = true;
+  }
+  events_.on_closed(*this, reason);
+}
+
+}  // namespace weft::cluster

@@ -1,0 +1,147 @@
+#pragma once
+// One TCP connection between two nodes (DESIGN.md section 5, "Wire"): the handshake that
+// proves both ends know the cluster's token, then framed messages both ways. Frames queued
+// while a write is in flight go out together in the next gather write (batching); a frame's
+// payload is written from where it lies (scatter-gather), never copied into a send buffer.
+//
+// Everything happens on one io_context thread except send() and close(), which any thread
+// may call. Anything malformed from the peer closes the connection with a logged reason and
+// tells the owner through on_closed; it never throws out of the io thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "weft/detail/wire_value.hpp"
+#include "wire/frame.hpp"
+#include "wire/handshake.hpp"
+
+namespace weft::cluster {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// What both sides of a handshake must agree on, and this side's name.
+struct link_identity {
+  std::string cluster_name;
+  std::string token;
+  std::string self_id;  ///< This node's id ("" before it has one).
+  std::uint32_t max_frame_bytes = wire::default_max_payload;
+  std::chrono::milliseconds handshake_timeout{5000};
+};
+
+class connection;
+
+/// What a connection reports to its owner, always on the io thread.
+class connection_events {
+ public:
+  /// The handshake succeeded; frames may flow.
+  virtual void on_open(connection& c) = 0;
+  /// A request, response, heartbeat or chunk frame arrived. Throwing protocol_error closes the
+  /// connection with that reason.
+  virtual void on_frame(connection& c, wire::frame&& f) = 0;
+  /// The connection is closed (by either side, or after an error); called once.
+  virtual void on_closed(connection& c, const std::string& reason) = 0;
+
+ protected:
+  ~connection_events() = default;
+};
+
+/// A framed, authenticated TCP connection.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  /// Connects to `host:port` and starts the handshake as the dialer.
+  static std::shared_ptr<connection> dial(asio::io_context& io, connection_events& events,
+                                          link_identity identity, std::string host,
+                                          std::uint16_t port);
+  /// Takes an accepted socket and starts the handshake as the listener.
+  static std::shared_ptr<connection> accept(asio::io_context& io, tcp::socket socket,
+                                            connection_events& events, link_identity identity);
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Queues a frame of `type` and `request_id` whose payload is `prefix` followed by `body`'s
+  /// bytes (kept alive until written). Thread safe. Frames queued before the handshake ends
+  /// wait for it; frames sent after close are dropped. Throws protocol_error if the payload is
+  /// over the maximum frame size.
+  void send(wire::frame_type type, std::uint64_t request_id, std::string prefix,
+            std::shared_ptr<detail::wire_value> body = {});
+  /// Sends a goodbye carrying `reason` (after the frames already queued) and closes. Thread
+  /// safe; does nothing if already closed.
+  void close(std::string reason);
+
+  /// The peer's node id from its handshake ("" for a client without one).
+  const std::string& peer_id() const noexcept { return peer_id_; }
+  /// "peer-id (host:port)" for messages.
+  std::string describe() const;
+  /// True once the handshake succeeded and until the connection closes.
+  bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+  /// Bytes written to and read from the socket.
+  std::uint64_t bytes_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_received() const noexcept {
+    return received_.load(std::memory_order_relaxed);
+  }
+  /// The local address of the socket (what this node's peers reach it by), once connected.
+  std::string local_host() const;
+
+  /// Use dial() or accept().
+  connection(asio::io_context& io, connection_events& events, link_identity identity,
+             wire::handshake_role role);
+
+ private:
+  struct queued {
+    std::array<std::byte, wire::header_size> header;
+    std::string prefix;
+    std::shared_ptr<detail::wire_value> body;
+  };
+  enum class stage { connecting, hello, challenge, proof, welcome, open, closed };
+
+  void start_handshake();
+  void read_more();
+  void on_bytes(std::size_t n);
+  void on_handshake_frame(wire::frame&& f);
+  void write_handshake(wire::frame_type type, std::vector<std::byte> payload,
+                       bool then_write_queue = false);
+  void become_open();
+  void start_write();
+  void fail(const std::string& reason);
+  void refuse(const std::string& reason);
+
+  asio::io_context& io_;
+  tcp::socket socket_;
+  asio::steady_timer handshake_timer_;
+  connection_events& events_;
+  const link_identity identity_;
+  const wire::handshake_role role_;
+  stage stage_ = stage::connecting;
+  std::string peer_id_;
+  std::string peer_address_;
+  wire::nonce my_nonce_{};
+  wire::nonce peer_nonce_{};
+  wire::frame_reader reader_;
+  std::vector<std::byte> read_buffer_;
+
+  std::mutex queue_mutex_;  // guards the four fields below
+  std::vector<queued> queue_;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::string closing_reason_;
+
+  std::vector<queued> in_flight_;  // io thread only
+  std::vector<asio::const_buffer> buffers_;
+  std::atomic<bool> open_{false};
+  std::atomic<std::uint64_t> sent_{0};
+  std::atomic<std::uint64_t> received_{0};
+};
+
+}  // namespace weft::cluster

@@ -1,0 +1,219 @@
+// A caller's side of a node: deciding that a task leaves, sending it to the chosen worker, and
+// completing its ref from the answer (or failing it when the worker goes away).
+
+#include <boost/asio/post.hpp>
+
+#include <fmt/core.h>
+
+#include "core/log.hpp"
+#include "core/runtime_core.hpp"
+#include "node.hpp"
+#include "placement.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+
+using detail::log;
+using detail::log_level;
+
+std::string format_resources(const resource_map& r) {
+  std::string out;
+  for (const auto& [name, amount] : r)
+    out += fmt::format("{}{}={}", out.empty() ? "" : ",", name, amount);
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::size_t node::local_threshold() const {
+  if (settings_.offload_threshold >= 0) return static_cast<std::size_t>(settings_.offload_threshold);
+  return 4 * static_cast<std::size_t>(core_.threads());
+}
+
+bool node::route(detail::task_base& task) noexcept {
+  if (stopped_.load(std::memory_order_acquire)) return false;
+  const bool forced = task.needs_remote_;
+  const resource_map no_resources;
+  const resource_map& needs = task.extras_ ? task.extras_->resources : no_resources;
+  const std::string& function = task.remote_->name;
+  std::string chosen;
+  std::shared_ptr<connection> via;
+  {
+    std::unique_lock lock(mutex_);
+    if (!forced) {
+      const std::uint64_t live = core_.stats().live;
+      const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
+      if (local <= local_threshold()) return false;
+    }
+    std::vector<placement_candidate> candidates;
+    candidates.reserve(view_.nodes.size());
+    for (const node_status& n : view_.nodes)
+      candidates.push_back({&n, in_flight_[n.id]});
+    std::optional<std::size_t> pick = choose_node(candidates, function, needs, rotation_++);
+    if (pick) {
+      const node_status& target = view_.nodes[*pick];
+      try {
+        via = peer_connection(target);
+        chosen = target.id;
+      } catch (const std::exception& e) {
+        log(log_level::warn, "cannot reach node {}: {}", target.id, e.what());
+      }
+    }
+    if (!via && !forced) return false;
+  }
+  int expected = detail::waiting;
+  if (!task.phase_.compare_exchange_strong(expected, detail::running, std::memory_order_acq_rel))
+    return false;  // cancelled meanwhile: the core finishes it
+  if (!via) {
+    fail_call(task, std::make_exception_ptr(error(fmt::format(
+                        "task '{}' needs resources {} that this node lacks, and no live worker "
+                        "of the cluster registers '{}' with them",
+                        task.name(), format_resources(needs), function))));
+    return true;
+  }
+  try {
+    task_header header;
+    header.function = function;
+    header.name = task.extras_ ? task.extras_->name : std::string();
+    header.retries = task.extras_ ? task.extras_->retries_left : 0;
+    header.resources = needs;
+    const std::string header_bytes = to_bytes(header);
+    std::string prefix(1, static_cast<char>(request_kind::run_task));
+    const auto n = static_cast<std::uint32_t>(header_bytes.size());
+    for (int i = 0; i < 4; ++i)
+      prefix.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    prefix += header_bytes;
+    std::shared_ptr<detail::wire_value> body = task.encode_call();
+    const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex_);
+      // Registered only while the node runs and the connection is still its link to the
+      // worker: stop() and on_closed fail what is registered, under this same lock.
+      auto link = peers_.find(chosen);
+      if (stopped_.load() || link == peers_.end() || link->second != via) {
+        throw cancelled_error(fmt::format(
+            "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
+      }
+      pending_.emplace(id, pending_call{&task, chosen, via.get()});
+      ++in_flight_[chosen];
+      ++in_flight_total_;
+    }
+    try {
+      via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (pending_.erase(id) == 0) return true;  // already failed by a closing connection
+      --in_flight_[chosen];
+      --in_flight_total_;
+      throw;
+    }
+  } catch (...) {
+    fail_call(task, std::current_exception());
+  }
+  return true;
+}
+
+std::shared_ptr<connection> node::peer_connection(const node_status& target) {
+  auto found = peers_.find(target.id);
+  if (found != peers_.end()) return found->second;
+  const endpoint_text at = parse_endpoint(target.address, "a worker's address");
+  auto c = connection::dial(io_, *this, identity(id_), at.host, at.port);  // mutex_ held
+  peers_.emplace(target.id, c);
+  return c;
+}
+
+void node::fail_call(detail::task_base& task, std::exception_ptr why) {
+  task.abandon(std::move(why));
+  task.phase_.store(detail::finished, std::memory_order_release);
+  core_.finish(task);
+}
+
+void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
+  pending_call call;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = pending_.find(id);
+    if (found == pending_.end()) return;  // failed already (its node was declared dead)
+    call = found->second;
+    pending_.erase(found);
+    --in_flight_[call.node];
+    --in_flight_total_;
+  }
+  detail::task_base& task = *call.task;
+  const auto status = static_cast<response_status>(payload[0]);
+  std::span<const std::byte> body = payload.subspan(1);
+  try {
+    if (status == response_status::ok) {
+      task.complete_remote(body);
+    } else {
+      failure f = from_bytes<failure>(body, "task failure");
+      fail_call(task, std::make_exception_ptr(task_error(task.remote_->name, std::move(f.type),
+                                                         std::move(f.message), std::move(f.node))));
+      return;
+    }
+  } catch (...) {
+    fail_call(task, std::current_exception());
+    return;
+  }
+  task.phase_.store(detail::finished, std::memory_order_release);
+  core_.finish(task);
+}
+
+void node::fail_calls_where(const std::function<bool(const pending_call&)>& match,
+                            const std::function<std::exception_ptr(const pending_call&)>& why) {
+  std::vector<std::pair<pending_call, std::exception_ptr>> failed;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (match(it->second)) {
+        failed.emplace_back(it->second, why(it->second));
+        --in_flight_[it->second.node];
+        --in_flight_total_;
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [call, e] : failed)
+    fail_call(*call.task, std::move(e));
+}
+
+void node::apply_view(cluster_status view) {
+  std::vector<std::string> gone;
+  std::vector<std::shared_ptr<connection>> to_close;
+  {
+    std::lock_guard lock(mutex_);
+    for (const node_status& old : view_.nodes) {
+      bool still = false;
+      for (const node_status& now : view.nodes)
+        still = still || now.id == old.id;
+      if (!still) gone.push_back(old.id);
+    }
+    for (const std::string& id : gone) {
+      auto found = peers_.find(id);
+      if (found != peers_.end()) {
+        to_close.push_back(found->second);
+        peers_.erase(found);
+      }
+    }
+    view_ = std::move(view);
+  }
+  for (const std::string& id : gone) {
+    log(log_level::warn, "node {} left the cluster", id);
+    fail_calls_where([&](const pending_call& p) { return p.node == id; },
+                     [&](const pending_call& p) {
+                       return std::make_exception_ptr(object_lost(fmt::format(
+                           "the result of task '{}' is lost: node {} left the cluster (the head "
+                           "declared it dead or it disconnected) while the task ran there",
+                           p.task->remote_->name, id)));
+                     });
+    std::lock_guard lock(mutex_);
+    in_flight_.erase(id);
+  }
+  for (auto& c : to_close)
+    c->close("the head reported this node gone");
+}
+
+}  // namespace weft::cluster

@@ -1,0 +1,113 @@
+// The head's side of a node: membership, heartbeats and dead-node detection, the cluster view
+// it sends every node, status and stop.
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "core/runtime_core.hpp"
+#include "node.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+using detail::log;
+using detail::log_level;
+}  // namespace
+
+std::shared_ptr<connection> node::member_link(const connection* link) {
+  // A member's connection is alive: on_closed removes it from member_of_ first.
+  return const_cast<connection*>(link)->shared_from_this();
+}
+
+void node::head_start() {
+  const endpoint_text at = parse_endpoint(settings_.address, "WEFT_ADDRESS");
+  start_listening(at.host, at.port);
+  node_status me;
+  me.id = "head";
+  me.role = "head";
+  me.address = listen_address_;
+  me.resources = core_.settings().resources;
+  me.pid = static_cast<std::int64_t>(::getpid());
+  {
+    std::lock_guard lock(mutex_);
+    id_ = me.id;
+  }
+  members_ = std::make_unique<membership>(settings_.cluster_name, std::move(me), clock::now());
+}
+
+void node::head_on_join(connection& c, std::uint64_t id, std::span<const std::byte> body) {
+  if (member_of_.count(&c) != 0) throw protocol_error("a node joined twice on one connection");
+  node_status joining = from_bytes<node_status>(body, "join request");
+  if (joining.role != "worker" && joining.role != "driver") {
+    throw protocol_error(fmt::format("a node asked to join as '{}'", joining.role));
+  }
+  std::sort(joining.functions.begin(), joining.functions.end());
+  const std::string new_id = members_->join(std::move(joining), clock::now());
+  member_of_[&c] = new_id;
+  log(log_level::info, "node {} joined from {}", new_id, c.describe());
+  join_reply reply;
+  reply.id = new_id;
+  reply.view = members_->view(clock::now());
+  std::string prefix(1, static_cast<char>(response_status::ok));
+  prefix += to_bytes(reply);
+  c.send(wire::frame_type::response, id, std::move(prefix));
+  head_broadcast();
+}
+
+void node::head_on_heartbeat(connection& c, std::span<const std::byte> body) {
+  auto found = member_of_.find(&c);
+  if (found == member_of_.end()) throw protocol_error("a heartbeat from a node that never joined");
+  heartbeat beat = from_bytes<heartbeat>(body, "heartbeat");
+  if (!members_->heartbeat(found->second, beat, clock::now())) {
+    // Declared dead earlier (it was silent too long): it must not come back on this link.
+    c.close(fmt::format("node {} was declared dead; restart it to join again", found->second));
+  }
+}
+
+void node::head_on_stop(connection& c, std::uint64_t id) {
+  log(log_level::info, "stopping the cluster at the request of {}", c.describe());
+  c.send(wire::frame_type::response, id, std::string(1, static_cast<char>(response_status::ok)));
+  std::string stop(1, static_cast<char>(request_kind::stop_node));
+  for (const auto& [link, member] : member_of_)
+    member_link(link)->send(wire::frame_type::request, 0, stop);
+  request_stop(fmt::format("stopped by {}", c.describe()), false);
+}
+
+void node::head_tick() {
+  heartbeat self;
+  self.load = core_.stats().live;
+  members_->update_self(self);
+  const std::vector<std::string> dead =
+      members_->sweep(clock::now(), settings_.heartbeat_timeout);
+  for (const std::string& id : dead) {
+    log(log_level::warn, "node {} missed its heartbeats for {} ms: marked dead", id,
+        settings_.heartbeat_timeout.count());
+    for (auto it = member_of_.begin(); it != member_of_.end(); ++it) {
+      if (it->second != id) continue;
+      member_link(it->first)->close(fmt::format("node {} was declared dead", id));
+      member_of_.erase(it);
+      break;
+    }
+  }
+  head_broadcast();
+}
+
+void node::head_lost(connection& c, const std::string& reason) {
+  auto found = member_of_.find(&c);
+  if (found == member_of_.end()) return;
+  const std::string id = found->second;
+  member_of_.erase(found);
+  if (members_->remove(id)) {
+    log(stopped_.load() ? log_level::info : log_level::warn, "node {} left: {}", id, reason);
+    head_broadcast();
+  }
+}
+
+void node::head_broadcast() {
+  const std::string view = to_bytes(members_->view(clock::now()));
+  for (const auto& [link, member] : member_of_)
+    member_link(link)->send(wire::frame_type::heartbeat, 0, view);
+}
+
+}  // namespace weft::cluster

@@ -1,0 +1,79 @@
+// The head's membership table.
+
+#include "membership.hpp"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+namespace weft::cluster {
+
+membership::membership(std::string cluster_name, node_status head, clock::time_point now)
+    : cluster_name_(std::move(cluster_name)), head_id_(head.id) {
+  members_.emplace(head_id_, member{std::move(head), now, now, joins_++});
+}
+
+std::string membership::join(node_status node, clock::time_point now) {
+  std::string id;
+  do {
+    id = fmt::format("{}-{}", node.role, ++counters_[node.role]);
+  } while (members_.count(id) != 0);
+  node.id = id;
+  members_.emplace(id, member{std::move(node), now, now, joins_++});
+  return id;
+}
+
+bool membership::heartbeat(const std::string& id, const cluster::heartbeat& beat,
+                           clock::time_point now) {
+  auto found = members_.find(id);
+  if (found == members_.end()) return false;
+  member& m = found->second;
+  m.last_seen = now;
+  m.status.load = beat.load;
+  m.status.tasks_served = beat.tasks_served;
+  m.status.bytes_sent = beat.bytes_sent;
+  m.status.bytes_received = beat.bytes_received;
+  return true;
+}
+
+std::vector<std::string> membership::sweep(clock::time_point now,
+                                           std::chrono::milliseconds timeout) {
+  std::vector<std::string> dead;
+  for (auto it = members_.begin(); it != members_.end();) {
+    if (it->first != head_id_ && now - it->second.last_seen > timeout) {
+      dead.push_back(it->first);
+      it = members_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return dead;
+}
+
+bool membership::remove(const std::string& id) {
+  if (id == head_id_) return false;
+  return members_.erase(id) != 0;
+}
+
+void membership::update_self(const cluster::heartbeat& beat) {
+  heartbeat(head_id_, beat, members_.at(head_id_).last_seen);
+}
+
+cluster_status membership::view(clock::time_point now) const {
+  std::vector<const member*> ordered;
+  ordered.reserve(members_.size());
+  for (const auto& entry : members_)
+    ordered.push_back(&entry.second);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const member* a, const member* b) { return a->order < b->order; });
+  cluster_status out;
+  out.cluster_name = cluster_name_;
+  for (const member* m : ordered) {
+    node_status s = m->status;
+    s.uptime_seconds = std::chrono::duration<double>(now - m->joined).count();
+    out.nodes.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace weft::cluster

@@ -1,0 +1,132 @@
+#pragma once
+// What the cluster's request and response frames carry. A request's payload starts with one
+// byte naming its kind, a response's with one byte saying whether it succeeded; the rest is a
+// cereal portable binary archive of the structures below, except for a task's arguments and
+// result, which follow as encoded values (weft/detail/wire_value.hpp) so that large
+// contiguous data is written from where it lies.
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <cstdint>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "weft/cluster.hpp"
+
+namespace weft {
+
+/// cereal's view of a node_status (kept out of the public header).
+template <class Archive>
+void serialize(Archive& a, node_status& n) {
+  a(n.id, n.role, n.address, n.resources, n.functions, n.load, n.tasks_served, n.bytes_sent,
+    n.bytes_received, n.uptime_seconds, n.pid);
+}
+
+/// cereal's view of a cluster_status.
+template <class Archive>
+void serialize(Archive& a, cluster_status& s) {
+  a(s.cluster_name, s.nodes);
+}
+
+}  // namespace weft
+
+namespace weft::cluster {
+
+/// What a request asks for. Values are part of the protocol: never renumber.
+enum class request_kind : std::uint8_t {
+  join = 1,          ///< node -> head: node_status (id empty); answered with join_reply.
+  run_task = 2,      ///< any -> worker: task_header, then the encoded arguments.
+  status = 3,        ///< any -> head: nothing; answered with cluster_status.
+  stop_cluster = 4,  ///< any -> head: nothing; answered empty, then every node is stopped.
+  stop_node = 5,     ///< head -> node (request id 0, no answer): stop serving.
+};
+
+/// Byte that starts a response.
+enum class response_status : std::uint8_t { ok = 1, failed = 2 };
+
+/// The head's answer to a join.
+struct join_reply {
+  std::string id;       ///< The id assigned to the new node.
+  cluster_status view;  ///< The cluster as it is now.
+  template <class A>
+  void serialize(A& a) {
+    a(id, view);
+  }
+};
+
+/// A node's heartbeat to the head.
+struct heartbeat {
+  std::uint64_t load = 0;
+  std::uint64_t tasks_served = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(load, tasks_served, bytes_sent, bytes_received);
+  }
+};
+
+/// What precedes a task's arguments in a run_task request.
+struct task_header {
+  std::string function;   ///< The WEFT_REMOTE name.
+  std::string name;       ///< task_options::name, for messages.
+  std::int32_t retries = 0;
+  resource_map resources;
+  template <class A>
+  void serialize(A& a) {
+    a(function, name, retries, resources);
+  }
+};
+
+/// Why a request failed: the exception's type name and message, and the node it happened on.
+struct failure {
+  std::string type;
+  std::string message;
+  std::string node;
+  template <class A>
+  void serialize(A& a) {
+    a(type, message, node);
+  }
+};
+
+/// `value` as a cereal portable binary archive.
+template <class T>
+std::string to_bytes(const T& value) {
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive archive(out);
+    archive(value);
+  }
+  return std::move(out).str();
+}
+
+/// Throws protocol_error naming `what`, for bytes that do not decode.
+[[noreturn]] void throw_undecodable(const char* what, const char* why);
+
+/// Decodes a T written by to_bytes from `bytes` (all of them); `what` names it for the
+/// protocol_error thrown on malformed input.
+template <class T>
+T from_bytes(std::span<const std::byte> bytes, const char* what) {
+  T value{};
+  try {
+    std::string copy(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    std::istringstream in(std::move(copy), std::ios::binary);
+    cereal::PortableBinaryInputArchive archive(in);
+    archive(value);
+    if (in.peek() != std::char_traits<char>::eof()) throw_undecodable(what, "bytes left over");
+  } catch (const cereal::Exception& e) {
+    throw_undecodable(what, e.what());
+  } catch (const std::length_error& e) {
+    throw_undecodable(what, e.what());
+  } catch (const std::bad_alloc&) {
+    throw_undecodable(what, "a length is too large");
+  }
+  return value;
+}
+
+}  // namespace weft::cluster

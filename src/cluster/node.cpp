@@ -1,0 +1,444 @@
+// A node's life: the io thread, joining the head, heartbeats, serving until stopped, and the
+// frames every role receives.
+
+#include "node.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.hpp"
+#include "core/runtime_core.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+using detail::log;
+using detail::log_level;
+}  // namespace
+
+node::node(detail::runtime_core& core, const cluster_settings& settings)
+    : core_(core),
+      settings_(settings),
+      work_(asio::make_work_guard(io_)),
+      tick_timer_(io_) {
+  settings_.validate();
+  if (settings_.role == node_role::head) {
+    head_start();
+  }
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        log(log_level::error, "cluster io thread: {}; continuing", e.what());
+      }
+    }
+  });
+  if (settings_.role != node_role::head) {
+    try {
+      join_head();
+    } catch (...) {
+      stop();
+      throw;
+    }
+  }
+  asio::post(io_, [this] { tick(); });
+}
+
+node::~node() {
+  stop();
+}
+
+std::string node::node_id() const {
+  std::lock_guard lock(mutex_);
+  return id_;
+}
+
+link_identity node::identity(std::string self_id) const {
+  link_identity id;
+  id.cluster_name = settings_.cluster_name;
+  id.token = settings_.token;
+  id.self_id = std::move(self_id);
+  id.max_frame_bytes = settings_.max_frame_bytes;
+  id.handshake_timeout = std::max(settings_.heartbeat_timeout, std::chrono::milliseconds(1000));
+  return id;
+}
+
+std::shared_ptr<connection> node::shared(connection& c) {
+  return c.shared_from_this();
+}
+
+void node::start_listening(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    throw config_error(
+        fmt::format("cannot listen on '{}': not an IP address ({})", host, ec.message()));
+  }
+  tcp::endpoint at(address, port);
+  acceptor_.emplace(io_);
+  acceptor_->open(at.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(at, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.reset();
+    throw config_error(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  const auto bound = acceptor_->local_endpoint();
+  {
+    std::lock_guard lock(mutex_);
+    listen_address_ = fmt::format("{}:{}", bound.address().to_string(), bound.port());
+  }
+  if (settings_.token.empty()) {
+    log(log_level::info, "listening on {} without a token: only local processes can join",
+        listen_address_);
+  } else {
+    log(log_level::info, "listening on {}", listen_address_);
+  }
+  accept_next();
+}
+
+void node::accept_next() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted)
+        log(log_level::warn, "accepting a connection failed: {}", ec.message());
+      if (!acceptor_ || !acceptor_->is_open()) return;
+    } else {
+      accepted_.insert(connection::accept(io_, std::move(socket), *this, identity(node_id())));
+    }
+    if (acceptor_ && acceptor_->is_open()) accept_next();
+  });
+}
+
+void node::join_head() {
+  const endpoint_text head = parse_endpoint(settings_.address, "WEFT_ADDRESS");
+  const auto deadline = clock::now() + settings_.connect_timeout;
+  std::string last_error;
+  for (int attempt = 0;; ++attempt) {
+    auto joined = std::make_shared<std::promise<void>>();
+    std::future<void> done = joined->get_future();
+    asio::post(io_, [this, joined, head] {
+      joined_ = joined;
+      auto c = connection::dial(io_, *this, identity(""), head.host, head.port);
+      std::shared_ptr<connection> previous;
+      {
+        std::lock_guard lock(mutex_);
+        previous = std::exchange(head_, c);
+      }
+      if (previous) previous->close("a new attempt to join replaces this one");
+    });
+    try {
+      const auto wait = std::max(deadline - clock::now(), clock::duration(std::chrono::seconds(2)));
+      if (done.wait_for(wait) != std::future_status::ready) {
+        throw error(fmt::format("no answer from the head at {} within {} ms", settings_.address,
+                                settings_.connect_timeout.count()));
+      }
+      done.get();
+      log(log_level::info, "joined the cluster at {} as {}", settings_.address, node_id());
+      return;
+    } catch (const auth_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+    if (clock::now() + std::chrono::milliseconds(200) >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  throw error(fmt::format("cannot join the cluster at {} (WEFT_ADDRESS) within {} ms: {}",
+                          settings_.address, settings_.connect_timeout.count(), last_error));
+}
+
+void node::send_join(connection& head) {
+  node_status me;
+  me.role = role_name(settings_.role == node_role::automatic ? node_role::driver : settings_.role);
+  me.resources = core_.settings().resources;
+  me.functions = detail::remote_function_names();
+  me.pid = static_cast<std::int64_t>(::getpid());
+  if (settings_.role == node_role::worker) {
+    if (settings_.listen.empty()) {
+      start_listening(head.local_host(), 0);
+    } else {
+      endpoint_text own = parse_endpoint(settings_.listen, "WEFT_LISTEN");
+      start_listening(own.host, own.port);
+    }
+    std::lock_guard lock(mutex_);
+    me.address = listen_address_;
+  }
+  join_request_ = next_request_.fetch_add(1);
+  std::string prefix(1, static_cast<char>(request_kind::join));
+  prefix += to_bytes(me);
+  head.send(wire::frame_type::request, join_request_, std::move(prefix));
+}
+
+void node::on_open(connection& c) {
+  bool is_head_link = false;
+  {
+    std::lock_guard lock(mutex_);
+    is_head_link = head_.get() == &c;
+  }
+  if (!is_head_link) return;
+  try {
+    send_join(c);
+  } catch (const std::exception& e) {
+    if (joined_) {
+      joined_->set_exception(std::current_exception());
+      joined_.reset();
+    }
+    c.close(fmt::format("cannot join: {}", e.what()));
+  }
+}
+
+void node::on_frame(connection& c, wire::frame&& f) {
+  switch (f.header.type) {
+    case wire::frame_type::request:
+      on_request(c, std::move(f));
+      return;
+    case wire::frame_type::response:
+      on_response(c, std::move(f));
+      return;
+    case wire::frame_type::heartbeat:
+      on_heartbeat(c, std::move(f));
+      return;
+    default:
+      throw protocol_error(fmt::format("a {} frame is not expected after the handshake",
+                                       wire::type_name(static_cast<std::uint16_t>(f.header.type))));
+  }
+}
+
+void node::on_request(connection& c, wire::frame&& f) {
+  if (f.payload.empty()) throw protocol_error("an empty request");
+  const auto kind = static_cast<request_kind>(f.payload[0]);
+  const std::uint64_t id = f.header.request_id;
+  std::span<const std::byte> body(f.payload.data() + 1, f.payload.size() - 1);
+  const bool head = settings_.role == node_role::head;
+  switch (kind) {
+    case request_kind::run_task:
+      if (settings_.role != node_role::worker)
+        throw protocol_error("a task was sent to a node that is not a worker");
+      serve_task(c, id, std::move(f));
+      return;
+    case request_kind::join:
+      if (!head) break;
+      head_on_join(c, id, body);
+      return;
+    case request_kind::status: {
+      if (!head) break;
+      std::string prefix(1, static_cast<char>(response_status::ok));
+      prefix += to_bytes(members_->view(clock::now()));
+      c.send(wire::frame_type::response, id, std::move(prefix));
+      return;
+    }
+    case request_kind::stop_cluster:
+      if (!head) break;
+      head_on_stop(c, id);
+      return;
+    case request_kind::stop_node: {
+      bool from_head = false;
+      {
+        std::lock_guard lock(mutex_);
+        from_head = head_.get() == &c;
+      }
+      if (!from_head) break;
+      request_stop("the head stopped the cluster", false);
+      return;
+    }
+  }
+  throw protocol_error(fmt::format("request kind {} is not served by a {}",
+                                   static_cast<unsigned>(kind), role_name(settings_.role)));
+}
+
+void node::on_response(connection& c, wire::frame&& f) {
+  const std::uint64_t id = f.header.request_id;
+  if (joined_ && id == join_request_) {
+    if (f.payload.empty() || f.payload[0] != std::byte(response_status::ok)) {
+      std::string why = "the head refused the join";
+      if (f.payload.size() > 1) {
+        failure fail =
+            from_bytes<failure>(std::span(f.payload).subspan(1), "join failure");
+        why = fail.message;
+      }
+      joined_->set_exception(std::make_exception_ptr(error(why)));
+      joined_.reset();
+      c.close(why);
+      return;
+    }
+    join_reply reply = from_bytes<join_reply>(std::span(f.payload).subspan(1), "join reply");
+    {
+      std::lock_guard lock(mutex_);
+      id_ = reply.id;
+    }
+    apply_view(std::move(reply.view));
+    joined_->set_value();
+    joined_.reset();
+    return;
+  }
+  if (f.payload.empty()) throw protocol_error("an empty response");
+  complete_call(id, f.payload);
+}
+
+void node::on_heartbeat(connection& c, wire::frame&& f) {
+  if (settings_.role == node_role::head) {
+    head_on_heartbeat(c, f.payload);
+    return;
+  }
+  apply_view(from_bytes<cluster_status>(f.payload, "cluster view"));
+}
+
+void node::on_closed(connection& c, const std::string& reason) {
+  auto self = shared(c);
+  accepted_.erase(self);
+  if (joined_) {
+    bool is_head_link = false;
+    {
+      std::lock_guard lock(mutex_);
+      is_head_link = head_.get() == &c;
+    }
+    if (is_head_link) {
+      const bool refused = reason.find("token") != std::string::npos ||
+                           reason.find("cluster '") != std::string::npos;
+      joined_->set_exception(refused ? std::make_exception_ptr(auth_error(reason))
+                                     : std::make_exception_ptr(error(reason)));
+      joined_.reset();
+    }
+  }
+  if (settings_.role == node_role::head) head_lost(c, reason);
+  bool lost_head = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (head_.get() == &c) {
+      head_.reset();
+      lost_head = !id_.empty() && !serve_done_;
+    }
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (it->second.get() == &c) {
+        peers_.erase(it);
+        break;
+      }
+    }
+  }
+  fail_calls_where([&](const pending_call& p) { return p.via == &c; },
+                   [&](const pending_call& p) {
+                     return std::make_exception_ptr(object_lost(fmt::format(
+                         "the result of task '{}' is lost: the connection to node {} closed while "
+                         "it ran ({})",
+                         p.task->remote_->name, p.node, reason)));
+                   });
+  if (lost_head && !stopped_.load()) {
+    log(log_level::error, "lost the connection to the head: {}", reason);
+    request_stop(fmt::format("lost the connection to the head ({})", reason), true);
+  }
+}
+
+void node::tick() {
+  if (stopped_.load()) return;
+  if (settings_.role == node_role::head) {
+    head_tick();
+  } else {
+    std::shared_ptr<connection> head;
+    {
+      std::lock_guard lock(mutex_);
+      head = head_;
+    }
+    if (head && head->is_open()) {
+      heartbeat beat;
+      beat.load = core_.stats().live;
+      beat.tasks_served = tasks_served_.load();
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, peer] : peers_) {
+        beat.bytes_sent += peer->bytes_sent();
+        beat.bytes_received += peer->bytes_received();
+      }
+      for (const auto& c : accepted_) {
+        beat.bytes_sent += c->bytes_sent();
+        beat.bytes_received += c->bytes_received();
+      }
+      head->send(wire::frame_type::heartbeat, 0, to_bytes(beat));
+    }
+  }
+  tick_timer_.expires_after(settings_.heartbeat_interval);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+void node::request_stop(std::string reason, bool failure) {
+  std::lock_guard lock(mutex_);
+  if (serve_done_) return;
+  serve_done_ = true;
+  serve_failed_ = failure;
+  stop_reason_ = std::move(reason);
+  serve_cv_.notify_all();
+}
+
+void node::serve() {
+  log(log_level::info, "{} {} serving the cluster", role_name(settings_.role), node_id());
+  auto signals = std::make_shared<asio::signal_set>(io_, SIGTERM, SIGINT);
+  signals->async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (!ec) request_stop(fmt::format("received signal {}", signal), false);
+  });
+  std::unique_lock lock(mutex_);
+  serve_cv_.wait(lock, [this] { return serve_done_; });
+  const bool failed = serve_failed_;
+  const std::string reason = stop_reason_;
+  lock.unlock();
+  asio::post(io_, [signals] {
+    boost::system::error_code ignored;
+    signals->cancel(ignored);
+  });
+  if (failed) throw error(fmt::format("node {} stopped serving: {}", node_id(), reason));
+  log(log_level::info, "{} stopped serving: {}", node_id(), reason);
+}
+
+void node::shut_connections(const std::string& reason) {
+  if (acceptor_) {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  }
+  tick_timer_.cancel();
+  std::vector<std::shared_ptr<connection>> all(accepted_.begin(), accepted_.end());
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, c] : peers_)
+      all.push_back(c);
+    if (head_) all.push_back(head_);
+  }
+  for (auto& c : all)
+    c->close(reason);
+}
+
+void node::stop() noexcept {
+  if (stopped_.exchange(true)) return;
+  request_stop("the runtime shut down", false);
+  asio::post(io_, [this] { shut_connections("the node is shutting down"); });
+  fail_calls_where([](const pending_call&) { return true; },
+                   [](const pending_call& p) {
+                     return std::make_exception_ptr(cancelled_error(fmt::format(
+                         "task '{}' was cancelled: the runtime shut down while it ran on node {}",
+                         p.task->remote_->name, p.node)));
+                   });
+  // Let the goodbyes go out, then end the io thread.
+  asio::post(io_, [this] {
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+    timer->async_wait([this, timer](const boost::system::error_code&) {
+      work_.reset();
+      io_.stop();
+    });
+  });
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+}
+
+}  // namespace weft::cluster

@@ -1,0 +1,148 @@
+#pragma once
+// A runtime's presence in a cluster (DESIGN.md section 5): one io_context thread, the
+// connection to the head, lazily opened connections to workers, and for a head or worker an
+// acceptor. It is the runtime_core's task_router: tasks of registered functions that should
+// run elsewhere are encoded and sent from here, and their results complete the task's ref when
+// they come back. The head's side (membership, heartbeats, status, stop) is in head.cpp, a
+// worker's side (running tasks for others) in task_server.cpp, a caller's side (placement,
+// sending, results) in dispatch.cpp.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "connection.hpp"
+#include "core/task_router.hpp"
+#include "membership.hpp"
+#include "messages.hpp"
+#include "weft/cluster_settings.hpp"
+
+namespace weft::detail {
+class runtime_core;
+}
+
+namespace weft::cluster {
+
+/// One process's node: head, worker or driver.
+class node final : public detail::task_router, private connection_events {
+ public:
+  /// Starts the node for `core`. A head starts listening; a worker or driver connects to the
+  /// head (retrying until settings.connect_timeout) and joins. Throws weft::error when the head
+  /// cannot be reached, auth_error when it refuses the handshake, config_error for an address
+  /// that cannot be listened on.
+  node(detail::runtime_core& core, const cluster_settings& settings);
+  ~node() override;
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  bool route(detail::task_base& task) noexcept override;
+  void stop() noexcept override;
+  std::string node_id() const override;
+
+  /// Serves the cluster until the head stops it (or, for the head, `weft stop`), or SIGTERM or
+  /// SIGINT arrives. Throws weft::error if the connection to the head is lost.
+  void serve();
+
+ private:
+  struct pending_call {
+    detail::task_base* task;
+    std::string node;
+    const connection* via;
+  };
+  using clock = std::chrono::steady_clock;
+
+  // connection_events
+  void on_open(connection& c) override;
+  void on_frame(connection& c, wire::frame&& f) override;
+  void on_closed(connection& c, const std::string& reason) override;
+
+  // The handshake identity of this node's connections, naming it `self_id`.
+  link_identity identity(std::string self_id) const;
+  void start_listening(const std::string& host, std::uint16_t port);
+  void accept_next();
+  void join_head();
+  void send_join(connection& head);
+  void on_request(connection& c, wire::frame&& f);
+  void on_response(connection& c, wire::frame&& f);
+  void on_heartbeat(connection& c, wire::frame&& f);
+  void tick();
+  void request_stop(std::string reason, bool failure);
+  void shut_connections(const std::string& reason);
+  std::shared_ptr<connection> shared(connection& c);
+
+  // head.cpp
+  void head_start();
+  void head_on_join(connection& c, std::uint64_t id, std::span<const std::byte> body);
+  void head_on_heartbeat(connection& c, std::span<const std::byte> body);
+  void head_on_stop(connection& c, std::uint64_t id);
+  void head_tick();
+  void head_lost(connection& c, const std::string& reason);
+  void head_broadcast();
+  static std::shared_ptr<connection> member_link(const connection* link);
+
+  // task_server.cpp
+  void serve_task(connection& c, std::uint64_t id, wire::frame&& f);
+
+  // dispatch.cpp
+  std::shared_ptr<connection> peer_connection(const node_status& node);
+  void complete_call(std::uint64_t id, std::span<const std::byte> payload);
+  void fail_call(detail::task_base& task, std::exception_ptr why);
+  void fail_calls_where(const std::function<bool(const pending_call&)>& match,
+                        const std::function<std::exception_ptr(const pending_call&)>& why);
+  void apply_view(cluster_status view);
+  std::size_t local_threshold() const;
+
+  detail::runtime_core& core_;
+  const cluster_settings settings_;
+  const clock::time_point started_ = clock::now();
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::optional<tcp::acceptor> acceptor_;
+  asio::steady_timer tick_timer_;
+  std::thread thread_;
+
+  // Guarded by mutex_.
+  mutable std::mutex mutex_;
+  std::string id_;
+  std::string listen_address_;
+  cluster_status view_;
+  std::map<std::string, std::shared_ptr<connection>> peers_;
+  std::map<std::string, std::uint64_t> in_flight_;
+  std::uint64_t in_flight_total_ = 0;
+  std::unordered_map<std::uint64_t, pending_call> pending_;
+  std::size_t rotation_ = 0;
+  std::shared_ptr<connection> head_;
+  bool serve_done_ = false;
+  bool serve_failed_ = false;
+  std::string stop_reason_;
+  std::condition_variable serve_cv_;
+
+  // io thread only.
+  std::set<std::shared_ptr<connection>> accepted_;
+  std::shared_ptr<std::promise<void>> joined_;  // set while joining
+  std::uint64_t join_request_ = 0;
+  std::unique_ptr<membership> members_;                 // head only
+  std::map<const connection*, std::string> member_of_;  // head only
+
+  std::atomic<bool> stopped_{false};
+  std::atomic<std::uint64_t> next_request_{1};
+  std::atomic<std::uint64_t> tasks_served_{0};
+};
+
+}  // namespace weft::cluster

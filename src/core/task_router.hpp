@@ -1,0 +1,32 @@
+#pragma once
+// The seam between the in-process scheduler and the cluster layer (DESIGN.md section 2): a
+// runtime in a cluster has a router, which sees every task of a registered function once its
+// dependencies are ready and may run it on another node instead. The core knows nothing of
+// sockets; it only asks "is this one yours?".
+
+#include <string>
+
+namespace weft::detail {
+
+class task_base;
+
+/// Decides where tasks of registered functions run; owned by their runtime_core.
+class task_router {
+ public:
+  virtual ~task_router() = default;
+
+  /// Offered a task whose `remote_` is set, dependencies ready and not yet started. Returns
+  /// false to let it run here. Returning true means the router took it: it has moved the task
+  /// to `running` (or failed it) and calls runtime_core::finish once it is complete.
+  virtual bool route(task_base& task) noexcept = 0;
+
+  /// The runtime is shutting down: stop placing work elsewhere and complete every task taken
+  /// by route() (with an error if its result has not come back). Called once, before the
+  /// runtime waits for its live tasks.
+  virtual void stop() noexcept = 0;
+
+  /// This node's id in the cluster, for messages ("" until it has joined).
+  virtual std::string node_id() const = 0;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,141 @@
+// The program the cluster tests start as head, workers and drivers. As a head or worker (set
+// by WEFT_ROLE) its runtime serves the cluster and the process ends when the cluster stops. As
+// a driver it runs the scenario named by its first argument and prints what it observed, one
+// `key=value` line per fact, for cluster_test to check; it exits non-zero on a failed check.
+
+#include <weft/weft.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+int add(int a, int b) {
+  return a + b;
+}
+WEFT_REMOTE(add);
+
+std::string where(int) {
+  return weft::current_node_id();
+}
+WEFT_REMOTE(where);
+
+int fail_with(std::string message) {
+  throw std::invalid_argument(message);
+}
+WEFT_REMOTE(fail_with);
+
+double sum(const std::vector<double>& values) {
+  return std::accumulate(values.begin(), values.end(), 0.0);
+}
+WEFT_REMOTE(sum);
+
+std::vector<double> scale(std::vector<double> values, double by) {
+  for (double& v : values)
+    v *= by;
+  return values;
+}
+WEFT_REMOTE(scale);
+
+int sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+WEFT_REMOTE(sleep_ms);
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    std::printf("FAILED: %s\n", what.c_str());
+    ++failures;
+  }
+}
+
+// Tasks land on every worker, chains cross nodes, values and errors come back.
+void tasks_scenario(weft::runtime& rt) {
+  std::set<std::string> nodes;
+  std::vector<weft::ref<std::string>> places;
+  for (int i = 0; i < 40; ++i)
+    places.push_back(rt.submit(where, i));
+  for (auto& p : places)
+    nodes.insert(p.get());
+  for (const auto& n : nodes)
+    std::printf("ran_on=%s\n", n.c_str());
+
+  weft::ref<int> chain = rt.submit(add, 0, 1);
+  for (int i = 2; i <= 100; ++i)
+    chain = rt.submit(add, chain, i);
+  std::printf("chain=%d\n", chain.get());
+  expect(chain.get() == 5050, "the chain of 100 adds sums to 5050");
+
+  std::vector<double> values(100000);
+  std::iota(values.begin(), values.end(), 1.0);
+  auto scaled = rt.submit(scale, values, 2.0);
+  auto total = rt.submit(sum, scaled);
+  std::printf("sum=%.0f\n", total.get());
+
+  auto bad = rt.submit(fail_with, std::string("no such thing"));
+  try {
+    bad.get();
+    expect(false, "fail_with throws");
+  } catch (const weft::task_error& e) {
+    std::printf("error_type=%s\nerror_message=%s\nerror_node=%s\n", e.type_name().c_str(),
+                e.message().c_str(), e.node().c_str());
+  }
+  auto dependent = rt.submit(add, rt.submit(fail_with, std::string("first")), 1);
+  try {
+    dependent.get();
+    expect(false, "a dependent of a failed remote task fails");
+  } catch (const weft::task_error& e) {
+    std::printf("dependent_error=%s\n", e.message().c_str());
+  }
+}
+
+// A task is running on a worker when the test kills or stops it; the ref must fail, not hang.
+void lost_scenario(weft::runtime& rt) {
+  // Only worker-1 has the "victim" resource: the task must run there.
+  weft::task_options on_victim{.resources = {{"victim", 1}}};
+  auto long_task = rt.submit(on_victim, sleep_ms, 60000);
+  std::printf("submitted\n");
+  std::fflush(stdout);
+  try {
+    long_task.get_for(std::chrono::seconds(30));
+    expect(false, "the task on the lost worker fails");
+  } catch (const weft::object_lost& e) {
+    std::printf("lost=%s\n", e.what());
+  } catch (const weft::timeout_error&) {
+    expect(false, "the ref fails within 30 s instead of hanging");
+  }
+  // The cluster goes on with the remaining worker.
+  std::printf("after=%d\n", rt.submit(add, 20, 22).get());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  weft::runtime rt{weft::config::from_env()};
+  const std::string scenario = argc > 1 ? argv[1] : "tasks";
+  std::printf("node=%s\n", rt.node_id().c_str());
+  if (scenario == "tasks") {
+    tasks_scenario(rt);
+  } else if (scenario == "lost") {
+    lost_scenario(rt);
+  } else {
+    std::printf("unknown scenario '%s'\n", scenario.c_str());
+    return 2;
+  }
+  std::printf("failures=%d\n", failures);
+  return failures == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::printf("error: %s\n", e.what());
+  return 3;
+}

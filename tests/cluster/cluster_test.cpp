@@ -1,0 +1,310 @@
+// Multi-process cluster tests: a head, workers and drivers started as separate processes of
+// cluster_node on 127.0.0.1, with bounded waits; every process is killed at the end of its
+// test case, even when a check fails.
+
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+#include "weft/cluster.hpp"
+#include "weft/errors.hpp"
+
+using namespace std::chrono_literals;
+using weft_test::child_process;
+
+namespace {
+
+const std::string node_binary = WEFT_CLUSTER_NODE;
+const std::string cli_binary = WEFT_CLI;
+
+// A port on 127.0.0.1 nothing listens on right now.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A head and workers on 127.0.0.1; logs in a fresh directory; everything killed at the end.
+class local_cluster {
+ public:
+  explicit local_cluster(std::map<std::string, std::string> common = {})
+      : common_(std::move(common)) {
+    char dir_template[] = "/tmp/weft-cluster-test-XXXXXX";
+    dir_ = ::mkdtemp(dir_template);
+    address_ = "127.0.0.1:" + std::to_string(free_port());
+    common_["WEFT_ADDRESS"] = address_;
+    common_["WEFT_LOG"] = "info";
+    common_["WEFT_THREADS"] = "2";
+    head_ = &start("head", {{"WEFT_ROLE", "head"}}, {});
+    settings_.address = address_;
+    if (common_.count("WEFT_TOKEN")) settings_.token = common_["WEFT_TOKEN"];
+    wait_for_nodes(1);
+  }
+  local_cluster(const local_cluster&) = delete;
+  local_cluster& operator=(const local_cluster&) = delete;
+  ~local_cluster() {
+    processes_.clear();  // kills whatever still runs
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  /// Starts cluster_node with the cluster's settings plus `env`; output in <dir>/<name>.log.
+  child_process& start(const std::string& name, std::map<std::string, std::string> env,
+                       std::vector<std::string> args) {
+    for (const auto& [k, v] : common_)
+      env.emplace(k, v);
+    processes_.push_back(
+        std::make_unique<child_process>(node_binary, args, env, dir_ + "/" + name + ".log"));
+    return *processes_.back();
+  }
+  /// Starts a worker and waits until the head lists `expected_nodes` nodes.
+  child_process& add_worker(const std::string& name, std::map<std::string, std::string> env,
+                            std::size_t expected_nodes) {
+    env["WEFT_ROLE"] = "worker";
+    child_process& w = start(name, std::move(env), {});
+    wait_for_nodes(expected_nodes);
+    return w;
+  }
+  /// Polls the head until it lists `n` nodes (at most 20 s).
+  weft::cluster_status wait_for_nodes(std::size_t n) {
+    weft::cluster_status s;
+    for (int i = 0; i < 200; ++i) {
+      try {
+        s = weft::query_cluster(settings_, 1s);
+        if (s.nodes.size() == n) return s;
+      } catch (const weft::error&) {
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL("the head did not list ", n, " nodes within 20 s; it lists ", s.nodes.size());
+    return s;
+  }
+  /// Runs the weft tool with `args`; its exit status and output.
+  std::pair<int, std::string> run_cli(std::vector<std::string> args, const std::string& log) {
+    child_process cli(cli_binary, std::move(args), common_, dir_ + "/" + log + ".log");
+    auto status = cli.wait_for(20s);
+    REQUIRE(status.has_value());
+    return {*status, cli.output()};
+  }
+
+  const std::string& address() const { return address_; }
+  child_process& head() { return *head_; }
+  const weft::cluster_settings& settings() const { return settings_; }
+
+ private:
+  std::map<std::string, std::string> common_;
+  std::string dir_;
+  std::string address_;
+  weft::cluster_settings settings_;
+  std::vector<std::unique_ptr<child_process>> processes_;
+  child_process* head_ = nullptr;
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("tasks run on every worker, chains cross nodes, remote errors arrive as task_error") {
+  local_cluster cluster;
+  cluster.add_worker("worker-1", {}, 2);
+  cluster.add_worker("worker-2", {}, 3);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
+  auto status = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(contains(out, "node=driver-1"));
+  CHECK(contains(out, "ran_on=worker-1"));
+  CHECK(contains(out, "ran_on=worker-2"));
+  CHECK(contains(out, "chain=5050"));
+  CHECK(contains(out, "sum=10000100000"));
+  CHECK(contains(out, "error_type=std::invalid_argument"));
+  CHECK(contains(out, "error_message=no such thing"));
+  CHECK(contains(out, "error_node=worker-"));
+  CHECK(contains(out, "dependent_error=first"));
+  CHECK(contains(out, "failures=0"));
+}
+
+TEST_CASE("weft status lists every node and its functions; weft stop ends every process") {
+  local_cluster cluster;
+  child_process& w1 = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "gpu=2"}}, 2);
+  child_process& w2 = cluster.add_worker("worker-2", {}, 3);
+  auto [status_rc, listing] = cluster.run_cli({"status", "--address", cluster.address()}, "status");
+  INFO(listing);
+  CHECK(status_rc == 0);
+  CHECK(contains(listing, "cluster 'weft': 3 node(s)"));
+  CHECK(contains(listing, "head "));
+  CHECK(contains(listing, "worker-1"));
+  CHECK(contains(listing, "worker-2"));
+  CHECK(contains(listing, "gpu=2"));
+  CHECK(contains(listing, "add,fail_with,scale,sleep_ms,sum,where"));
+
+  auto [stop_rc, stopped] = cluster.run_cli({"stop", "--address", cluster.address()}, "stop");
+  CHECK(stop_rc == 0);
+  CHECK(contains(stopped, "stopped"));
+  for (child_process* p : {&cluster.head(), &w1, &w2}) {
+    auto rc = p->wait_for(15s);
+    INFO(p->output());
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 0);
+  }
+  CHECK(contains(w1.output(), "stopped serving: the head stopped the cluster"));
+}
+
+TEST_CASE("a node with the wrong token is refused and logged; the head keeps serving") {
+  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_TOKEN", "right-token"}});
+  cluster.add_worker("worker-1", {}, 2);
+  child_process& intruder = cluster.start(
+      "intruder", {{"WEFT_ROLE", "worker"}, {"WEFT_TOKEN", "wrong-token"},
+                   {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
+      {});
+  auto rc = intruder.wait_for(20s);
+  INFO(intruder.output());
+  REQUIRE(rc.has_value());
+  CHECK(*rc != 0);
+  CHECK(contains(intruder.output(), "token"));
+  CHECK(cluster.head().wait_for_output(
+      "the peer gave up the handshake: the peer could not prove it knows the cluster token", 5s));
+  CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
+
+  weft::cluster_settings wrong = cluster.settings();
+  wrong.token = "guess";
+  CHECK_THROWS_AS(weft::query_cluster(wrong, 2s), weft::auth_error);
+  weft::cluster_settings other = cluster.settings();
+  other.cluster_name = "another";
+  CHECK_THROWS_AS(weft::query_cluster(other, 2s), weft::auth_error);
+}
+
+namespace {
+
+// Connects to `port` on 127.0.0.1, writes `bytes`, and waits (bounded) for the peer to close.
+bool head_closes_after(int port, const std::vector<unsigned char>& bytes) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  asio::write(socket, asio::buffer(bytes));
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+  // Read until EOF: the head must close (answering at most with a goodbye).
+  std::vector<unsigned char> sink(4096);
+  boost::system::error_code ec;
+  for (int i = 0; i < 100 && !ec; ++i)
+    socket.read_some(asio::buffer(sink), ec);
+  return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+std::vector<unsigned char> header(std::uint32_t length, std::uint16_t version, std::uint16_t type) {
+  std::vector<unsigned char> h(24, 0);
+  for (int i = 0; i < 4; ++i)
+    h[i] = static_cast<unsigned char>(length >> (8 * i));
+  h[4] = static_cast<unsigned char>(version);
+  h[5] = static_cast<unsigned char>(version >> 8);
+  h[6] = static_cast<unsigned char>(type);
+  h[7] = static_cast<unsigned char>(type >> 8);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("malformed bytes are refused with a log line and the head keeps serving") {
+  local_cluster cluster;
+  cluster.add_worker("worker-1", {}, 2);
+  const int port = std::stoi(cluster.address().substr(cluster.address().rfind(':') + 1));
+
+  std::mt19937 random(42);
+  std::vector<unsigned char> noise(4096);
+  for (auto& b : noise)
+    b = static_cast<unsigned char>(random());
+  struct bad_input {
+    const char* what;
+    std::vector<unsigned char> bytes;
+    const char* logged;
+  } cases[] = {
+      {"random bytes", noise, "refused connection from"},
+      {"wrong protocol version", header(0, 99, 1), "protocol version 99"},
+      {"oversized length", header(0xFFFFFFF0u, 1, 1), "over the maximum"},
+      {"unknown frame type", header(0, 1, 77), "unknown type 77"},
+      {"truncated frame", [] {
+         auto h = header(64, 1, 1);
+         h.resize(40);
+         return h;
+       }(), "in the middle of a frame"},
+      {"bad checksum", [] {
+         auto h = header(4, 1, 1);
+         h.insert(h.end(), {1, 2, 3, 4});
+         return h;
+       }(), "failed its checksum"},
+  };
+  for (const auto& c : cases) {
+    INFO(std::string(c.what));
+    CHECK(head_closes_after(port, c.bytes));
+    CHECK(cluster.head().wait_for_output(c.logged, 5s));
+    // Still serving: the status query succeeds and the worker is still a member.
+    CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
+  }
+}
+
+TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost, no hang") {
+  local_cluster cluster(
+      std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"}, {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+  child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
+  cluster.add_worker("worker-2", {}, 3);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
+  REQUIRE(driver.wait_for_output("submitted", 20s));
+  std::this_thread::sleep_for(200ms);  // let the task reach the worker
+  victim.signal(SIGKILL);
+  auto rc = driver.wait_for(40s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost"));
+  CHECK(contains(out, "worker-1"));
+  CHECK(contains(out, "after=42"));
+  CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);  // the head and worker-2
+}
+
+TEST_CASE("a silent worker (SIGSTOP) is declared dead after the heartbeat timeout") {
+  local_cluster cluster(
+      std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"}, {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+  child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
+  cluster.add_worker("worker-2", {}, 3);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
+  REQUIRE(driver.wait_for_output("submitted", 20s));
+  std::this_thread::sleep_for(200ms);
+  victim.signal(SIGSTOP);
+  auto rc = driver.wait_for(40s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost: node worker-1 left"));
+  CHECK(contains(out, "after=42"));
+  CHECK(cluster.head().wait_for_output("node worker-1 missed its heartbeats for 1000 ms", 5s));
+}
