@@ -201,7 +201,7 @@ void node::apply_view(cluster_status view) {
     view_ = std::move(view);
   }
   for (const std::string& id : gone) {
-    log(log_level::warn, "node {} left the cluster", id);
+    log(log_level::info, "node {} left the cluster", id);
     fail_calls_where([&](const pending_call& p) { return p.node == id; },
                      [&](const pending_call& p) {
                        return std::make_exception_ptr(object_lost(fmt::format(

@@ -99,7 +99,8 @@ void node::head_lost(connection& c, const std::string& reason) {
   const std::string id = found->second;
   member_of_.erase(found);
   if (members_->remove(id)) {
-    log(stopped_.load() ? log_level::info : log_level::warn, "node {} left: {}", id, reason);
+    const bool orderly = stopped_.load() || reason.rfind("the peer said goodbye", 0) == 0;
+    log(orderly ? log_level::info : log_level::warn, "node {} left: {}", id, reason);
     head_broadcast();
   }
 }

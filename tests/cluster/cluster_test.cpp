@@ -67,6 +67,15 @@ class local_cluster {
   local_cluster& operator=(const local_cluster&) = delete;
   ~local_cluster() {
     processes_.clear();  // kills whatever still runs
+    // A sanitizer report in any process of the cluster fails the test that started it.
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      const std::string log = child_process::read_file(entry.path().string());
+      for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                                 "runtime error:", "ERROR: LeakSanitizer"}) {
+        CHECK_MESSAGE(log.find(marker) == std::string::npos, entry.path().filename().string(),
+                      " has a sanitizer report:\n", log);
+      }
+    }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }

@@ -89,11 +89,15 @@ struct stored_value<ref<U>> {
   using type = U;
 };
 
+template <class P, class V>
+struct parameter_from : std::is_constructible<std::decay_t<P>, const V&> {};
+template <class P>
+struct parameter_from<P, void> : std::false_type {};
+
 /// True when a stored argument S can be passed as parameter P of a remote function.
 template <class P, class S>
 inline constexpr bool wire_argument_v =
-    wire_param_v<P> && !std::is_void_v<typename stored_value<S>::type> &&
-    std::is_constructible_v<std::decay_t<P>, const typename stored_value<S>::type&>;
+    wire_param_v<P> && parameter_from<P, typename stored_value<S>::type>::value;
 
 template <class Params, class... S>
 struct arguments_fit : std::false_type {};

@@ -1,0 +1,152 @@
+// A head, a worker and a driver as three runtimes of one process, talking over 127.0.0.1:
+// the cluster code paths under the sanitizers with every thread visible to them.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "weft/cluster.hpp"
+#include "weft/remote.hpp"
+#include "weft/runtime.hpp"
+
+namespace {
+
+int square(int x) {
+  return x * x;
+}
+std::string node_of(int) {
+  return weft::current_node_id();
+}
+std::vector<int> iota_n(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+long total(const std::vector<int>& v) {
+  return std::accumulate(v.begin(), v.end(), 0L);
+}
+int refuse(int x) {
+  throw std::logic_error("refused " + std::to_string(x));
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+weft::config member(weft::node_role role, const std::string& address) {
+  weft::config cfg;
+  cfg.threads = 2;
+  cfg.cluster.role = role;
+  cfg.cluster.address = address;
+  cfg.cluster.serve_on_start = false;
+  cfg.cluster.offload_threshold = 0;
+  cfg.cluster.heartbeat_interval = std::chrono::milliseconds(50);
+  cfg.cluster.heartbeat_timeout = std::chrono::milliseconds(2000);
+  return cfg;
+}
+
+}  // namespace
+
+WEFT_REMOTE(square);
+WEFT_REMOTE(node_of);
+WEFT_REMOTE(iota_n);
+WEFT_REMOTE(total);
+WEFT_REMOTE(refuse);
+
+TEST_CASE("three runtimes of one process form a cluster and run tasks across it") {
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  weft::runtime head{member(weft::node_role::head, address)};
+  CHECK(head.node_id() == "head");
+  weft::config worker_cfg = member(weft::node_role::worker, address);
+  worker_cfg.resources = {{"special", 1}};
+  weft::runtime worker{worker_cfg};
+  CHECK(worker.node_id() == "worker-1");
+  weft::runtime driver{member(weft::node_role::driver, address)};
+  CHECK(driver.node_id() == "driver-1");
+
+  std::vector<weft::ref<int>> squares;
+  for (int i = 0; i < 200; ++i)
+    squares.push_back(driver.submit(square, i));
+  long sum = 0;
+  for (auto& s : squares)
+    sum += s.get();
+  CHECK(sum == 2646700);
+  CHECK(driver.submit(node_of, 0).get() == "worker-1");
+
+  // A chain whose links pass a vector between the nodes.
+  auto numbers = driver.submit(iota_n, 1000);
+  CHECK(driver.submit(total, numbers).get() == 499500);
+
+  // Resources only the worker has: the task must go there, not fail at submit.
+  weft::task_options special{.resources = {{"special", 1}}};
+  CHECK(driver.submit(special, square, 12).get() == 144);
+  // A lambda cannot travel: needing a resource only elsewhere is refused at submit.
+  CHECK_THROWS_WITH_AS(driver.submit(special, [] { return 1; }),
+                       doctest::Contains("WEFT_REMOTE"), weft::error);
+  // Resources nobody has fail the task with a clear error.
+  weft::task_options impossible{.resources = {{"unicorn", 1}}};
+  CHECK_THROWS_WITH_AS(driver.submit(impossible, square, 1).get(),
+                       doctest::Contains("no live worker of the cluster registers 'square'"),
+                       weft::error);
+
+  try {
+    driver.submit(refuse, 5).get();
+    FAIL("refuse throws");
+  } catch (const weft::task_error& e) {
+    CHECK(e.type_name() == "std::logic_error");
+    CHECK(e.message() == "refused 5");
+    CHECK(e.node() == "worker-1");
+    CHECK(e.task() == "refuse");
+    CHECK(std::string(e.what()) ==
+          "task 'refuse' threw std::logic_error on node worker-1: refused 5");
+  }
+
+  weft::cluster_settings client;
+  client.address = address;
+  weft::cluster_status status = weft::query_cluster(client);
+  REQUIRE(status.nodes.size() == 3);
+  CHECK(status.nodes[1].id == "worker-1");
+  CHECK(status.nodes[1].resources.at("special") == 1);
+
+  driver.shutdown();
+  worker.shutdown();
+  head.shutdown();
+}
+
+TEST_CASE("a driver cannot join a head that is not there; serve() needs a worker or head") {
+  weft::config cfg = member(weft::node_role::driver, "127.0.0.1:" + std::to_string(free_port()));
+  cfg.cluster.connect_timeout = std::chrono::milliseconds(300);
+  CHECK_THROWS_WITH_AS(weft::runtime{cfg}, doctest::Contains("cannot join the cluster at"),
+                       weft::error);
+  weft::runtime local;
+  CHECK_THROWS_WITH_AS(local.serve(), doctest::Contains("needs a worker or head runtime"),
+                       weft::error);
+  CHECK(local.node_id().empty());
+}
+
+TEST_CASE("shutting a driver down while its remote tasks run cancels them, no hang") {
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  weft::runtime head{member(weft::node_role::head, address)};
+  weft::runtime worker{member(weft::node_role::worker, address)};
+  std::vector<weft::ref<int>> pending;
+  {
+    weft::runtime driver{member(weft::node_role::driver, address)};
+    for (int i = 0; i < 1000; ++i)
+      pending.push_back(driver.submit(square, i));
+  }  // destroyed at once: every ref is complete afterwards
+  for (auto& r : pending)
+    CHECK(r.ready());
+}

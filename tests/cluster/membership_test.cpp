@@ -1,0 +1,87 @@
+// src/cluster: the head's membership table and the placement policy, without sockets.
+#include <doctest/doctest.h>
+
+#include "cluster/membership.hpp"
+#include "cluster/placement.hpp"
+
+using namespace std::chrono_literals;
+using weft::node_status;
+using weft::cluster::membership;
+
+namespace {
+
+node_status node(std::string role, std::vector<std::string> functions = {},
+                 weft::resource_map resources = {}, std::uint64_t load = 0) {
+  node_status n;
+  n.role = std::move(role);
+  n.functions = std::move(functions);
+  n.resources = std::move(resources);
+  n.load = load;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("joins get ids per role; the view lists the head first, then join order") {
+  const auto t0 = membership::clock::now();
+  node_status head = node("head");
+  head.id = "head";
+  membership m("lab", head, t0);
+  CHECK(m.join(node("worker"), t0) == "worker-1");
+  CHECK(m.join(node("driver"), t0) == "driver-1");
+  CHECK(m.join(node("worker"), t0) == "worker-2");
+  auto view = m.view(t0 + 2s);
+  CHECK(view.cluster_name == "lab");
+  REQUIRE(view.nodes.size() == 4);
+  CHECK(view.nodes[0].id == "head");
+  CHECK(view.nodes[1].id == "worker-1");
+  CHECK(view.nodes[2].id == "driver-1");
+  CHECK(view.nodes[3].id == "worker-2");
+  CHECK(view.nodes[3].uptime_seconds == doctest::Approx(2.0));
+}
+
+TEST_CASE("heartbeats keep nodes alive and carry their load; silent ones are swept") {
+  const auto t0 = membership::clock::now();
+  node_status head = node("head");
+  head.id = "head";
+  membership m("c", head, t0);
+  const std::string a = m.join(node("worker"), t0);
+  const std::string b = m.join(node("worker"), t0);
+  weft::cluster::heartbeat beat;
+  beat.load = 7;
+  beat.tasks_served = 3;
+  CHECK(m.heartbeat(a, beat, t0 + 900ms));
+  CHECK(m.sweep(t0 + 1500ms, 1000ms) == std::vector<std::string>{b});
+  CHECK(m.contains(a));
+  CHECK_FALSE(m.contains(b));
+  CHECK_FALSE(m.heartbeat(b, beat, t0 + 1600ms));  // dead nodes stay dead
+  CHECK(m.view(t0 + 1600ms).nodes[1].load == 7);
+  CHECK(m.sweep(t0 + 10s, 1000ms) == std::vector<std::string>{a});  // the head never expires
+  CHECK(m.view(t0 + 10s).nodes.size() == 1);
+  CHECK_FALSE(m.remove("head"));
+}
+
+TEST_CASE("placement picks a worker with the function and resources, least loaded first") {
+  node_status w1 = node("worker", {"add", "sum"}, {{"gpu", 1}}, 5);
+  node_status w2 = node("worker", {"add"}, {}, 1);
+  node_status d = node("driver", {"add", "sum"}, {{"gpu", 4}}, 0);
+  std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}, {&d, 0}};
+  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 1u);          // lower load
+  CHECK(weft::cluster::choose_node(c, "sum", {}, 0) == 0u);          // only w1 has it
+  CHECK(weft::cluster::choose_node(c, "add", {{"gpu", 1}}, 0) == 0u);
+  CHECK_FALSE(weft::cluster::choose_node(c, "add", {{"gpu", 2}}, 0)); // nobody has 2 gpus
+  CHECK_FALSE(weft::cluster::choose_node(c, "missing", {}, 0));       // drivers never run tasks
+  c[1].in_flight = 10;  // what this node already sent counts as load
+  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 0u);
+}
+
+TEST_CASE("placement rotates among equally loaded workers") {
+  node_status a = node("worker", {"f"});
+  node_status b = node("worker", {"f"});
+  node_status c = node("worker", {"f"});
+  std::vector<weft::cluster::placement_candidate> all{{&a, 0}, {&b, 0}, {&c, 0}};
+  std::vector<std::size_t> picks;
+  for (std::size_t r = 0; r < 6; ++r)
+    picks.push_back(*weft::cluster::choose_node(all, "f", {}, r));
+  CHECK(picks == std::vector<std::size_t>{0, 1, 2, 0, 1, 2});
+}

@@ -1,0 +1,162 @@
+// weft/cluster_settings.hpp: WEFT_* cluster variables, endpoints and validation.
+#include "weft/cluster_settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+#include <string>
+#include <vector>
+
+#include "weft/config.hpp"
+#include "weft/errors.hpp"
+
+namespace {
+
+// Sets environment variables for one scope and unsets them at its end.
+struct env_scope {
+  explicit env_scope(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (auto& [k, v] : vars) {
+      names.push_back(k);
+      setenv(k, v, 1);
+    }
+  }
+  ~env_scope() {
+    for (auto* k : names)
+      unsetenv(k);
+  }
+  std::vector<const char*> names;
+};
+
+template <class F>
+std::string config_error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const weft::config_error& e) {
+    return e.what();
+  }
+  return "no config_error";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("without cluster variables the runtime stays in-process") {
+  weft::cluster_settings s = weft::cluster_settings::from_env();
+  CHECK_FALSE(s.enabled());
+  CHECK(s.address.empty());
+  CHECK(s.role == weft::node_role::automatic);
+  CHECK(weft::config::from_env().cluster.enabled() == false);
+}
+
+TEST_CASE("from_env reads the cluster variables") {
+  env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"},
+                {"WEFT_ROLE", "worker"},
+                {"WEFT_TOKEN", "s3cret"},
+                {"WEFT_CLUSTER", "lab"},
+                {"WEFT_HEARTBEAT_MS", "200"},
+                {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
+                {"WEFT_OFFLOAD_THRESHOLD", "0"},
+                {"WEFT_MAX_FRAME_BYTES", "1M"}};
+  weft::cluster_settings s = weft::cluster_settings::from_env();
+  CHECK(s.enabled());
+  CHECK(s.address == "127.0.0.1:7070");
+  CHECK(s.role == weft::node_role::worker);
+  CHECK(s.token == "s3cret");
+  CHECK(s.cluster_name == "lab");
+  CHECK(s.heartbeat_interval.count() == 200);
+  CHECK(s.heartbeat_timeout.count() == 900);
+  CHECK(s.offload_threshold == 0);
+  CHECK(s.max_frame_bytes == 1u << 20);
+}
+
+TEST_CASE("WEFT_TOKEN_FILE supplies the token from its first line") {
+  char path[] = "/tmp/weft-token-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string content = "  file-token  \nignored\n";
+  REQUIRE(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  close(fd);
+  {
+    env_scope env{{"WEFT_TOKEN_FILE", path}};
+    CHECK(weft::cluster_settings::from_env().token == "file-token");
+  }
+  {
+    env_scope env{{"WEFT_TOKEN_FILE", path}, {"WEFT_TOKEN", "both"}};
+    CHECK(contains(config_error_of([] { weft::cluster_settings::from_env(); }),
+                   "WEFT_TOKEN and WEFT_TOKEN_FILE are both set"));
+  }
+  std::remove(path);
+  env_scope env{{"WEFT_TOKEN_FILE", "/nonexistent/weft-token"}};
+  CHECK(contains(config_error_of([] { weft::cluster_settings::from_env(); }),
+                 "WEFT_TOKEN_FILE='/nonexistent/weft-token' cannot be opened"));
+}
+
+TEST_CASE("malformed cluster variables are refused naming the variable") {
+  struct {
+    const char* name;
+    const char* value;
+    const char* expected;
+  } cases[] = {
+      {"WEFT_ROLE", "boss", "WEFT_ROLE='boss' is not a role"},
+      {"WEFT_ADDRESS", "localhost", "WEFT_ADDRESS='localhost' is not host:port"},
+      {"WEFT_ADDRESS", "127.0.0.1:99999", "port '99999' is not a number from 0 to 65535"},
+      {"WEFT_ADDRESS", "127.0.0.1:0", "needs the head's port"},
+      {"WEFT_HEARTBEAT_MS", "soon", "WEFT_HEARTBEAT_MS='soon' is not a duration"},
+      {"WEFT_OFFLOAD_THRESHOLD", "-5", "WEFT_OFFLOAD_THRESHOLD='-5' is not a queue length"},
+      {"WEFT_MAX_FRAME_BYTES", "8G", "above the protocol's limit"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name << "=" << c.value);
+    env_scope env{{c.name, c.value}};
+    CHECK(contains(config_error_of([] { weft::cluster_settings::from_env(); }), c.expected));
+  }
+}
+
+TEST_CASE("validation: roles need an address, open addresses need a token") {
+  weft::cluster_settings s;
+  s.role = weft::node_role::worker;
+  CHECK(contains(config_error_of([&] { s.validate(); }), "cluster role 'worker' needs an address"));
+
+  s.role = weft::node_role::head;
+  s.address = "0.0.0.0:7070";
+  CHECK(contains(config_error_of([&] { s.validate(); }), "without a token"));
+  s.token = "t";
+  CHECK_NOTHROW(s.validate());
+
+  weft::cluster_settings w;
+  w.address = "127.0.0.1:7070";
+  w.listen = "10.1.2.3:0";
+  CHECK(contains(config_error_of([&] { w.validate(); }), "WEFT_LISTEN='10.1.2.3:0' is not a loopback"));
+
+  weft::cluster_settings h;
+  h.address = "127.0.0.1:7070";
+  h.heartbeat_interval = std::chrono::milliseconds(500);
+  h.heartbeat_timeout = std::chrono::milliseconds(600);
+  CHECK(contains(config_error_of([&] { h.validate(); }), "at least twice the heartbeat interval"));
+}
+
+TEST_CASE("parse_endpoint reads host:port and [ipv6]:port") {
+  auto a = weft::parse_endpoint("10.0.0.5:7070", "x");
+  CHECK(a.host == "10.0.0.5");
+  CHECK(a.port == 7070);
+  auto b = weft::parse_endpoint("[::1]:80", "x");
+  CHECK(b.host == "::1");
+  CHECK(b.port == 80);
+  auto c = weft::parse_endpoint(":9000", "x");
+  CHECK(c.host == "127.0.0.1");
+  CHECK(c.port == 9000);
+  CHECK(contains(config_error_of([] { weft::parse_endpoint("::1:80", "here"); }),
+                 "here='::1:80' is not host:port"));
+}
+
+TEST_CASE("role names") {
+  CHECK(std::string(weft::role_name(weft::node_role::head)) == "head");
+  CHECK(std::string(weft::role_name(weft::node_role::worker)) == "worker");
+  CHECK(std::string(weft::role_name(weft::node_role::driver)) == "driver");
+  CHECK(std::string(weft::role_name(weft::node_role::automatic)) == "automatic");
+}
