@@ -42,7 +42,7 @@ bool node::route(detail::task_base& task) noexcept {
   {
     std::unique_lock lock(mutex_);
     if (!forced) {
-      const std::uint64_t live = core_.stats().live;
+      const std::uint64_t live = core_.live_tasks();
       const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
       if (local <= local_threshold()) return false;
     }
@@ -78,12 +78,8 @@ bool node::route(detail::task_base& task) noexcept {
     header.name = task.extras_ ? task.extras_->name : std::string();
     header.retries = task.extras_ ? task.extras_->retries_left : 0;
     header.resources = needs;
-    const std::string header_bytes = to_bytes(header);
     std::string prefix(1, static_cast<char>(request_kind::run_task));
-    const auto n = static_cast<std::uint32_t>(header_bytes.size());
-    for (int i = 0; i < 4; ++i)
-      prefix.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
-    prefix += header_bytes;
+    append_task_header(prefix, header);
     std::shared_ptr<detail::wire_value> body = task.encode_call();
     const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
     {

@@ -76,7 +76,7 @@ void node::head_on_stop(connection& c, std::uint64_t id) {
 
 void node::head_tick() {
   heartbeat self;
-  self.load = core_.stats().live;
+  self.load = core_.live_tasks();
   members_->update_self(self);
   const std::vector<std::string> dead =
       members_->sweep(clock::now(), settings_.heartbeat_timeout);

@@ -8,6 +8,76 @@
 
 namespace weft::cluster {
 
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void put_i64(std::string& out, std::int64_t v) {
+  const auto u = static_cast<std::uint64_t>(v);
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
+}
+void put_text(std::string& out, const std::string& s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out += s;
+}
+
+// Reads fields from the front of a span, refusing to run past its end.
+class field_reader {
+ public:
+  explicit field_reader(std::span<const std::byte>& bytes) : bytes_(bytes) {}
+  std::uint64_t integer(int width) {
+    need(static_cast<std::size_t>(width));
+    std::uint64_t v = 0;
+    for (int i = 0; i < width; ++i)
+      v |= std::to_integer<std::uint64_t>(bytes_[static_cast<std::size_t>(i)]) << (8 * i);
+    bytes_ = bytes_.subspan(static_cast<std::size_t>(width));
+    return v;
+  }
+  std::string text() {
+    const auto n = static_cast<std::size_t>(integer(4));
+    need(n);
+    std::string s(reinterpret_cast<const char*>(bytes_.data()), n);
+    bytes_ = bytes_.subspan(n);
+    return s;
+  }
+
+ private:
+  void need(std::size_t n) const {
+    if (bytes_.size() < n) throw_undecodable("task header", "it is truncated");
+  }
+  std::span<const std::byte>& bytes_;
+};
+
+}  // namespace
+
+void append_task_header(std::string& out, const task_header& h) {
+  put_text(out, h.function);
+  put_text(out, h.name);
+  put_u32(out, static_cast<std::uint32_t>(h.retries));
+  put_u32(out, static_cast<std::uint32_t>(h.resources.size()));
+  for (const auto& [name, amount] : h.resources) {
+    put_text(out, name);
+    put_i64(out, amount);
+  }
+}
+
+task_header read_task_header(std::span<const std::byte>& bytes) {
+  field_reader in(bytes);
+  task_header h;
+  h.function = in.text();
+  h.name = in.text();
+  h.retries = static_cast<std::int32_t>(in.integer(4));
+  const auto count = in.integer(4);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string name = in.text();
+    h.resources[std::move(name)] = static_cast<std::int64_t>(in.integer(8));
+  }
+  return h;
+}
+
 void throw_undecodable(const char* what, const char* why) {
   throw protocol_error(fmt::format("a {} does not decode: {}", what, why));
 }

@@ -94,6 +94,13 @@ struct failure {
   }
 };
 
+/// Appends `h` to `out` in the compact form that starts a run_task request (every task pays
+/// for it, so it avoids cereal's streams): length-prefixed strings and little-endian integers.
+void append_task_header(std::string& out, const task_header& h);
+/// Reads a task header written by append_task_header from the front of `bytes` and advances
+/// `bytes` past it; throws protocol_error if it is malformed.
+task_header read_task_header(std::span<const std::byte>& bytes);
+
 /// `value` as a cereal portable binary archive.
 template <class T>
 std::string to_bytes(const T& value) {

@@ -349,7 +349,7 @@ void node::tick() {
     }
     if (head && head->is_open()) {
       heartbeat beat;
-      beat.load = core_.stats().live;
+      beat.load = core_.live_tasks();
       beat.tasks_served = tasks_served_.load();
       std::lock_guard lock(mutex_);
       for (const auto& [id, peer] : peers_) {

@@ -82,17 +82,10 @@ struct reply_link final : detail::continuation {
 }  // namespace
 
 void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
-  // Payload: kind byte, 4-byte little-endian header length, header, encoded arguments.
-  const std::size_t fixed = 1 + 4;
-  if (f.payload.size() < fixed) throw protocol_error("a run_task request is truncated");
-  std::uint32_t header_bytes = 0;
-  for (int i = 0; i < 4; ++i)
-    header_bytes |= std::to_integer<std::uint32_t>(f.payload[1 + i]) << (8 * i);
-  if (f.payload.size() - fixed < header_bytes)
-    throw protocol_error("a run_task request's header runs past its end");
+  // Payload: kind byte, task header, encoded arguments.
   auto owned = std::make_shared<std::vector<std::byte>>(std::move(f.payload));
-  std::span<const std::byte> all(*owned);
-  const task_header header = from_bytes<task_header>(all.subspan(fixed, header_bytes), "task header");
+  std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
+  const task_header header = read_task_header(rest);
   const detail::remote_function* fn = detail::find_remote_function(header.function);
   if (fn == nullptr) {
     throw protocol_error(fmt::format(
@@ -100,7 +93,7 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
         "WEFT_REMOTE({}) to it)",
         header.function, header.function));
   }
-  const std::span<const std::byte> arguments = all.subspan(fixed + header_bytes);
+  const std::span<const std::byte> arguments = rest;
   task_options options;
   options.name = header.name.empty() ? header.function : header.name;
   options.retries = header.retries;

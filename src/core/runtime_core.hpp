@@ -77,6 +77,8 @@ class runtime_core {
   unsigned threads() const noexcept { return threads_; }
   const config& settings() const noexcept { return cfg_; }
   runtime_stats stats() const noexcept;
+  /// Tasks submitted and not finished (what stats().live reports), read cheaply.
+  std::uint64_t live_tasks() const noexcept { return live_.load(std::memory_order_relaxed); }
   /// Counts one retry attempt (for stats).
   void count_retry() noexcept { retried_.fetch_add(1, std::memory_order_relaxed); }
   /// The timer used to wake tasks suspended with a deadline.

@@ -1,0 +1,210 @@
+// Remote tasks against raw Boost.Asio on loopback, each in its own processes: the benchmark
+// starts itself again as a cluster head, a worker and a TCP echo server, then measures
+//   round_trip:   one 64-byte message there and back (asio) vs submit + get of a registered
+//                 no-op on the worker (weft);
+//   pipelined:    10,000 messages (asio: written back to back, echoed) vs 10,000 remote tasks
+//                 in flight (weft), per second.
+// Every child process is stopped (cluster stop, then SIGKILL) at the end.
+
+#include <benchmark/benchmark.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <weft/weft.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "weft/cluster.hpp"
+#include "common/ratio_reporter.hpp"
+
+extern char** environ;
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+int noop(int x) {
+  return x;
+}
+WEFT_REMOTE(noop);
+
+namespace {
+
+constexpr std::size_t message_bytes = 64;
+constexpr int pipelined = 10000;
+
+int free_port() {
+  asio::io_context io;
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// Echoes every byte back, one thread per connection, until the process is killed.
+[[noreturn]] void run_echo_server(int port) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                           static_cast<unsigned short>(port)));
+  for (;;) {
+    auto socket = std::make_shared<tcp::socket>(io);
+    acceptor.accept(*socket);
+    socket->set_option(tcp::no_delay(true));
+    std::thread([socket] {
+      std::array<char, 65536> buffer;
+      boost::system::error_code ec;
+      for (;;) {
+        std::size_t n = socket->read_some(asio::buffer(buffer), ec);
+        if (ec) return;
+        asio::write(*socket, asio::buffer(buffer.data(), n), ec);
+        if (ec) return;
+      }
+    }).detach();
+  }
+}
+
+// This program started again with extra environment variables.
+pid_t spawn_self(const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    env.emplace_back(*e);
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (auto& s : env)
+    envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string self = "/proc/self/exe";
+  char* argv[] = {self.data(), nullptr};
+  pid_t pid = -1;
+  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) {
+    std::fprintf(stderr, "remote_bench: cannot start a child process\n");
+    std::exit(1);
+  }
+  return pid;
+}
+
+struct children {
+  std::vector<pid_t> pids;
+  ~children() {
+    for (pid_t p : pids) {
+      ::kill(p, SIGKILL);
+      int status = 0;
+      ::waitpid(p, &status, 0);
+    }
+  }
+};
+
+std::string head_address;
+int echo_port = 0;
+weft::runtime* driver = nullptr;
+
+void round_trip_asio(benchmark::State& state) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                               static_cast<unsigned short>(echo_port)));
+  socket.set_option(tcp::no_delay(true));
+  std::array<char, message_bytes> out{}, in{};
+  for (auto _ : state) {
+    asio::write(socket, asio::buffer(out));
+    asio::read(socket, asio::buffer(in));
+    benchmark::DoNotOptimize(in);
+  }
+}
+
+void round_trip_weft(benchmark::State& state) {
+  int i = 0;
+  for (auto _ : state) {
+    int v = driver->submit(noop, ++i).get();
+    benchmark::DoNotOptimize(v);
+  }
+}
+
+void pipelined_asio(benchmark::State& state) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                               static_cast<unsigned short>(echo_port)));
+  socket.set_option(tcp::no_delay(true));
+  std::vector<char> out(message_bytes * pipelined, 'x'), in(out.size());
+  for (auto _ : state) {
+    std::thread writer([&] { asio::write(socket, asio::buffer(out)); });
+    asio::read(socket, asio::buffer(in));
+    writer.join();
+  }
+  state.SetItemsProcessed(state.iterations() * pipelined);
+}
+
+void pipelined_weft(benchmark::State& state) {
+  std::vector<weft::ref<int>> refs;
+  refs.reserve(pipelined);
+  for (auto _ : state) {
+    refs.clear();
+    for (int i = 0; i < pipelined; ++i)
+      refs.push_back(driver->submit(noop, i));
+    long sum = 0;
+    for (auto& r : refs)
+      sum += r.get();
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * pipelined);
+}
+
+}  // namespace
+
+BENCHMARK(round_trip_asio)->Name("round_trip:asio")->UseRealTime();
+BENCHMARK(round_trip_weft)->Name("round_trip:weft")->UseRealTime();
+BENCHMARK(pipelined_asio)->Name("pipelined_10k:asio")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(pipelined_weft)->Name("pipelined_10k:weft")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  if (const char* port = std::getenv("WEFT_BENCH_ECHO_PORT")) run_echo_server(std::atoi(port));
+  if (std::getenv("WEFT_ROLE")) {
+    weft::runtime node{weft::config::from_env()};  // a head or worker: serves, then exits
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  children kids;
+  head_address = "127.0.0.1:" + std::to_string(free_port());
+  echo_port = free_port();
+  kids.pids.push_back(spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
+  kids.pids.push_back(spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address,
+                                  "WEFT_THREADS=1"}));
+  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address}));
+  weft::config cfg;
+  cfg.cluster.address = head_address;
+  cfg.cluster.offload_threshold = 0;  // every registered task goes to the worker
+  weft::cluster_settings probe;
+  probe.address = head_address;
+  for (int i = 0; i < 100; ++i) {  // until the head lists the worker
+    try {
+      if (weft::query_cluster(probe, std::chrono::seconds(1)).nodes.size() == 2) break;
+    } catch (const weft::error&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  {
+    weft::runtime rt{cfg};
+    driver = &rt;
+    weft_bench::ratio_reporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    driver = nullptr;
+  }
+  try {
+    weft::stop_cluster(probe);
+  } catch (const weft::error& e) {
+    std::fprintf(stderr, "remote_bench: stopping the cluster: %s\n", e.what());
+  }
+  benchmark::Shutdown();
+  return 0;
+}
