@@ -74,15 +74,26 @@ std::vector<std::byte> flatten(const wire_value& v) {
   return out;
 }
 
+// An encoded argument list, and the per-argument spans a receiver hands the invoker.
+struct encoded_arguments {
+  std::vector<std::byte> bytes;
+  std::vector<std::span<const std::byte>> values;
+  operator std::span<const std::span<const std::byte>>() const { return values; }
+};
+
 template <class... A>
-std::vector<std::byte> arguments(const A&... args) {
+encoded_arguments arguments(const A&... args) {
   wire_value v;
-  (v.append_with_length(args), ...);
-  return flatten(v);
+  (v.append_entry(args), ...);
+  encoded_arguments out;
+  out.bytes = flatten(v);
+  for (const auto& e : weft::detail::split_entries(out.bytes))
+    out.values.push_back(e.bytes);
+  return out;
 }
 
 template <class R>
-R call(const char* name, const std::vector<std::byte>& args) {
+R call(const char* name, const encoded_arguments& args) {
   const auto* fn = find_remote_function(name);
   REQUIRE(fn != nullptr);
   auto result = fn->invoke(args);
@@ -125,28 +136,49 @@ TEST_CASE("the function's exception propagates out of the invoker") {
                        std::out_of_range);
 }
 
-TEST_CASE("malformed argument bytes throw protocol_error, never read past the end") {
-  const auto* fn = find_remote_function("add");
+TEST_CASE("malformed argument lists throw protocol_error, never read past the end") {
+  using weft::detail::split_entries;
   auto good = arguments(1, 2);
-  std::vector<std::byte> truncated(good.begin(), good.end() - 1);
-  CHECK_THROWS_AS(fn->invoke(truncated), weft::protocol_error);
-  std::vector<std::byte> longer = good;
-  longer.push_back(std::byte{0});
-  CHECK_THROWS_WITH_AS(fn->invoke(longer), doctest::Contains("unexpected bytes"),
+  std::vector<std::byte> truncated(good.bytes.begin(), good.bytes.end() - 1);
+  CHECK_THROWS_WITH_AS(split_entries(truncated), doctest::Contains("ends early"),
                        weft::protocol_error);
-  auto huge = good;
-  huge[7] = std::byte{0x7F};  // the first value claims an enormous length
-  CHECK_THROWS_WITH_AS(fn->invoke(huge), doctest::Contains("ends early"), weft::protocol_error);
-  CHECK_THROWS_AS(fn->invoke(arguments(1)), weft::protocol_error);
+  auto huge = good.bytes;
+  huge[8] = std::byte{0x7F};  // the first entry claims an enormous length
+  CHECK_THROWS_WITH_AS(split_entries(huge), doctest::Contains("ends early"), weft::protocol_error);
+  auto tagged = good.bytes;
+  tagged[0] = std::byte{9};
+  CHECK_THROWS_WITH_AS(split_entries(tagged), doctest::Contains("unknown tag 9"),
+                       weft::protocol_error);
+  // Wrong counts and wrong sizes per value.
+  const auto* fn = find_remote_function("add");
+  CHECK_THROWS_WITH_AS(fn->invoke(arguments(1)), doctest::Contains("1 arguments arrived for a function of 2"),
+                       weft::protocol_error);
+  CHECK_THROWS_AS(fn->invoke(arguments(1, 2, 3)), weft::protocol_error);
+  CHECK_THROWS_AS(fn->invoke(arguments(1, std::string("two"))), std::exception);
+}
+
+TEST_CASE("reference entries name an object on another node") {
+  wire_value v;
+  v.append_reference("worker-2", 77, 1 << 20);
+  auto bytes = flatten(v);
+  auto entries = weft::detail::split_entries(bytes);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].tag == wire_value::entry_reference);
+  auto r = weft::detail::parse_reference(entries[0].bytes);
+  CHECK(r.owner == "worker-2");
+  CHECK(r.id == 77);
+  CHECK(r.size == 1u << 20);
+  std::vector<std::byte> cut(entries[0].bytes.begin(), entries[0].bytes.end() - 1);
+  CHECK_THROWS_AS(weft::detail::parse_reference(cut), weft::protocol_error);
 }
 
 TEST_CASE("large contiguous arguments are not copied into the encoding") {
   std::vector<double> big(1 << 16, 1.5);
   wire_value v;
-  v.append_with_length(big);
-  REQUIRE(v.pieces().size() == 2);  // the length, then the vector's own memory
+  v.append_entry(big);
+  REQUIRE(v.pieces().size() == 2);  // tag and length, then the vector's own memory
   CHECK(v.pieces()[1].data() == reinterpret_cast<const std::byte*>(big.data()));
-  CHECK(v.size() == 8 + big.size() * sizeof(double));
+  CHECK(v.size() == 9 + big.size() * sizeof(double));
 }
 
 TEST_CASE("which calls may travel") {

@@ -105,6 +105,9 @@ struct arena_stats {
   std::uint64_t restores = 0;         ///< Objects read back from the spill store so far.
   std::uint64_t lost = 0;             ///< Objects found missing or corrupted on restore.
   std::uint64_t spill_failures = 0;   ///< Spill writes that failed (the object stayed in memory).
+  std::uint64_t bytes_remote = 0;     ///< Encoded size of objects owned by other nodes, not
+                                      ///< pulled here yet (in a cluster).
+  std::uint64_t pulls = 0;            ///< Objects pulled from other nodes so far.
 };
 
 }  // namespace weft

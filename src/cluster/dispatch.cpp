@@ -142,6 +142,14 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
   try {
     if (status == response_status::ok) {
       task.complete_remote(body);
+    } else if (status == response_status::held) {
+      if (body.size() != 16) throw protocol_error("a held result's answer has the wrong size");
+      std::uint64_t object = 0, size = 0;
+      for (std::size_t i = 0; i < 8; ++i) {
+        object |= std::to_integer<std::uint64_t>(body[i]) << (8 * i);
+        size |= std::to_integer<std::uint64_t>(body[8 + i]) << (8 * i);
+      }
+      task.complete_held(remote_result(call.node, object, size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
       fail_call(task, std::make_exception_ptr(task_error(task.remote_->name, std::move(f.type),
@@ -205,6 +213,8 @@ void node::apply_view(cluster_status view) {
                            "declared it dead or it disconnected) while the task ran there",
                            p.task->remote_->name, id)));
                      });
+    fail_pulls_where([&](const pull_job& j) { return j.owner == id; },
+                     "its owner left the cluster");
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);
   }

@@ -44,10 +44,17 @@ enum class request_kind : std::uint8_t {
   status = 3,        ///< any -> head: nothing; answered with cluster_status.
   stop_cluster = 4,  ///< any -> head: nothing; answered empty, then every node is stopped.
   stop_node = 5,     ///< head -> node (request id 0, no answer): stop serving.
+  pull_object = 6,   ///< any -> owner: object id, offset, length (8 bytes each); answered
+                     ///< with those bytes of the object's encoding.
+  release_object = 7,  ///< caller -> owner (request id 0, no answer): object id; drop it.
 };
 
 /// Byte that starts a response.
-enum class response_status : std::uint8_t { ok = 1, failed = 2 };
+enum class response_status : std::uint8_t {
+  ok = 1,      ///< The result follows (a task's encoded result, or the answer's structure).
+  failed = 2,  ///< A `failure` follows.
+  held = 3,    ///< A task's result stays on the worker: its object id and size follow.
+};
 
 /// The head's answer to a join.
 struct join_reply {

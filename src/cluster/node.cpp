@@ -27,6 +27,7 @@ node::node(detail::runtime_core& core, const cluster_settings& settings)
       work_(asio::make_work_guard(io_)),
       tick_timer_(io_) {
   settings_.validate();
+  handle_->self = this;
   if (settings_.role == node_role::head) {
     head_start();
   }
@@ -240,6 +241,12 @@ void node::on_request(connection& c, wire::frame&& f) {
       if (!head) break;
       head_on_stop(c, id);
       return;
+    case request_kind::pull_object:
+      serve_pull(c, id, body);
+      return;
+    case request_kind::release_object:
+      on_release(body);
+      return;
     case request_kind::stop_node: {
       bool from_head = false;
       {
@@ -281,6 +288,7 @@ void node::on_response(connection& c, wire::frame&& f) {
     return;
   }
   if (f.payload.empty()) throw protocol_error("an empty response");
+  if (complete_pull(c, id, f.payload)) return;
   complete_call(id, f.payload);
 }
 
@@ -310,6 +318,9 @@ void node::on_closed(connection& c, const std::string& reason) {
     }
   }
   if (settings_.role == node_role::head) head_lost(c, reason);
+  drop_held_for(c);
+  fail_pulls_where([&](const pull_job& j) { return j.via == &c; },
+                   fmt::format("the connection to it closed ({})", reason));
   bool lost_head = false;
   {
     std::lock_guard lock(mutex_);
@@ -416,6 +427,10 @@ void node::shut_connections(const std::string& reason) {
 
 void node::stop() noexcept {
   if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard lock(handle_->mutex);
+    handle_->self = nullptr;
+  }
   request_stop("the runtime shut down", false);
   asio::post(io_, [this] { shut_connections("the node is shutting down"); });
   fail_calls_where([](const pending_call&) { return true; },
@@ -435,10 +450,12 @@ void node::stop() noexcept {
   if (thread_.joinable()) {
     if (thread_.get_id() == std::this_thread::get_id()) {
       thread_.detach();
-    } else {
-      thread_.join();
+      return;
     }
+    thread_.join();
   }
+  // The io thread is gone: whatever still waits for bytes will not get them.
+  fail_pulls_where([](const pull_job&) { return true; }, "the runtime shut down");
 }
 
 }  // namespace weft::cluster

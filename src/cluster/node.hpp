@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -26,18 +27,32 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "connection.hpp"
 #include "core/task_router.hpp"
 #include "membership.hpp"
 #include "messages.hpp"
 #include "weft/cluster_settings.hpp"
+#include "weft/ref.hpp"
 
 namespace weft::detail {
 class runtime_core;
 }
 
 namespace weft::cluster {
+
+class node;
+struct reply_link;
+/// A task result on its way back to the caller.
+using result_ref = ref<std::shared_ptr<detail::wire_value>>;
+
+/// How a remote object's local stand-in reaches its node: cleared when the node stops, since
+/// refs may outlive their runtime.
+struct node_handle {
+  std::mutex mutex;
+  node* self = nullptr;
+};
 
 /// One process's node: head, worker or driver.
 class node final : public detail::task_router, private connection_events {
@@ -55,6 +70,16 @@ class node final : public detail::task_router, private connection_events {
   void stop() noexcept override;
   std::string node_id() const override;
 
+  /// The local stand-in for result `id` (of `size` encoded bytes) held by node `owner`.
+  std::shared_ptr<detail::remote_object> remote_result(const std::string& owner, std::uint64_t id,
+                                                       std::uint64_t size);
+  /// Pulls object `id` (`size` bytes) from node `owner`; the future fails with object_lost if
+  /// the owner is gone or no longer holds it.
+  std::future<std::shared_ptr<std::vector<std::byte>>> pull(const std::string& owner,
+                                                           std::uint64_t id, std::uint64_t size);
+  /// Tells node `owner` that the last local ref to its object `id` is gone.
+  void release_remote(const std::string& owner, std::uint64_t id);
+
   /// Serves the cluster until the head stops it (or, for the head, `weft stop`), or SIGTERM or
   /// SIGINT arrives. Throws weft::error if the connection to the head is lost.
   void serve();
@@ -66,6 +91,30 @@ class node final : public detail::task_router, private connection_events {
     const connection* via;
   };
   using clock = std::chrono::steady_clock;
+  using pull_done =
+      std::function<void(std::exception_ptr, std::shared_ptr<std::vector<std::byte>>)>;
+  // A result kept for a caller on the node that computed it.
+  struct held_object {
+    std::shared_ptr<detail::wire_value> value;
+    const connection* for_link;  // dropped when this connection closes
+  };
+  // An object being pulled from its owner, chunk by chunk (io thread).
+  struct pull_job {
+    std::string owner;
+    std::uint64_t object = 0;
+    std::shared_ptr<std::vector<std::byte>> bytes;
+    std::uint64_t chunk = 0;
+    std::uint64_t next = 0;
+    int outstanding = 0;
+    bool finished = false;
+    const connection* via = nullptr;
+    pull_done done;
+  };
+  struct pull_chunk {
+    std::shared_ptr<pull_job> job;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
 
   // connection_events
   void on_open(connection& c) override;
@@ -97,7 +146,21 @@ class node final : public detail::task_router, private connection_events {
   static std::shared_ptr<connection> member_link(const connection* link);
 
   // task_server.cpp
+  friend struct reply_link;
   void serve_task(connection& c, std::uint64_t id, wire::frame&& f);
+  void answer_task(reply_link& link) noexcept;
+
+  // objects.cpp
+  std::uint64_t hold(std::shared_ptr<detail::wire_value> value, const connection* for_link);
+  void on_release(std::span<const std::byte> body);
+  void drop_held_for(const connection& c);
+  void serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body);
+  void start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size, pull_done done);
+  void pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
+                     pull_done done);
+  void request_chunk(const std::shared_ptr<pull_job>& job, const std::shared_ptr<connection>& via);
+  bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload);
+  void fail_pulls_where(const std::function<bool(const pull_job&)>& match, const std::string& why);
 
   // dispatch.cpp
   std::shared_ptr<connection> peer_connection(const node_status& node);
@@ -128,6 +191,11 @@ class node final : public detail::task_router, private connection_events {
   std::unordered_map<std::uint64_t, pending_call> pending_;
   std::size_t rotation_ = 0;
   std::shared_ptr<connection> head_;
+  std::map<std::uint64_t, held_object> held_;
+  std::uint64_t next_object_ = 1;
+  std::unordered_map<std::uint64_t, pull_chunk> pulls_;
+  std::map<std::string, std::weak_ptr<std::vector<std::byte>>> pulled_;  // "owner/id"
+  std::map<std::string, std::vector<pull_done>> joining_;  // pulls under way, their waiters
   bool serve_done_ = false;
   bool serve_failed_ = false;
   std::string stop_reason_;
@@ -140,6 +208,7 @@ class node final : public detail::task_router, private connection_events {
   std::unique_ptr<membership> members_;                 // head only
   std::map<const connection*, std::string> member_of_;  // head only
 
+  const std::shared_ptr<node_handle> handle_ = std::make_shared<node_handle>();
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};

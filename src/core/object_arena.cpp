@@ -121,6 +121,26 @@ void object_arena::check_put(std::size_t bytes, bool spillable, const char* type
 }
 
 object_record* object_arena::track(state_base& owner, const object_ops& ops, std::size_t bytes) {
+  object_record* r = add_record(owner, ops, bytes);
+  if (!ops.spillable) pinned_.fetch_add(bytes, std::memory_order_relaxed);
+  in_memory_.fetch_add(bytes, std::memory_order_relaxed);
+  relieve_pressure();
+  return r;
+}
+
+object_record* object_arena::track_remote(state_base& owner, const object_ops& ops,
+                                          std::shared_ptr<remote_object> remote) {
+  const std::uint64_t bytes = remote->size();
+  object_record* r = add_record(owner, ops, static_cast<std::size_t>(bytes));
+  r->remote_ = std::move(remote);
+  r->awaiting_pull_ = true;
+  r->word_.store(object_record::spilled, std::memory_order_release);
+  remote_.fetch_add(bytes, std::memory_order_relaxed);
+  return r;
+}
+
+object_record* object_arena::add_record(state_base& owner, const object_ops& ops,
+                                        std::size_t bytes) {
   auto* r = new object_record();
   r->arena_ = this;
   r->owner_ = &owner;
@@ -137,9 +157,6 @@ object_record* object_arena::track(state_base& owner, const object_ops& ops, std
     head_ = r;
   }
   objects_.fetch_add(1, std::memory_order_relaxed);
-  if (!ops.spillable) pinned_.fetch_add(bytes, std::memory_order_relaxed);
-  in_memory_.fetch_add(bytes, std::memory_order_relaxed);
-  relieve_pressure();
   return r;
 }
 
@@ -161,6 +178,8 @@ void object_arena::forget(object_record* r) noexcept {
   const std::uint64_t where = r->word_.load(std::memory_order_acquire) & object_record::where_mask;
   if (where == object_record::resident)
     in_memory_.fetch_sub(r->bytes_, std::memory_order_relaxed);
+  else if (where == object_record::spilled && r->awaiting_pull_)
+    remote_.fetch_sub(r->bytes_, std::memory_order_relaxed);
   else if (where == object_record::spilled)
     spilled_.fetch_sub(r->bytes_, std::memory_order_relaxed);
   if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed))
@@ -322,6 +341,10 @@ void object_arena::restore(object_record& r) {
   // Make room first, so the memory of what is spilled now can hold what is restored.
   const std::uint64_t used = in_memory_.load(std::memory_order_relaxed);
   if (used + r.bytes_ > budget_) spill_down_to(budget_ > r.bytes_ ? budget_ - r.bytes_ : 0);
+  if (r.awaiting_pull_) {
+    pull(r);
+    return;
+  }
   try {
     std::unique_ptr<spill_store::reader> in = store_->open(r.id_);
     blob_header header{};
@@ -353,6 +376,37 @@ void object_arena::restore(object_record& r) {
   if (in_memory_.load(std::memory_order_relaxed) > budget_) start_background_spill();
 }
 
+void object_arena::pull(object_record& r) {
+  try {
+    std::unique_ptr<payload_source> source = r.remote_->fetch();
+    r.ops_->restore(*r.owner_, *source);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const object_lost&) {
+    r.error_ = std::current_exception();
+    r.word_.store(object_record::lost, std::memory_order_release);
+    r.awaiting_pull_ = false;
+    remote_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  } catch (const std::exception& e) {
+    r.error_ = std::make_exception_ptr(object_lost(fmt::format(
+        "{} is lost: pulling it from node {} failed: {}", describe(r), r.remote_->owner(),
+        e.what())));
+    r.word_.store(object_record::lost, std::memory_order_release);
+    r.awaiting_pull_ = false;
+    remote_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    std::rethrow_exception(r.error_);
+  }
+  r.awaiting_pull_ = false;
+  remote_.fetch_sub(r.bytes_, std::memory_order_relaxed);
+  in_memory_.fetch_add(r.bytes_, std::memory_order_relaxed);
+  pulls_.fetch_add(1, std::memory_order_relaxed);
+  clock_.fetch_add(1, std::memory_order_relaxed);
+  if (in_memory_.load(std::memory_order_relaxed) > budget_) start_background_spill();
+}
+
 std::string object_arena::describe(const object_record& r) const {
   return fmt::format("object {} ({}, {} bytes)", r.id_, demangle(r.ops_->type_name()), r.bytes_);
 }
@@ -369,12 +423,19 @@ arena_stats object_arena::stats() const noexcept {
   s.restores = restores_.load(std::memory_order_relaxed);
   s.lost = lost_.load(std::memory_order_relaxed);
   s.spill_failures = failures_.load(std::memory_order_relaxed);
+  s.bytes_remote = remote_.load(std::memory_order_relaxed);
+  s.pulls = pulls_.load(std::memory_order_relaxed);
   return s;
 }
 
 object_record* track_object(runtime_core* core, state_base& owner, const object_ops& ops,
                             std::size_t bytes) {
   return core->objects().track(owner, ops, bytes);
+}
+
+object_record* track_remote_object(runtime_core* core, state_base& owner, const object_ops& ops,
+                                   std::shared_ptr<remote_object> remote) {
+  return core->objects().track_remote(owner, ops, std::move(remote));
 }
 
 void forget_object(object_record* record) noexcept {

@@ -33,6 +33,9 @@ class object_arena {
   void check_put(std::size_t bytes, bool spillable, const char* type_name) const;
   /// See weft::detail::track_object.
   object_record* track(state_base& owner, const object_ops& ops, std::size_t bytes);
+  /// See weft::detail::track_remote_object.
+  object_record* track_remote(state_base& owner, const object_ops& ops,
+                              std::shared_ptr<remote_object> remote);
   /// See weft::detail::forget_object.
   void forget(object_record* record) noexcept;
   /// Reads a spilled record back into memory; its mutex is held. Throws object_lost (and
@@ -60,6 +63,9 @@ class object_arena {
   // Ends a spill pass's claim on a record; deletes it if its object is gone.
   static void unclaim(object_record* record) noexcept;
   void write_copy(object_record& record);
+  object_record* add_record(state_base& owner, const object_ops& ops, std::size_t bytes);
+  // Pulls a remote record's value from its owner (restore's path for it).
+  void pull(object_record& record);
   std::string describe(const object_record& record) const;
 
   const std::uint64_t budget_;
@@ -85,6 +91,8 @@ class object_arena {
   std::atomic<std::uint64_t> restores_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> remote_{0};
+  std::atomic<std::uint64_t> pulls_{0};
   std::atomic<bool> warned_pinned_{false};
 };
 

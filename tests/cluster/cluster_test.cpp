@@ -172,7 +172,7 @@ TEST_CASE("weft status lists every node and its functions; weft stop ends every 
   CHECK(contains(listing, "worker-1"));
   CHECK(contains(listing, "worker-2"));
   CHECK(contains(listing, "gpu=2"));
-  CHECK(contains(listing, "add,fail_with,scale,sleep_ms,sum,where"));
+  CHECK(contains(listing, "add,checksum,fail_with,host_of,make_block,scale,sleep_ms,sum,where"));
 
   auto [stop_rc, stopped] = cluster.run_cli({"stop", "--address", cluster.address()}, "stop");
   CHECK(stop_rc == 0);
@@ -316,4 +316,37 @@ TEST_CASE("a silent worker (SIGSTOP) is declared dead after the heartbeat timeou
   CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost: node worker-1 left"));
   CHECK(contains(out, "after=42"));
   CHECK(cluster.head().wait_for_output("node worker-1 missed its heartbeats for 1000 ms", 5s));
+}
+
+namespace {
+
+// The number after `key=` in `text`, or -1.
+long long value_of(const std::string& text, const std::string& key) {
+  auto at = text.find(key + "=");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + key.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("a 256 MiB result made on worker A is read on worker B, not through the driver") {
+  local_cluster cluster;
+  cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
+  cluster.add_worker("worker-2", {{"WEFT_RESOURCES", "b=1"}}, 3);
+  child_process& driver = cluster.start("driver", {}, {"objects"});
+  auto rc = driver.wait_for(120s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "reader=worker-2"));
+  CHECK(contains(out, "checksum_ok=1"));
+  CHECK(contains(out, "small_intact=1"));
+  CHECK(value_of(out, "driver_pulls") == 0);        // the big block never came here
+  CHECK(value_of(out, "driver_pulls_after") == 1);  // the small one did, once, on get()
+  const long long block = 256ll << 20;
+  CHECK(value_of(out, "bytes_received[worker-2]") >= block);
+  CHECK(value_of(out, "bytes_received[worker-2]") < block + (4ll << 20));  // pulled once
+  CHECK(value_of(out, "bytes_received[driver-1]") < (2ll << 20));
+  CHECK(value_of(out, "bytes_received[worker-1]") < (1ll << 20));
 }

@@ -50,9 +50,7 @@ class payload_source {
   /// Fills `into` (exactly size() bytes) with the payload; throws if it cannot be read or does
   /// not match its checksum.
   virtual void read_all(std::span<std::byte> into) = 0;
-
- protected:
-  ~payload_source() = default;
+  virtual ~payload_source() = default;
 };
 
 template <class T>

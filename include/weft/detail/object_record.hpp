@@ -8,7 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
+
+#include "weft/detail/remote_object.hpp"
 
 namespace weft::detail {
 
@@ -98,6 +101,10 @@ class object_record {
   bool on_store_ = false;          // a verified copy is in the store (mutex_)
   bool gone_ = false;              // the object's state is being destroyed (mutex_)
   std::exception_ptr error_;       // why it is lost (mutex_)
+  /// Set for a value owned by another node; kept after the first pull so that later tasks on
+  /// other nodes can be sent the reference instead of the bytes.
+  std::shared_ptr<remote_object> remote_;
+  bool awaiting_pull_ = false;     // remote, never pulled: counted as remote bytes (mutex_)
   object_record* prev_ = nullptr;  // the arena's list (its mutex)
   object_record* next_ = nullptr;
 };
@@ -106,6 +113,10 @@ class object_record {
 /// starts a background spill when the arena goes over its budget.
 object_record* track_object(runtime_core* core, state_base& owner, const object_ops& ops,
                             std::size_t bytes);
+/// Makes `owner` (complete, holding no value yet) an arena object of `core` whose value lives
+/// on another node: the first pin pulls it from there.
+object_record* track_remote_object(runtime_core* core, state_base& owner, const object_ops& ops,
+                                   std::shared_ptr<remote_object> remote);
 /// Removes an object from its arena (its state is being destroyed) and deletes the record.
 void forget_object(object_record* record) noexcept;
 

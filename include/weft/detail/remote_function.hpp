@@ -27,9 +27,10 @@ namespace weft::detail {
 /// Any function pointer, as the registry stores it (converted back only by its invoker).
 using any_function = void (*)();
 
-/// Runs a registered function on an encoded argument list; returns the encoded result.
-/// Exceptions of the function propagate.
-using remote_invoker = std::shared_ptr<wire_value> (*)(std::span<const std::byte> arguments);
+/// Runs a registered function on its encoded arguments (one byte span per parameter); returns
+/// the encoded result. Exceptions of the function propagate.
+using remote_invoker =
+    std::shared_ptr<wire_value> (*)(std::span<const std::span<const std::byte>> arguments);
 
 /// One registered function.
 struct remote_function {
@@ -124,7 +125,7 @@ struct remote_invocation;
 template <class R, class... P>
 struct remote_invocation<type_list<R, P...>> {
   template <auto Fn>
-  static std::shared_ptr<wire_value> run(std::span<const std::byte> arguments) {
+  static std::shared_ptr<wire_value> run(std::span<const std::span<const std::byte>> arguments) {
     value_list_reader reader(arguments);
     // Braced initialisation evaluates left to right: the values come off in order.
     std::tuple<std::decay_t<P>...> values{reader.next<std::decay_t<P>>()...};
@@ -151,7 +152,7 @@ struct prepend<R, type_list<P...>> {
 
 /// The invoker of function Fn: decodes its parameters, calls it, encodes its result.
 template <auto Fn>
-std::shared_ptr<wire_value> invoke_remote(std::span<const std::byte> arguments) {
+std::shared_ptr<wire_value> invoke_remote(std::span<const std::span<const std::byte>> arguments) {
   using sig = function_signature<decltype(Fn)>;
   using list = typename prepend<typename sig::result, typename sig::params>::type;
   return remote_invocation<list>::template run<Fn>(arguments);

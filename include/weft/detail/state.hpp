@@ -209,6 +209,11 @@ class state : public state_base {
   void track(runtime_core* core, std::size_t bytes) {
     record_ = track_object(core, *this, ops_table, bytes);
   }
+  /// Makes this state (no value placed) an arena object whose value `remote` pulls from the
+  /// node that owns it, on first read (before commit_value).
+  void track_remote(runtime_core* core, std::shared_ptr<remote_object> remote) {
+    record_ = track_remote_object(core, *this, ops_table, std::move(remote));
+  }
   /// Tracks a task result placed by emplace_value if it is large enough to be worth it.
   void track_if_large(runtime_core* core) {
     if constexpr (!std::is_trivially_copyable_v<T> || sizeof(T) >= tracked_result_min_bytes) {

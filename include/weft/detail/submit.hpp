@@ -228,6 +228,16 @@ class task final : public state<R>, public task_base {
     }
   }
 
+  void complete_held(std::shared_ptr<remote_object> remote) override {
+    if constexpr (remotable && !std::is_void_v<R>) {
+      this->track_remote(core_, std::move(remote));
+      payload_.reset();
+      this->commit_value();
+    } else {
+      throw_not_remotable();
+    }
+  }
+
   const void* mailbox_of() const noexcept override { return mailbox_; }
   bool try_run_inline(runtime_core* core) noexcept override {
     // An actor call runs only when its mailbox delivers it, never out of order.
@@ -315,16 +325,23 @@ class task final : public state<R>, public task_base {
     const V* value = nullptr;
     if constexpr (is_ref_v<X>) {
       auto* st = ref_access::state_of(x);
-      if (object_record* r = st->record()) out.pin(r);  // restored if spilled, held while sent
+      if (object_record* r = st->record()) {
+        if (r->remote_ && std::is_same_v<std::decay_t<P>, V>) {
+          // Owned by another node: the receiver pulls it from there, not through here.
+          out.append_reference(r->remote_->owner(), r->remote_->id(), r->remote_->size());
+          return;
+        }
+        out.pin(r);  // restored if spilled, held while sent
+      }
       value = &static_cast<const V&>(st->value());
     } else {
       value = &x;
     }
     if constexpr (std::is_same_v<std::decay_t<P>, V>) {
-      out.append_with_length(*value);
+      out.append_entry(*value);
     } else {
       auto converted = std::make_shared<const std::decay_t<P>>(*value);
-      out.append_with_length(*converted);
+      out.append_entry(*converted);
       out.keep_alive(std::move(converted));
     }
   }

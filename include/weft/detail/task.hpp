@@ -72,6 +72,9 @@ class task_base {
   /// Completes a task that ran remotely with its encoded result `bytes`; throws
   /// protocol_error if they do not decode (the caller then fails the task).
   virtual void complete_remote(std::span<const std::byte> bytes) = 0;
+  /// Completes a task that ran remotely and whose result stays on the node that computed it
+  /// (a large value): readers pull it from there on first use.
+  virtual void complete_held(std::shared_ptr<remote_object> remote) = 0;
   /// The task's name for messages, or "unnamed".
   const char* name() const noexcept {
     return extras_ && !extras_->name.empty() ? extras_->name.c_str() : "unnamed";

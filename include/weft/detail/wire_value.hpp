@@ -5,8 +5,11 @@
 /// themselves, pinned arena objects). Contiguous trivially copyable data is not copied: its
 /// piece points at the value, and the socket writes it from there (scatter-gather).
 ///
-/// A list of values is encoded as, per value, an 8-byte little-endian length and the value's
-/// bytes (codec.hpp: direct bytes or a cereal binary archive).
+/// A task's argument list is encoded as entries: a tag byte, an 8-byte little-endian length
+/// and that many bytes. Tag `entry_value`: the value's bytes (codec.hpp: direct bytes or a
+/// cereal binary archive). Tag `entry_reference`: an object owned by another node (its id as
+/// a length-prefixed text, then the object's id and size, 8 bytes each), which the receiver
+/// pulls from that node before the task runs.
 
 #include <array>
 #include <cstddef>
@@ -28,6 +31,10 @@ namespace weft::detail {
 /// Encoded bytes plus what keeps them valid. Not copyable; share it through a shared_ptr.
 class wire_value {
  public:
+  /// Tags of argument entries.
+  static constexpr unsigned char entry_value = 0;
+  static constexpr unsigned char entry_reference = 1;
+
   wire_value() = default;
   wire_value(const wire_value&) = delete;
   wire_value& operator=(const wire_value&) = delete;
@@ -55,23 +62,29 @@ class wire_value {
         add_piece(piece);
     }
   }
-  /// Appends `value` preceded by its length (8 bytes, little-endian).
+  /// Appends an argument entry holding `value` (tag, length, bytes).
   template <class T>
-  void append_with_length(const T& value) {
-    auto& length = lengths_.emplace_back();
-    add_piece(length);
+  void append_entry(const T& value) {
+    auto& prefix = prefixes_.emplace_back();
+    prefix[0] = std::byte{entry_value};
+    add_piece(prefix);
     const std::uint64_t before = size_;
     append(value);
     const std::uint64_t n = size_ - before;
     for (std::size_t i = 0; i < 8; ++i)
-      length[i] = std::byte((n >> (8 * i)) & 0xFF);
+      prefix[1 + i] = std::byte((n >> (8 * i)) & 0xFF);
   }
+  /// Appends an argument entry naming object `id` (of `size` bytes) owned by node `owner`.
+  void append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size);
   /// Appends raw bytes, copied.
   void append_copy(std::span<const std::byte> bytes) {
     std::string& stable = buffers_.emplace_back(reinterpret_cast<const char*>(bytes.data()),
                                                 bytes.size());
     add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
   }
+  /// Appends bytes that stay valid as long as this value (keep their owner alive with
+  /// keep_alive); not copied.
+  void append_borrowed(std::span<const std::byte> bytes) { add_piece(bytes); }
   /// Keeps `owner` alive as long as this value (what a direct-path piece points into).
   void keep_alive(std::shared_ptr<const void> owner) { keep_.push_back(std::move(owner)); }
   /// Pins `record` in memory for as long as this value (an arena object being sent); may
@@ -90,7 +103,7 @@ class wire_value {
   std::vector<std::span<const std::byte>> pieces_;
   std::uint64_t size_ = 0;
   std::deque<std::string> buffers_;  // a deque never moves its elements: pieces stay valid
-  std::deque<std::array<std::byte, 8>> lengths_;
+  std::deque<std::array<std::byte, 9>> prefixes_;
   std::vector<std::shared_ptr<const void>> keep_;
   std::vector<object_record*> pins_;
 };
@@ -110,39 +123,47 @@ class memory_source final : public payload_source {
 
 /// Throws weft::protocol_error: an encoded value list ends early or has bytes left over.
 [[noreturn]] void throw_bad_value_list(std::size_t index, std::uint64_t need, std::size_t have);
+/// Throws weft::protocol_error: `got` arguments arrived for a function taking `expected`.
+[[noreturn]] void throw_argument_count(std::size_t got, std::size_t expected);
 
-/// Reads length-prefixed values one after another from a byte span.
+/// One entry of an encoded argument list.
+struct wire_entry {
+  unsigned char tag = wire_value::entry_value;
+  std::span<const std::byte> bytes;
+};
+
+/// Splits an encoded argument list into its entries; throws protocol_error if it is malformed.
+std::vector<wire_entry> split_entries(std::span<const std::byte> bytes);
+
+/// A reference entry's fields.
+struct wire_reference {
+  std::string owner;
+  std::uint64_t id = 0;
+  std::uint64_t size = 0;
+};
+/// Decodes a reference entry's bytes; throws protocol_error if they are malformed.
+wire_reference parse_reference(std::span<const std::byte> bytes);
+
+/// Decodes argument values one after another from their (resolved) bytes.
 class value_list_reader {
  public:
-  explicit value_list_reader(std::span<const std::byte> bytes) noexcept : rest_(bytes) {}
+  explicit value_list_reader(std::span<const std::span<const std::byte>> values) noexcept
+      : values_(values) {}
 
-  /// Decodes the next value as a T; throws protocol_error if the bytes run out.
+  /// Decodes the next value as a T; throws protocol_error if there is none.
   template <class T>
   T next() {
-    std::span<const std::byte> bytes = next_bytes();
-    memory_source source(bytes);
+    if (index_ >= values_.size()) throw_argument_count(values_.size(), index_ + 1);
+    memory_source source(values_[index_++]);
     return decode<T>(source);
   }
   /// Throws protocol_error unless every value was read.
   void finish() const {
-    if (!rest_.empty()) throw_bad_value_list(index_, 0, rest_.size());
+    if (index_ != values_.size()) throw_argument_count(values_.size(), index_);
   }
 
  private:
-  std::span<const std::byte> next_bytes() {
-    if (rest_.size() < 8) throw_bad_value_list(index_, 8, rest_.size());
-    std::uint64_t n = 0;
-    for (std::size_t i = 0; i < 8; ++i)
-      n |= std::to_integer<std::uint64_t>(rest_[i]) << (8 * i);
-    rest_ = rest_.subspan(8);
-    if (rest_.size() < n) throw_bad_value_list(index_, n, rest_.size());
-    auto out = rest_.first(static_cast<std::size_t>(n));
-    rest_ = rest_.subspan(static_cast<std::size_t>(n));
-    ++index_;
-    return out;
-  }
-
-  std::span<const std::byte> rest_;
+  std::span<const std::span<const std::byte>> values_;
   std::size_t index_ = 0;
 };
 

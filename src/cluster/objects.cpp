@@ -1,0 +1,372 @@
+// Objects across processes (DESIGN.md section 5): a worker keeps the large results of the
+// tasks it ran (the owner), callers get a reference, and whoever reads the value pulls it from
+// the owner in chunks, several in flight, each checked by its frame's CRC32C. The owner drops
+// a result when the caller releases its last ref to it, or when the caller's connection goes.
+
+#include <boost/asio/post.hpp>
+
+#include <fmt/core.h>
+
+#include <cstring>
+#include <future>
+
+#include "core/log.hpp"
+#include "core/runtime_core.hpp"
+#include "node.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+
+using detail::log;
+using detail::log_level;
+
+// Chunks of a pull in flight at once: enough to keep the pipe full on a fast link.
+constexpr int pull_window = 4;
+constexpr std::uint64_t pull_chunk_max = 8u << 20;
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+std::uint64_t get_u64(std::span<const std::byte> at) {
+  if (at.size() < 8) throw protocol_error("a number in an object request is truncated");
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    v |= std::to_integer<std::uint64_t>(at[i]) << (8 * i);
+  return v;
+}
+
+// A payload source over a buffer it owns.
+class owned_source final : public detail::payload_source {
+ public:
+  explicit owned_source(std::shared_ptr<std::vector<std::byte>> bytes) : bytes_(std::move(bytes)) {}
+  std::uint64_t size() const noexcept override { return bytes_->size(); }
+  void read_all(std::span<std::byte> into) override {
+    if (into.size() != bytes_->size())
+      throw std::runtime_error("the decoder asked for a payload of the wrong size");
+    if (!into.empty()) std::memcpy(into.data(), bytes_->data(), into.size());
+  }
+
+ private:
+  std::shared_ptr<std::vector<std::byte>> bytes_;
+};
+
+}  // namespace
+
+// The local stand-in of an object another node owns; releases it there when the last local
+// ref goes. Holds the node through a shared handle that stop() clears, since refs may outlive
+// their runtime.
+class remote_handle final : public detail::remote_object {
+ public:
+  remote_handle(std::shared_ptr<node_handle> home, std::string owner, std::uint64_t id,
+                std::uint64_t size)
+      : home_(std::move(home)), owner_(std::move(owner)), id_(id), size_(size) {}
+  ~remote_handle() override {
+    std::lock_guard lock(home_->mutex);
+    if (home_->self) home_->self->release_remote(owner_, id_);
+  }
+
+  std::unique_ptr<detail::payload_source> fetch() override {
+    std::future<std::shared_ptr<std::vector<std::byte>>> done;
+    {
+      std::lock_guard lock(home_->mutex);
+      if (!home_->self) {
+        throw object_lost(fmt::format(
+            "object {} of node {} cannot be pulled: the runtime that referenced it shut down",
+            id_, owner_));
+      }
+      done = home_->self->pull(owner_, id_, size_);
+    }
+    return std::make_unique<owned_source>(done.get());
+  }
+  const std::string& owner() const noexcept override { return owner_; }
+  std::uint64_t id() const noexcept override { return id_; }
+  std::uint64_t size() const noexcept override { return size_; }
+
+ private:
+  std::shared_ptr<node_handle> home_;
+  std::string owner_;
+  std::uint64_t id_;
+  std::uint64_t size_;
+};
+
+std::shared_ptr<detail::remote_object> node::remote_result(const std::string& owner,
+                                                           std::uint64_t id, std::uint64_t size) {
+  return std::make_shared<remote_handle>(handle_, owner, id, size);
+}
+
+std::uint64_t node::hold(std::shared_ptr<detail::wire_value> value, const connection* for_link) {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t id = next_object_++;
+  held_.emplace(id, held_object{std::move(value), for_link});
+  return id;
+}
+
+void node::release_remote(const std::string& owner, std::uint64_t id) {
+  std::shared_ptr<connection> via;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(owner);
+    if (found != peers_.end()) via = found->second;
+  }
+  if (!via) return;  // the owner is gone, and its copy with it
+  std::string prefix(1, static_cast<char>(request_kind::release_object));
+  put_u64(prefix, id);
+  try {
+    via->send(wire::frame_type::request, 0, std::move(prefix));
+  } catch (const std::exception& e) {
+    log(log_level::warn, "cannot release object {} on node {}: {}", id, owner, e.what());
+  }
+}
+
+void node::on_release(std::span<const std::byte> body) {
+  const std::uint64_t id = get_u64(body);
+  std::lock_guard lock(mutex_);
+  held_.erase(id);
+}
+
+void node::drop_held_for(const connection& c) {
+  std::lock_guard lock(mutex_);
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.for_link == &c)
+      it = held_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void node::serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body) {
+  const std::uint64_t id = get_u64(body);
+  const std::uint64_t offset = get_u64(body.subspan(8));
+  const std::uint64_t length = get_u64(body.subspan(16));
+  std::shared_ptr<detail::wire_value> value;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = held_.find(id);
+    if (found != held_.end()) value = found->second.value;
+  }
+  if (!value) {
+    failure f{"weft::object_lost",
+              fmt::format("node {} holds no object {} (released, or never existed)", node_id(),
+                          id),
+              node_id()};
+    std::string prefix(1, static_cast<char>(response_status::failed));
+    prefix += to_bytes(f);
+    c.send(wire::frame_type::response, request, std::move(prefix));
+    return;
+  }
+  if (offset > value->size() || length > value->size() - offset) {
+    throw protocol_error(fmt::format("a pull of bytes {}..{} of object {} ({} bytes)", offset,
+                                     offset + length, id, value->size()));
+  }
+  auto slice = std::make_shared<detail::wire_value>();
+  slice->keep_alive(value);
+  std::uint64_t at = 0;
+  for (auto piece : value->pieces()) {
+    const std::uint64_t begin = std::max(at, offset);
+    const std::uint64_t end = std::min(at + piece.size(), offset + length);
+    if (begin < end) slice->append_borrowed(piece.subspan(begin - at, end - begin));
+    at += piece.size();
+  }
+  c.send(wire::frame_type::response, request,
+         std::string(1, static_cast<char>(response_status::ok)), std::move(slice));
+}
+
+std::future<std::shared_ptr<std::vector<std::byte>>> node::pull(const std::string& owner,
+                                                               std::uint64_t id,
+                                                               std::uint64_t size) {
+  auto promise = std::make_shared<std::promise<std::shared_ptr<std::vector<std::byte>>>>();
+  auto future = promise->get_future();
+  start_pull(owner, id, size, [promise](std::exception_ptr e, std::shared_ptr<std::vector<std::byte>> bytes) {
+    if (e)
+      promise->set_exception(std::move(e));
+    else
+      promise->set_value(std::move(bytes));
+  });
+  return future;
+}
+
+void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size,
+                      pull_done done) {
+  // One pull per object at a time, and a copy pulled here is reused while anyone holds it.
+  const std::string key = fmt::format("{}/{}", owner, id);
+  {
+    std::unique_lock lock(mutex_);
+    auto cached = pulled_.find(key);
+    if (cached != pulled_.end()) {
+      if (auto bytes = cached->second.lock()) {
+        lock.unlock();
+        done(nullptr, std::move(bytes));
+        return;
+      }
+      pulled_.erase(cached);
+    }
+    auto joining = joining_.find(key);
+    if (joining != joining_.end()) {
+      joining->second.push_back(std::move(done));
+      return;
+    }
+    joining_[key].push_back(std::move(done));
+  }
+  pull_uncached(owner, id, size, [this, key](std::exception_ptr e,
+                                            std::shared_ptr<std::vector<std::byte>> bytes) {
+    std::vector<pull_done> waiting;
+    {
+      std::lock_guard lock(mutex_);
+      waiting = std::move(joining_[key]);
+      joining_.erase(key);
+      if (bytes) {
+        for (auto it = pulled_.begin(); it != pulled_.end();)
+          it = it->second.expired() ? pulled_.erase(it) : std::next(it);
+        pulled_[key] = bytes;
+      }
+    }
+    for (auto& d : waiting)
+      d(e, bytes);
+  });
+}
+
+void node::pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
+                         pull_done done) {
+  auto job = std::make_shared<pull_job>();
+  job->owner = owner;
+  job->object = id;
+  job->done = std::move(done);
+  try {
+    job->bytes = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(size));
+  } catch (const std::bad_alloc&) {
+    job->done(std::make_exception_ptr(object_lost(fmt::format(
+                  "object {} of node {} ({} bytes) does not fit in memory here", id, owner, size))),
+              nullptr);
+    return;
+  }
+  if (owner == node_id()) {  // our own result: no network
+    std::shared_ptr<detail::wire_value> value;
+    {
+      std::lock_guard lock(mutex_);
+      auto found = held_.find(id);
+      if (found != held_.end()) value = found->second.value;
+    }
+    if (!value || value->size() != size) {
+      job->done(std::make_exception_ptr(object_lost(
+                    fmt::format("object {} is no longer held on this node {}", id, owner))),
+                nullptr);
+      return;
+    }
+    std::size_t at = 0;
+    for (auto piece : value->pieces()) {
+      if (!piece.empty()) std::memcpy(job->bytes->data() + at, piece.data(), piece.size());
+      at += piece.size();
+    }
+    job->done(nullptr, job->bytes);
+    return;
+  }
+  asio::post(io_, [this, job] {
+    std::shared_ptr<connection> via;
+    {
+      std::lock_guard lock(mutex_);
+      for (const node_status& n : view_.nodes) {
+        if (n.id != job->owner) continue;
+        try {
+          via = peer_connection(n);
+        } catch (const std::exception& e) {
+          log(log_level::warn, "cannot reach node {}: {}", n.id, e.what());
+        }
+      }
+      if (via && !stopped_.load()) job->via = via.get();
+    }
+    if (!job->via) {
+      job->done(std::make_exception_ptr(object_lost(fmt::format(
+                    "object {} is lost: its owner, node {}, is not in the cluster any more",
+                    job->object, job->owner))),
+                nullptr);
+      return;
+    }
+    job->chunk = std::min<std::uint64_t>(pull_chunk_max, settings_.max_frame_bytes - 1024);
+    if (job->bytes->empty()) {
+      job->done(nullptr, job->bytes);
+      return;
+    }
+    for (int i = 0; i < pull_window && job->next < job->bytes->size(); ++i)
+      request_chunk(job, via);
+  });
+}
+
+void node::request_chunk(const std::shared_ptr<pull_job>& job,
+                         const std::shared_ptr<connection>& via) {
+  const std::uint64_t offset = job->next;
+  const std::uint64_t length = std::min<std::uint64_t>(job->chunk, job->bytes->size() - offset);
+  job->next += length;
+  ++job->outstanding;
+  const std::uint64_t request = next_request_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    pulls_.emplace(request, pull_chunk{job, offset, length});
+  }
+  std::string prefix(1, static_cast<char>(request_kind::pull_object));
+  put_u64(prefix, job->object);
+  put_u64(prefix, offset);
+  put_u64(prefix, length);
+  via->send(wire::frame_type::request, request, std::move(prefix));
+}
+
+bool node::complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload) {
+  pull_chunk chunk;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = pulls_.find(request);
+    if (found == pulls_.end()) return false;
+    chunk = std::move(found->second);
+    pulls_.erase(found);
+  }
+  pull_job& job = *chunk.job;
+  if (job.finished) return true;
+  const auto status = static_cast<response_status>(payload[0]);
+  std::span<const std::byte> body = payload.subspan(1);
+  if (status != response_status::ok || body.size() != chunk.length) {
+    std::string why = fmt::format("node {} sent {} bytes for a chunk of {}", job.owner,
+                                  body.size(), chunk.length);
+    if (status == response_status::failed) why = from_bytes<failure>(body, "pull failure").message;
+    job.finished = true;
+    job.done(std::make_exception_ptr(object_lost(
+                 fmt::format("object {} of node {} is lost: {}", job.object, job.owner, why))),
+             nullptr);
+    return true;
+  }
+  if (!body.empty()) std::memcpy(job.bytes->data() + chunk.offset, body.data(), body.size());
+  --job.outstanding;
+  if (job.next < job.bytes->size()) {
+    request_chunk(chunk.job, shared(c));
+  } else if (job.outstanding == 0) {
+    job.finished = true;
+    job.done(nullptr, job.bytes);
+  }
+  return true;
+}
+
+void node::fail_pulls_where(const std::function<bool(const pull_job&)>& match,
+                            const std::string& why) {
+  std::vector<std::shared_ptr<pull_job>> failed;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = pulls_.begin(); it != pulls_.end();) {
+      if (match(*it->second.job)) {
+        failed.push_back(it->second.job);
+        it = pulls_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& job : failed) {
+    if (job->finished) continue;
+    job->finished = true;
+    job->done(std::make_exception_ptr(object_lost(fmt::format(
+                  "object {} of node {} is lost: {}", job->object, job->owner, why))),
+              nullptr);
+  }
+}
+
+}  // namespace weft::cluster
