@@ -1,9 +1,11 @@
 // Remote tasks against raw Boost.Asio on loopback, each in its own processes: the benchmark
-// starts itself again as a cluster head, a worker and a TCP echo server, then measures
+// starts itself again as a cluster head, two workers, a TCP echo server and a TCP sink, then measures
 //   round_trip:   one 64-byte message there and back (asio) vs submit + get of a registered
 //                 no-op on the worker (weft);
 //   pipelined:    10,000 messages (asio: written back to back, echoed) vs 10,000 remote tasks
-//                 in flight (weft), per second.
+//                 in flight (weft), per second;
+//   transfer:     1 GiB streamed on one connection to a reading process (asio) vs a 1 GiB
+//                 task result held on one worker, pulled by a task on the other (weft).
 // Every child process is stopped (cluster stop, then SIGKILL) at the end.
 
 #include <benchmark/benchmark.h>
@@ -40,6 +42,18 @@ int noop(int x) {
 }
 WEFT_REMOTE(noop);
 
+// A block of `bytes` bytes (made once, on the worker with resource "a").
+std::vector<char> make_block(std::uint64_t bytes) {
+  return std::vector<char>(bytes, 'w');
+}
+WEFT_REMOTE(make_block);
+
+// Reads a block (on the worker with resource "b", which pulls it from the other worker).
+std::uint64_t block_size(const std::vector<char>& block) {
+  return block.size();
+}
+WEFT_REMOTE(block_size);
+
 namespace {
 
 constexpr std::size_t message_bytes = 64;
@@ -67,6 +81,31 @@ int free_port() {
         std::size_t n = socket->read_some(asio::buffer(buffer), ec);
         if (ec) return;
         asio::write(*socket, asio::buffer(buffer.data(), n), ec);
+        if (ec) return;
+      }
+    }).detach();
+  }
+}
+
+// Reads an 8-byte length, then that many bytes, then answers one byte; per connection.
+[[noreturn]] void run_sink_server(int port) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                           static_cast<unsigned short>(port)));
+  for (;;) {
+    auto socket = std::make_shared<tcp::socket>(io);
+    acceptor.accept(*socket);
+    std::thread([socket] {
+      std::vector<char> buffer(1 << 20);
+      boost::system::error_code ec;
+      for (;;) {
+        std::uint64_t n = 0;
+        asio::read(*socket, asio::buffer(&n, sizeof n), ec);
+        if (ec) return;
+        while (n > 0 && !ec)
+          n -= socket->read_some(asio::buffer(buffer.data(), std::min<std::uint64_t>(n, buffer.size())), ec);
+        char ack = 1;
+        asio::write(*socket, asio::buffer(&ack, 1), ec);
         if (ec) return;
       }
     }).detach();
@@ -106,6 +145,8 @@ struct children {
 
 std::string head_address;
 int echo_port = 0;
+int sink_port = 0;
+constexpr std::uint64_t transfer_bytes = 1ull << 30;
 weft::runtime* driver = nullptr;
 
 void round_trip_asio(benchmark::State& state) {
@@ -160,15 +201,47 @@ void pipelined_weft(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * pipelined);
 }
 
+void transfer_asio(benchmark::State& state) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                               static_cast<unsigned short>(sink_port)));
+  std::vector<char> block(transfer_bytes, 'w');
+  for (auto _ : state) {
+    std::uint64_t n = block.size();
+    asio::write(socket, asio::buffer(&n, sizeof n));
+    asio::write(socket, asio::buffer(block));
+    char ack = 0;
+    asio::read(socket, asio::buffer(&ack, 1));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(transfer_bytes));
+}
+
+void transfer_weft(benchmark::State& state) {
+  weft::task_options on_a{.resources = {{"a", 1}}};
+  weft::task_options on_b{.resources = {{"b", 1}}};
+  auto block = driver->submit(on_a, make_block, transfer_bytes);
+  driver->wait(std::vector<weft::ref<std::vector<char>>>{block});
+  for (auto _ : state) {
+    // Each read pulls the block from worker a to worker b (nothing is kept after the task).
+    std::uint64_t n = driver->submit(on_b, block_size, block).get();
+    if (n != transfer_bytes) state.SkipWithError("the block arrived with the wrong size");
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(transfer_bytes));
+}
+
 }  // namespace
 
 BENCHMARK(round_trip_asio)->Name("round_trip:asio")->UseRealTime();
 BENCHMARK(round_trip_weft)->Name("round_trip:weft")->UseRealTime();
 BENCHMARK(pipelined_asio)->Name("pipelined_10k:asio")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(pipelined_weft)->Name("pipelined_10k:weft")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(transfer_asio)->Name("transfer_1GiB:asio")->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(transfer_weft)->Name("transfer_1GiB:weft")->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
 int main(int argc, char** argv) {
   if (const char* port = std::getenv("WEFT_BENCH_ECHO_PORT")) run_echo_server(std::atoi(port));
+  if (const char* port = std::getenv("WEFT_BENCH_SINK_PORT")) run_sink_server(std::atoi(port));
   if (std::getenv("WEFT_ROLE")) {
     weft::runtime node{weft::config::from_env()};  // a head or worker: serves, then exits
     return 0;
@@ -180,7 +253,12 @@ int main(int argc, char** argv) {
   kids.pids.push_back(spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
   kids.pids.push_back(spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address,
                                   "WEFT_THREADS=1"}));
-  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address}));
+  sink_port = free_port();
+  kids.pids.push_back(spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
+  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address,
+                                  "WEFT_RESOURCES=a=1"}));
+  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address,
+                                  "WEFT_RESOURCES=b=1"}));
   weft::config cfg;
   cfg.cluster.address = head_address;
   cfg.cluster.offload_threshold = 0;  // every registered task goes to the worker
@@ -188,7 +266,7 @@ int main(int argc, char** argv) {
   probe.address = head_address;
   for (int i = 0; i < 100; ++i) {  // until the head lists the worker
     try {
-      if (weft::query_cluster(probe, std::chrono::seconds(1)).nodes.size() == 2) break;
+      if (weft::query_cluster(probe, std::chrono::seconds(1)).nodes.size() == 3) break;
     } catch (const weft::error&) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

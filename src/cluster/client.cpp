@@ -31,14 +31,14 @@ class one_request final : public cluster::connection_events {
   }
   void on_closed(connection&, const std::string& reason) override { closed_reason_ = reason; }
 
-  std::optional<std::vector<std::byte>> answer_;
+  std::optional<wire::byte_buffer> answer_;
   std::string closed_reason_;
 
  private:
   cluster::request_kind kind_;
 };
 
-std::vector<std::byte> ask_head(const cluster_settings& settings, cluster::request_kind kind,
+wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_kind kind,
                                 std::chrono::milliseconds timeout) {
   const endpoint_text head = parse_endpoint(settings.address, "the head's address");
   cluster::asio::io_context io;
@@ -58,7 +58,7 @@ std::vector<std::byte> ask_head(const cluster_settings& settings, cluster::reque
       throw auth_error(fmt::format("the head at {} refused us: {}", settings.address, why));
     throw error(fmt::format("cannot reach the head at {}: {}", settings.address, why));
   }
-  std::vector<std::byte> answer = std::move(*events.answer_);
+  wire::byte_buffer answer = std::move(*events.answer_);
   if (answer.empty() || answer[0] != std::byte(cluster::response_status::ok)) {
     throw error(fmt::format("the head at {} refused the request", settings.address));
   }
@@ -69,7 +69,7 @@ std::vector<std::byte> ask_head(const cluster_settings& settings, cluster::reque
 }  // namespace
 
 cluster_status query_cluster(const cluster_settings& settings, std::chrono::milliseconds timeout) {
-  std::vector<std::byte> answer = ask_head(settings, cluster::request_kind::status, timeout);
+  wire::byte_buffer answer = ask_head(settings, cluster::request_kind::status, timeout);
   return cluster::from_bytes<cluster_status>(answer, "cluster status");
 }
 

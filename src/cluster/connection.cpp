@@ -4,6 +4,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <fmt/core.h>
@@ -22,6 +23,8 @@ using detail::log_level;
 // Largest handshake frame: a peer that has not proved anything yet gets no more memory.
 constexpr std::uint32_t handshake_max_payload = 1024;
 constexpr std::size_t read_chunk = 256 * 1024;
+// Frames at least this large are read straight into their payload, not through the reader.
+constexpr std::size_t direct_read_min = 1 << 20;
 
 void put_text(std::vector<std::byte>& out, const std::string& s) {
   const std::size_t n = std::min<std::size_t>(s.size(), 255);
@@ -205,6 +208,12 @@ void connection::on_bytes(std::size_t n) {
       else
         on_handshake_frame(std::move(*f));
     }
+    if (stage_ == stage::open) {
+      if (auto large = reader_.take_large(direct_read_min)) {
+        read_rest(std::make_shared<wire::frame>(std::move(large->first)), large->second);
+        return;
+      }
+    }
   } catch (const auth_error& e) {
     refuse(e.what());
     return;
@@ -216,6 +225,42 @@ void connection::on_bytes(std::size_t n) {
     return;
   }
   if (stage_ != stage::closed) read_more();
+}
+
+void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
+  std::size_t skip = 0;
+  std::span<std::byte> place = events_.placement(f->header, skip);
+  std::span<std::byte> rest(f->payload.data() + have, f->payload.size() - have);
+  if (!place.empty() && skip <= have && place.size() == f->payload.size() - skip) {
+    // The bytes after `skip` go to their final place: the part already here is copied over,
+    // the rest is read straight into it.
+    std::memcpy(place.data(), f->payload.data() + skip, have - skip);
+    f->payload.resize(skip);
+    f->placed = place;
+    rest = place.subspan(have - skip);
+  }
+  asio::async_read(socket_, asio::buffer(rest.data(), rest.size()),
+                   [self = shared_from_this(), f](const boost::system::error_code& ec,
+                                                  std::size_t n) {
+                     if (self->stage_ == stage::closed) return;
+                     self->received_.fetch_add(n, std::memory_order_relaxed);
+                     if (ec) {
+                       self->refuse(fmt::format("{} in the middle of a {}-byte frame",
+                                                ec == asio::error::eof
+                                                    ? "the peer closed the connection"
+                                                    : ec.message(),
+                                                f->header.payload_bytes));
+                       return;
+                     }
+                     try {
+                       wire::frame_reader::check(*f);
+                       self->events_.on_frame(*self, std::move(*f));
+                     } catch (const std::exception& e) {
+                       self->refuse(e.what());
+                       return;
+                     }
+                     if (self->stage_ != stage::closed) self->read_more();
+                   });
 }
 
 void connection::on_handshake_frame(wire::frame&& f) {

@@ -49,6 +49,15 @@ class connection_events {
   /// A request, response, heartbeat or chunk frame arrived. Throwing protocol_error closes the
   /// connection with that reason.
   virtual void on_frame(connection& c, wire::frame&& f) = 0;
+  /// Where the payload of a large frame with `header` should go, after its first `skip`
+  /// bytes: a span of exactly payload_bytes - skip bytes that stays valid until on_frame or
+  /// on_closed, or an empty span to receive it normally. Lets a pulled chunk land in its
+  /// object's buffer without a copy.
+  virtual std::span<std::byte> placement(const wire::frame_header& header, std::size_t& skip) {
+    (void)header;
+    skip = 0;
+    return {};
+  }
   /// The connection is closed (by either side, or after an error); called once.
   virtual void on_closed(connection& c, const std::string& reason) = 0;
 
@@ -110,6 +119,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void read_more();
   void on_bytes(std::size_t n);
   void on_handshake_frame(wire::frame&& f);
+  // Reads the rest of a large frame (`have` payload bytes already in it) straight into place.
+  void read_rest(std::shared_ptr<wire::frame> f, std::size_t have);
   void write_handshake(wire::frame_type type, std::vector<std::byte> payload,
                        bool then_write_queue = false);
   void become_open();

@@ -288,7 +288,7 @@ void node::on_response(connection& c, wire::frame&& f) {
     return;
   }
   if (f.payload.empty()) throw protocol_error("an empty response");
-  if (complete_pull(c, id, f.payload)) return;
+  if (complete_pull(c, id, f.payload, !f.placed.empty())) return;
   complete_call(id, f.payload);
 }
 

@@ -75,7 +75,7 @@ class node final : public detail::task_router, private connection_events {
                                                        std::uint64_t size);
   /// Pulls object `id` (`size` bytes) from node `owner`; the future fails with object_lost if
   /// the owner is gone or no longer holds it.
-  std::future<std::shared_ptr<std::vector<std::byte>>> pull(const std::string& owner,
+  std::future<std::shared_ptr<wire::byte_buffer>> pull(const std::string& owner,
                                                            std::uint64_t id, std::uint64_t size);
   /// Tells node `owner` that the last local ref to its object `id` is gone.
   void release_remote(const std::string& owner, std::uint64_t id);
@@ -92,7 +92,7 @@ class node final : public detail::task_router, private connection_events {
   };
   using clock = std::chrono::steady_clock;
   using pull_done =
-      std::function<void(std::exception_ptr, std::shared_ptr<std::vector<std::byte>>)>;
+      std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
   // A result kept for a caller on the node that computed it.
   struct held_object {
     std::shared_ptr<detail::wire_value> value;
@@ -102,7 +102,7 @@ class node final : public detail::task_router, private connection_events {
   struct pull_job {
     std::string owner;
     std::uint64_t object = 0;
-    std::shared_ptr<std::vector<std::byte>> bytes;
+    std::shared_ptr<wire::byte_buffer> bytes;
     std::uint64_t chunk = 0;
     std::uint64_t next = 0;
     int outstanding = 0;
@@ -120,6 +120,7 @@ class node final : public detail::task_router, private connection_events {
   void on_open(connection& c) override;
   void on_frame(connection& c, wire::frame&& f) override;
   void on_closed(connection& c, const std::string& reason) override;
+  std::span<std::byte> placement(const wire::frame_header& header, std::size_t& skip) override;
 
   // The handshake identity of this node's connections, naming it `self_id`.
   link_identity identity(std::string self_id) const;
@@ -159,7 +160,8 @@ class node final : public detail::task_router, private connection_events {
   void pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
                      pull_done done);
   void request_chunk(const std::shared_ptr<pull_job>& job, const std::shared_ptr<connection>& via);
-  bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload);
+  bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
+                     bool placed);
   void fail_pulls_where(const std::function<bool(const pull_job&)>& match, const std::string& why);
 
   // dispatch.cpp
@@ -194,7 +196,7 @@ class node final : public detail::task_router, private connection_events {
   std::map<std::uint64_t, held_object> held_;
   std::uint64_t next_object_ = 1;
   std::unordered_map<std::uint64_t, pull_chunk> pulls_;
-  std::map<std::string, std::weak_ptr<std::vector<std::byte>>> pulled_;  // "owner/id"
+  std::map<std::string, std::weak_ptr<wire::byte_buffer>> pulled_;  // "owner/id"
   std::map<std::string, std::vector<pull_done>> joining_;  // pulls under way, their waiters
   bool serve_done_ = false;
   bool serve_failed_ = false;

@@ -41,7 +41,7 @@ std::uint64_t get_u64(std::span<const std::byte> at) {
 // A payload source over a buffer it owns.
 class owned_source final : public detail::payload_source {
  public:
-  explicit owned_source(std::shared_ptr<std::vector<std::byte>> bytes) : bytes_(std::move(bytes)) {}
+  explicit owned_source(std::shared_ptr<wire::byte_buffer> bytes) : bytes_(std::move(bytes)) {}
   std::uint64_t size() const noexcept override { return bytes_->size(); }
   void read_all(std::span<std::byte> into) override {
     if (into.size() != bytes_->size())
@@ -50,7 +50,7 @@ class owned_source final : public detail::payload_source {
   }
 
  private:
-  std::shared_ptr<std::vector<std::byte>> bytes_;
+  std::shared_ptr<wire::byte_buffer> bytes_;
 };
 
 }  // namespace
@@ -69,7 +69,7 @@ class remote_handle final : public detail::remote_object {
   }
 
   std::unique_ptr<detail::payload_source> fetch() override {
-    std::future<std::shared_ptr<std::vector<std::byte>>> done;
+    std::future<std::shared_ptr<wire::byte_buffer>> done;
     {
       std::lock_guard lock(home_->mutex);
       if (!home_->self) {
@@ -174,12 +174,12 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
          std::string(1, static_cast<char>(response_status::ok)), std::move(slice));
 }
 
-std::future<std::shared_ptr<std::vector<std::byte>>> node::pull(const std::string& owner,
+std::future<std::shared_ptr<wire::byte_buffer>> node::pull(const std::string& owner,
                                                                std::uint64_t id,
                                                                std::uint64_t size) {
-  auto promise = std::make_shared<std::promise<std::shared_ptr<std::vector<std::byte>>>>();
+  auto promise = std::make_shared<std::promise<std::shared_ptr<wire::byte_buffer>>>();
   auto future = promise->get_future();
-  start_pull(owner, id, size, [promise](std::exception_ptr e, std::shared_ptr<std::vector<std::byte>> bytes) {
+  start_pull(owner, id, size, [promise](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
     if (e)
       promise->set_exception(std::move(e));
     else
@@ -211,7 +211,7 @@ void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t 
     joining_[key].push_back(std::move(done));
   }
   pull_uncached(owner, id, size, [this, key](std::exception_ptr e,
-                                            std::shared_ptr<std::vector<std::byte>> bytes) {
+                                            std::shared_ptr<wire::byte_buffer> bytes) {
     std::vector<pull_done> waiting;
     {
       std::lock_guard lock(mutex_);
@@ -235,7 +235,7 @@ void node::pull_uncached(const std::string& owner, std::uint64_t id, std::uint64
   job->object = id;
   job->done = std::move(done);
   try {
-    job->bytes = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(size));
+    job->bytes = std::make_shared<wire::byte_buffer>(static_cast<std::size_t>(size));
   } catch (const std::bad_alloc&) {
     job->done(std::make_exception_ptr(object_lost(fmt::format(
                   "object {} of node {} ({} bytes) does not fit in memory here", id, owner, size))),
@@ -312,7 +312,19 @@ void node::request_chunk(const std::shared_ptr<pull_job>& job,
   via->send(wire::frame_type::request, request, std::move(prefix));
 }
 
-bool node::complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload) {
+std::span<std::byte> node::placement(const wire::frame_header& header, std::size_t& skip) {
+  skip = 1;  // the response's status byte
+  if (header.type != wire::frame_type::response) return {};
+  std::lock_guard lock(mutex_);
+  auto found = pulls_.find(header.request_id);
+  if (found == pulls_.end() || header.payload_bytes != found->second.length + 1) return {};
+  const pull_chunk& chunk = found->second;
+  // The job's buffer outlives the read: the chunk stays registered until on_frame/on_closed.
+  return std::span(chunk.job->bytes->data() + chunk.offset, chunk.length);
+}
+
+bool node::complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
+                         bool placed) {
   pull_chunk chunk;
   {
     std::lock_guard lock(mutex_);
@@ -325,6 +337,9 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
   if (job.finished) return true;
   const auto status = static_cast<response_status>(payload[0]);
   std::span<const std::byte> body = payload.subspan(1);
+  if (placed && status == response_status::ok) {
+    body = std::span<const std::byte>(job.bytes->data() + chunk.offset, chunk.length);
+  }
   if (status != response_status::ok || body.size() != chunk.length) {
     std::string why = fmt::format("node {} sent {} bytes for a chunk of {}", job.owner,
                                   body.size(), chunk.length);
@@ -335,7 +350,8 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
              nullptr);
     return true;
   }
-  if (!body.empty()) std::memcpy(job.bytes->data() + chunk.offset, body.data(), body.size());
+  if (!placed && !body.empty())
+    std::memcpy(job.bytes->data() + chunk.offset, body.data(), body.size());
   --job.outstanding;
   if (job.next < job.bytes->size()) {
     request_chunk(chunk.job, shared(c));

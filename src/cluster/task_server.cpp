@@ -95,8 +95,8 @@ namespace {
 // The arguments of one task being gathered: their bytes are in the request, or pulled from
 // the nodes that own them; the task is submitted once the last one is here.
 struct argument_gathering {
-  std::shared_ptr<std::vector<std::byte>> request;
-  std::vector<std::shared_ptr<std::vector<std::byte>>> pulled;
+  std::shared_ptr<wire::byte_buffer> request;
+  std::vector<std::shared_ptr<wire::byte_buffer>> pulled;
   std::vector<std::span<const std::byte>> values;
   int missing = 0;
   std::exception_ptr error;
@@ -106,7 +106,7 @@ struct argument_gathering {
 
 void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
   // Payload: kind byte, task header, encoded argument entries.
-  auto owned = std::make_shared<std::vector<std::byte>>(std::move(f.payload));
+  auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
   std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
   const task_header header = read_task_header(rest);
   const detail::remote_function* fn = detail::find_remote_function(header.function);
@@ -165,7 +165,7 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
     // Completions run on the io thread (or right here for an object this node holds).
     start_pull(ref.owner, ref.id, ref.size,
                [gathering, run, index = index](std::exception_ptr e,
-                                               std::shared_ptr<std::vector<std::byte>> bytes) {
+                                               std::shared_ptr<wire::byte_buffer> bytes) {
                  if (e && !gathering->error) gathering->error = e;
                  if (bytes) {
                    gathering->values[index] = *bytes;

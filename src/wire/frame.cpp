@@ -121,6 +121,33 @@ void frame_reader::check_header() {
   header_ = h;
 }
 
+std::optional<std::pair<frame, std::size_t>> frame_reader::take_large(std::size_t min_payload) {
+  if (!header_ || header_->payload_bytes < min_payload) return std::nullopt;
+  const std::size_t have = pending_bytes() - header_size;
+  if (have >= header_->payload_bytes) return std::nullopt;  // complete: next() returns it
+  frame out{*header_, byte_buffer(header_->payload_bytes)};
+  // The header's bytes are needed for the checksum; keep them with the frame's header.
+  std::memcpy(out.payload.data(), buffer_.data() + consumed_ + header_size, have);
+  buffer_.clear();
+  consumed_ = 0;
+  header_.reset();
+  return std::make_pair(std::move(out), have);
+}
+
+void frame_reader::check(const frame& f) {
+  std::array<std::byte, header_size> h{};
+  put_u32(h.data(), f.header.payload_bytes);
+  put_u16(h.data() + 4, f.header.version);
+  put_u16(h.data() + 6, static_cast<std::uint16_t>(f.header.type));
+  put_u64(h.data() + 8, f.header.request_id);
+  const std::span<const std::byte> pieces[] = {f.payload, f.placed};
+  if (frame_crc(h.data(), pieces) != f.header.crc) {
+    throw protocol_error(fmt::format("a {} frame (request {}) failed its checksum",
+                                     type_name(static_cast<std::uint16_t>(f.header.type)),
+                                     f.header.request_id));
+  }
+}
+
 std::optional<frame> frame_reader::next() {
   if (!header_) {
     if (pending_bytes() < header_size) return std::nullopt;
@@ -135,7 +162,7 @@ std::optional<frame> frame_reader::next() {
                                      type_name(static_cast<std::uint16_t>(header_->type)),
                                      header_->request_id));
   }
-  frame out{*header_, std::vector<std::byte>(payload.begin(), payload.end())};
+  frame out{*header_, byte_buffer(payload.begin(), payload.end())};
   consumed_ += header_size + header_->payload_bytes;
   header_.reset();
   if (pending_bytes() >= header_size) check_header();

@@ -14,6 +14,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace weft::wire {
@@ -59,10 +62,38 @@ std::array<std::byte, header_size> encode_header(
     frame_type type, std::uint64_t request_id, std::span<const std::span<const std::byte>> payload,
     std::uint32_t max_payload = default_max_payload);
 
+/// An allocator that leaves new elements default-initialised (bytes: uninitialised). Frame
+/// buffers are always overwritten (read from a socket, or copied into), so the memset a
+/// std::vector would do first is pure cost on large payloads.
+template <class T>
+struct uninitialized_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialized_allocator<U>;
+  };
+  uninitialized_allocator() = default;
+  template <class U>
+  uninitialized_allocator(const uninitialized_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+
+/// Bytes received from or bound for the wire.
+using byte_buffer = std::vector<std::byte, uninitialized_allocator<std::byte>>;
+
 /// One complete frame taken from a stream.
 struct frame {
   frame_header header;
-  std::vector<std::byte> payload;
+  byte_buffer payload;
+  /// Bytes of the payload after `payload` that were read straight into a place the receiver
+  /// chose (connection_events::placement); `payload` then holds only what precedes them.
+  std::span<const std::byte> placed{};
 };
 
 /// Reassembles frames from a byte stream. Not thread safe: one per connection.
@@ -78,6 +109,15 @@ class frame_reader {
   /// The next complete frame, or nothing until more bytes arrive. Throws weft::protocol_error
   /// when a frame's checksum does not match, or when the header after it is invalid.
   std::optional<frame> next();
+  /// For a large frame whose header has arrived but not all its payload: hands it over so the
+  /// caller can read the rest straight into place instead of through this reader. Returns the
+  /// frame (payload sized to the full length, the bytes received so far copied in) and how
+  /// many payload bytes are already there; the reader then waits for the next frame. Nothing
+  /// when no frame of at least `min_payload` bytes is pending.
+  std::optional<std::pair<frame, std::size_t>> take_large(std::size_t min_payload);
+  /// Throws weft::protocol_error unless `f`'s payload (`payload`, then `placed`) matches its
+  /// header's checksum (for a frame completed after take_large).
+  static void check(const frame& f);
   /// Changes the largest payload accepted from the next header on (a connection accepts only
   /// small frames until its peer has proved it knows the token).
   void set_max_payload(std::uint32_t max_payload) noexcept { max_payload_ = max_payload; }
@@ -88,7 +128,7 @@ class frame_reader {
   void check_header();
 
   std::uint32_t max_payload_;
-  std::vector<std::byte> buffer_;
+  byte_buffer buffer_;
   std::size_t consumed_ = 0;
   std::optional<frame_header> header_;  // of the frame being assembled, once checked
 };
