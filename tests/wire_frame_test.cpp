@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ std::vector<std::byte> wire_frame(frame_type type, std::uint64_t id, const std::
   return out;
 }
 
-std::string text_of(const std::vector<std::byte>& b) {
+std::string text_of(std::span<const std::byte> b) {
   std::string s;
   for (auto x : b)
     s.push_back(static_cast<char>(x));
@@ -154,4 +155,35 @@ TEST_CASE("a truncated frame stays pending; random bytes are refused, never cras
     }
   }
   CHECK(refused == 200);
+}
+
+TEST_CASE("a large frame can be taken over and completed in place, still checksummed") {
+  std::string body(3000, 'z');
+  for (std::size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + i % 26);
+  auto frame = wire_frame(frame_type::response, 9, body);
+  weft::wire::frame_reader reader;
+  reader.feed(std::span(frame).first(weft::wire::header_size + 100));
+  CHECK_FALSE(reader.take_large(4096).has_value());  // below the size asked for
+  auto taken = reader.take_large(1000);
+  REQUIRE(taken.has_value());
+  CHECK(taken->second == 100);
+  CHECK(reader.pending_bytes() == 0);
+  auto& f = taken->first;
+  CHECK(f.header.request_id == 9);
+  REQUIRE(f.payload.size() == body.size());
+  // The receiver reads the rest straight into the payload, as a connection does.
+  std::memcpy(f.payload.data() + 100, frame.data() + weft::wire::header_size + 100,
+              body.size() - 100);
+  CHECK_NOTHROW(weft::wire::frame_reader::check(f));
+  CHECK(text_of(f.payload) == body);
+
+  // Placed: the bytes after the first one land elsewhere; the checksum covers both parts.
+  std::vector<std::byte> elsewhere(f.payload.begin() + 1, f.payload.end());
+  f.payload.resize(1);
+  f.placed = elsewhere;
+  CHECK_NOTHROW(weft::wire::frame_reader::check(f));
+  elsewhere[500] = std::byte{'!'};
+  CHECK_THROWS_WITH_AS(weft::wire::frame_reader::check(f), doctest::Contains("failed its checksum"),
+                       weft::protocol_error);
 }
