@@ -1,5 +1,6 @@
 // Remote tasks against raw Boost.Asio on loopback, each in its own processes: the benchmark
-// starts itself again as a cluster head, two workers, a TCP echo server and a TCP sink, then measures
+// starts itself again as a cluster head, two workers, a TCP echo server and a TCP sink, then
+// measures
 //   round_trip:   one 64-byte message there and back (asio) vs submit + get of a registered
 //                 no-op on the worker (weft);
 //   pipelined:    10,000 messages (asio: written back to back, echoed) vs 10,000 remote tasks
@@ -29,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "weft/cluster.hpp"
 #include "common/ratio_reporter.hpp"
+#include "weft/cluster.hpp"
 
 extern char** environ;
 
@@ -68,8 +69,8 @@ int free_port() {
 // Echoes every byte back, one thread per connection, until the process is killed.
 [[noreturn]] void run_echo_server(int port) {
   asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                           static_cast<unsigned short>(port)));
+  tcp::acceptor acceptor(
+      io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   for (;;) {
     auto socket = std::make_shared<tcp::socket>(io);
     acceptor.accept(*socket);
@@ -90,8 +91,8 @@ int free_port() {
 // Reads an 8-byte length, then that many bytes, then answers one byte; per connection.
 [[noreturn]] void run_sink_server(int port) {
   asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                           static_cast<unsigned short>(port)));
+  tcp::acceptor acceptor(
+      io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   for (;;) {
     auto socket = std::make_shared<tcp::socket>(io);
     acceptor.accept(*socket);
@@ -103,7 +104,8 @@ int free_port() {
         asio::read(*socket, asio::buffer(&n, sizeof n), ec);
         if (ec) return;
         while (n > 0 && !ec)
-          n -= socket->read_some(asio::buffer(buffer.data(), std::min<std::uint64_t>(n, buffer.size())), ec);
+          n -= socket->read_some(
+              asio::buffer(buffer.data(), std::min<std::uint64_t>(n, buffer.size())), ec);
         char ack = 1;
         asio::write(*socket, asio::buffer(&ack, 1), ec);
         if (ec) return;
@@ -152,8 +154,8 @@ weft::runtime* driver = nullptr;
 void round_trip_asio(benchmark::State& state) {
   asio::io_context io;
   tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                               static_cast<unsigned short>(echo_port)));
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(echo_port)));
   socket.set_option(tcp::no_delay(true));
   std::array<char, message_bytes> out{}, in{};
   for (auto _ : state) {
@@ -174,8 +176,8 @@ void round_trip_weft(benchmark::State& state) {
 void pipelined_asio(benchmark::State& state) {
   asio::io_context io;
   tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                               static_cast<unsigned short>(echo_port)));
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(echo_port)));
   socket.set_option(tcp::no_delay(true));
   std::vector<char> out(message_bytes * pipelined, 'x'), in(out.size());
   for (auto _ : state) {
@@ -204,8 +206,8 @@ void pipelined_weft(benchmark::State& state) {
 void transfer_asio(benchmark::State& state) {
   asio::io_context io;
   tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                               static_cast<unsigned short>(sink_port)));
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(sink_port)));
   std::vector<char> block(transfer_bytes, 'w');
   for (auto _ : state) {
     std::uint64_t n = block.size();
@@ -236,8 +238,16 @@ BENCHMARK(round_trip_asio)->Name("round_trip:asio")->UseRealTime();
 BENCHMARK(round_trip_weft)->Name("round_trip:weft")->UseRealTime();
 BENCHMARK(pipelined_asio)->Name("pipelined_10k:asio")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(pipelined_weft)->Name("pipelined_10k:weft")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(transfer_asio)->Name("transfer_1GiB:asio")->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
-BENCHMARK(transfer_weft)->Name("transfer_1GiB:weft")->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(transfer_asio)
+    ->Name("transfer_1GiB:asio")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
+BENCHMARK(transfer_weft)
+    ->Name("transfer_1GiB:weft")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 int main(int argc, char** argv) {
   if (const char* port = std::getenv("WEFT_BENCH_ECHO_PORT")) run_echo_server(std::atoi(port));
@@ -251,14 +261,14 @@ int main(int argc, char** argv) {
   head_address = "127.0.0.1:" + std::to_string(free_port());
   echo_port = free_port();
   kids.pids.push_back(spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
-  kids.pids.push_back(spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address,
-                                  "WEFT_THREADS=1"}));
+  kids.pids.push_back(
+      spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address, "WEFT_THREADS=1"}));
   sink_port = free_port();
   kids.pids.push_back(spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
-  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address,
-                                  "WEFT_RESOURCES=a=1"}));
-  kids.pids.push_back(spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address,
-                                  "WEFT_RESOURCES=b=1"}));
+  kids.pids.push_back(
+      spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=a=1"}));
+  kids.pids.push_back(
+      spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=b=1"}));
   weft::config cfg;
   cfg.cluster.address = head_address;
   cfg.cluster.offload_threshold = 0;  // every registered task goes to the worker

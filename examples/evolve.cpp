@@ -2,7 +2,8 @@
 // each generation's population live in the object arena, fitness is evaluated by tasks that
 // read both without copying, and selection and mutation breed the next generation. The same
 // search then runs serially with the same seed: the results must match, and the program
-// prints the speedup.
+// prints the speedup. With WEFT_ADDRESS set it is a cluster driver and the scoring tasks may
+// run on workers (the same program started with WEFT_ROLE=worker); see examples/cluster/.
 //
 // usage: evolve [generations=20] [population=128] [seed=7]
 #include <weft/weft.hpp>
@@ -154,6 +155,8 @@ std::vector<double> score_slice(const market& m, const population& pop, std::siz
     out.push_back(fitness(m, pop[i]));
   return out;
 }
+// Registered: in a cluster (WEFT_ADDRESS set) the scoring tasks may run on the workers.
+WEFT_REMOTE(score_slice);
 
 struct run_result {
   std::vector<double> best_per_generation;
@@ -219,10 +222,7 @@ int main(int argc, char** argv) {
     for (std::size_t s = 0; s < slices; ++s) {
       std::size_t begin = n * s / slices;
       std::size_t end = n * (s + 1) / slices;
-      auto score = [begin, end](const market& m, const population& p) {
-        return score_slice(m, p, begin, end);
-      };
-      parts.push_back(rt.submit(score, data, shared));
+      parts.push_back(rt.submit(score_slice, data, shared, begin, end));
     }
     std::vector<double> scores;
     for (auto& part : parts) {

@@ -1,5 +1,6 @@
 // The quickstart: tasks that return refs, refs as arguments (dependencies), an error caught
-// where the value is read, and waiting for the first results of a batch.
+// where the value is read, and waiting for the first results of a batch. The same program
+// runs on a cluster by configuration alone (examples/cluster/run.sh).
 #include <weft/weft.hpp>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 int add(int a, int b) {
   return a + b;
 }
+WEFT_REMOTE(add);  // names it for the cluster; nothing changes in-process
 
 int checked_sqrt(int x) {
   if (x < 0) throw std::domain_error("checked_sqrt of a negative number");
@@ -19,9 +21,11 @@ int checked_sqrt(int x) {
     ++r;
   return r;
 }
+WEFT_REMOTE(checked_sqrt);
 
 int main() {
-  weft::runtime rt{weft::config::from_env()};  // in-process; WEFT_THREADS etc. apply
+  // In-process unless WEFT_ADDRESS is set; with WEFT_ROLE=worker this line serves a cluster.
+  weft::runtime rt{weft::config::from_env()};
 
   // A task, and a task that depends on it: `a` is passed as a ref, the task gets the int.
   weft::ref<int> a = rt.submit(add, 1, 2);
@@ -41,6 +45,8 @@ int main() {
     after_bad.get();
   } catch (const std::domain_error& e) {
     std::printf("caught from a dependent: %s\n", e.what());
+  } catch (const weft::task_error& e) {  // it ran in another process of a cluster
+    std::printf("caught from a dependent: %s\n", e.message().c_str());
   }
 
   // Continuations, and a retrying task that fails twice before it succeeds.

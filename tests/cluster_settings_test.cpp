@@ -3,9 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -54,14 +54,10 @@ TEST_CASE("without cluster variables the runtime stays in-process") {
 }
 
 TEST_CASE("from_env reads the cluster variables") {
-  env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"},
-                {"WEFT_ROLE", "worker"},
-                {"WEFT_TOKEN", "s3cret"},
-                {"WEFT_CLUSTER", "lab"},
-                {"WEFT_HEARTBEAT_MS", "200"},
-                {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
-                {"WEFT_OFFLOAD_THRESHOLD", "0"},
-                {"WEFT_MAX_FRAME_BYTES", "1M"}};
+  env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"}, {"WEFT_ROLE", "worker"},
+                {"WEFT_TOKEN", "s3cret"},           {"WEFT_CLUSTER", "lab"},
+                {"WEFT_HEARTBEAT_MS", "200"},       {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
+                {"WEFT_OFFLOAD_THRESHOLD", "0"},    {"WEFT_MAX_FRAME_BYTES", "1M"}};
   weft::cluster_settings s = weft::cluster_settings::from_env();
   CHECK(s.enabled());
   CHECK(s.address == "127.0.0.1:7070");
@@ -131,7 +127,8 @@ TEST_CASE("validation: roles need an address, open addresses need a token") {
   weft::cluster_settings w;
   w.address = "127.0.0.1:7070";
   w.listen = "10.1.2.3:0";
-  CHECK(contains(config_error_of([&] { w.validate(); }), "WEFT_LISTEN='10.1.2.3:0' is not a loopback"));
+  CHECK(contains(config_error_of([&] { w.validate(); }),
+                 "WEFT_LISTEN='10.1.2.3:0' is not a loopback"));
 
   weft::cluster_settings h;
   h.address = "127.0.0.1:7070";

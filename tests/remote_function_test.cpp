@@ -111,8 +111,8 @@ TEST_CASE("registered functions are found by name and by address") {
   CHECK(find_remote_function("missing") == nullptr);
   CHECK(find_remote_function(reinterpret_cast<any_function>(&also_add)) == nullptr);
   auto names = weft::detail::remote_function_names();
-  CHECK(names == std::vector<std::string>{"add", "describe", "geometry::norm2", "nothing",
-                                          "throws"});
+  CHECK(names ==
+        std::vector<std::string>{"add", "describe", "geometry::norm2", "nothing", "throws"});
 }
 
 TEST_CASE("a second function under a taken name is refused; the first stays") {
@@ -151,7 +151,8 @@ TEST_CASE("malformed argument lists throw protocol_error, never read past the en
                        weft::protocol_error);
   // Wrong counts and wrong sizes per value.
   const auto* fn = find_remote_function("add");
-  CHECK_THROWS_WITH_AS(fn->invoke(arguments(1)), doctest::Contains("1 arguments arrived for a function of 2"),
+  CHECK_THROWS_WITH_AS(fn->invoke(arguments(1)),
+                       doctest::Contains("1 arguments arrived for a function of 2"),
                        weft::protocol_error);
   CHECK_THROWS_AS(fn->invoke(arguments(1, 2, 3)), weft::protocol_error);
   CHECK_THROWS_AS(fn->invoke(arguments(1, std::string("two"))), std::exception);
@@ -187,7 +188,7 @@ TEST_CASE("which calls may travel") {
   static_assert(remotable_call<int_fn, int, int>());
   static_assert(remotable_call<int_fn, weft::ref<int>, int>());
   static_assert(remotable_call<int_fn, long, short>());  // converted to the parameter types
-  static_assert(!remotable_call<int_fn, int>());          // wrong arity
+  static_assert(!remotable_call<int_fn, int>());         // wrong arity
   static_assert(!remotable_call<int_fn, weft::ref<void>, int>());
   using str_fn = std::string (*)(const geometry::labelled&, std::map<std::string, int>);
   static_assert(remotable_call<str_fn, geometry::labelled, std::map<std::string, int>>());

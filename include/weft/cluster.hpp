@@ -15,10 +15,10 @@ namespace weft {
 
 /// One node as the head sees it.
 struct node_status {
-  std::string id;       ///< Assigned by the head: "head", "worker-1", "driver-2", ...
-  std::string role;     ///< "head", "worker" or "driver".
-  std::string address;  ///< Where it listens for peers (host:port); empty for drivers.
-  resource_map resources{};              ///< Its resource capacities.
+  std::string id;            ///< Assigned by the head: "head", "worker-1", "driver-2", ...
+  std::string role;          ///< "head", "worker" or "driver".
+  std::string address;       ///< Where it listens for peers (host:port); empty for drivers.
+  resource_map resources{};  ///< Its resource capacities.
   std::vector<std::string> functions{};  ///< Names registered with WEFT_REMOTE in its program.
   std::uint64_t load = 0;                ///< Tasks live on it at its last heartbeat.
   std::uint64_t tasks_served = 0;        ///< Tasks it ran for other nodes.
@@ -30,8 +30,8 @@ struct node_status {
 
 /// The membership of a cluster: every live node, the head first.
 struct cluster_status {
-  std::string cluster_name;       ///< The cluster's name (cluster_settings::cluster_name).
-  std::vector<node_status> nodes; ///< Live nodes; dead ones are removed.
+  std::string cluster_name;        ///< The cluster's name (cluster_settings::cluster_name).
+  std::vector<node_status> nodes;  ///< Live nodes; dead ones are removed.
 };
 
 /// Connects to the head at `settings.address` (token and cluster name from `settings`) and

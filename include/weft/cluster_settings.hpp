@@ -85,8 +85,8 @@ struct cluster_settings {
 
 /// A parsed `host:port`.
 struct endpoint_text {
-  std::string host;     ///< Name or address; never empty.
-  std::uint16_t port;   ///< 0 means "the system picks" (listening only).
+  std::string host;    ///< Name or address; never empty.
+  std::uint16_t port;  ///< 0 means "the system picks" (listening only).
 };
 
 /// Parses `host:port` (an IPv6 host in brackets: `[::1]:7070`). An empty host becomes

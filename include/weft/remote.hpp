@@ -15,7 +15,6 @@
 /// vectors/strings of those, or types with a cereal `serialize` function. A task
 /// `rt.submit(fn, args...)` may then run on any node whose program registered the same name;
 /// a task of an unregistered callable always runs where it was submitted.
-#define WEFT_REMOTE(fn)                                                              \
-  [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_remote_registered_, \
-                                                        __COUNTER__) =           \
+#define WEFT_REMOTE(fn)                                                                         \
+  [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_remote_registered_, __COUNTER__) = \
       ::weft::detail::register_remote<&fn>(#fn)

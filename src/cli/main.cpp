@@ -1,8 +1,8 @@
 // The `weft` command-line tool: `weft start --head` runs a cluster's head in the foreground,
 // `weft status` prints the nodes a head knows, `weft stop` stops a cluster.
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -32,8 +32,10 @@ struct common_flags {
       std::ifstream in(token_file);
       std::string line;
       std::getline(in, line);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (line.empty()) throw weft::config_error(fmt::format("{}: the first line is empty", token_file));
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.pop_back();
+      if (line.empty())
+        throw weft::config_error(fmt::format("{}: the first line is empty", token_file));
       s.token = line;
     }
     if (!cluster_name.empty()) s.cluster_name = cluster_name;
@@ -54,9 +56,10 @@ int start_head(const std::string& host, int port, unsigned threads, const common
                  host.c_str());
   }
   weft::runtime rt{cfg};
-  std::printf("weft head of cluster '%s' listening on %s:%d (stop it with: weft stop --address "
-              "%s:%d)\n",
-              cfg.cluster.cluster_name.c_str(), host.c_str(), port, host.c_str(), port);
+  std::printf(
+      "weft head of cluster '%s' listening on %s:%d (stop it with: weft stop --address "
+      "%s:%d)\n",
+      cfg.cluster.cluster_name.c_str(), host.c_str(), port, host.c_str(), port);
   std::fflush(stdout);
   rt.serve();
   return 0;
@@ -75,8 +78,10 @@ int main(int argc, char** argv) {
   unsigned threads = 1;
   auto* start = app.add_subcommand(
       "start", "Run a cluster's head in the foreground until `weft stop` or SIGTERM");
-  start->add_flag("--head", head, "Run the head (workers are your own program with "
-                                  "WEFT_ROLE=worker)")
+  start
+      ->add_flag("--head", head,
+                 "Run the head (workers are your own program with "
+                 "WEFT_ROLE=worker)")
       ->required();
   start->add_option("--host", host, "Address to listen on (another than 127.0.0.1 needs a token)");
   start->add_option("--port", port, "Port to listen on")->check(CLI::Range(1, 65535));
@@ -98,8 +103,9 @@ int main(int argc, char** argv) {
     weft::cluster_settings s = weft::cluster_settings::from_env();
     if (!address.empty()) s.address = address;
     if (s.address.empty()) {
-      std::fprintf(stderr, "weft: give the head's address with --address host:port or "
-                           "WEFT_ADDRESS\n");
+      std::fprintf(stderr,
+                   "weft: give the head's address with --address host:port or "
+                   "WEFT_ADDRESS\n");
       return 2;
     }
     if (status->parsed()) {

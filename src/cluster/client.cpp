@@ -39,7 +39,7 @@ class one_request final : public cluster::connection_events {
 };
 
 wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_kind kind,
-                                std::chrono::milliseconds timeout) {
+                           std::chrono::milliseconds timeout) {
   const endpoint_text head = parse_endpoint(settings.address, "the head's address");
   cluster::asio::io_context io;
   one_request events(kind);
@@ -51,9 +51,9 @@ wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_ki
   auto c = connection::dial(io, events, identity, head.host, head.port);
   io.run_for(timeout);
   if (!events.answer_) {
-    const std::string why =
-        events.closed_reason_.empty() ? fmt::format("no answer within {} ms", timeout.count())
-                                      : events.closed_reason_;
+    const std::string why = events.closed_reason_.empty()
+                                ? fmt::format("no answer within {} ms", timeout.count())
+                                : events.closed_reason_;
     if (why.find("token") != std::string::npos || why.find("cluster '") != std::string::npos)
       throw auth_error(fmt::format("the head at {} refused us: {}", settings.address, why));
     throw error(fmt::format("cannot reach the head at {}: {}", settings.address, why));
@@ -78,10 +78,10 @@ void stop_cluster(const cluster_settings& settings, std::chrono::milliseconds ti
 }
 
 std::string format_status(const cluster_status& status) {
-  std::string out = fmt::format("cluster '{}': {} node(s)\n", status.cluster_name,
-                                status.nodes.size());
-  out += fmt::format("{:<12} {:<7} {:<22} {:>7} {:>6} {:>8} {:>12} {:>12} {:>9}  {}\n", "id", "role",
-                     "address", "pid", "load", "served", "sent", "received", "uptime",
+  std::string out =
+      fmt::format("cluster '{}': {} node(s)\n", status.cluster_name, status.nodes.size());
+  out += fmt::format("{:<12} {:<7} {:<22} {:>7} {:>6} {:>8} {:>12} {:>12} {:>9}  {}\n", "id",
+                     "role", "address", "pid", "load", "served", "sent", "received", "uptime",
                      "resources / functions");
   for (const node_status& n : status.nodes) {
     std::string resources;
@@ -92,8 +92,8 @@ std::string format_status(const cluster_status& status) {
       functions += fmt::format("{}{}", functions.empty() ? "" : ",", f);
     out += fmt::format("{:<12} {:<7} {:<22} {:>7} {:>6} {:>8} {:>12} {:>12} {:>8.1f}s  [{}] {}\n",
                        n.id, n.role, n.address.empty() ? "-" : n.address, n.pid, n.load,
-                       n.tasks_served, n.bytes_sent, n.bytes_received, n.uptime_seconds,
-                       resources, functions.empty() ? "-" : functions);
+                       n.tasks_served, n.bytes_sent, n.bytes_received, n.uptime_seconds, resources,
+                       functions.empty() ? "-" : functions);
   }
   return out;
 }

@@ -91,8 +91,8 @@ connection::connection(asio::io_context& io, connection_events& events, link_ide
 std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_events& events,
                                              link_identity identity, std::string host,
                                              std::uint16_t port) {
-  auto c = std::make_shared<connection>(io, events, std::move(identity),
-                                        wire::handshake_role::dialer);
+  auto c =
+      std::make_shared<connection>(io, events, std::move(identity), wire::handshake_role::dialer);
   c->peer_address_ = fmt::format("{}:{}", host, port);
   asio::post(io, [c, host = std::move(host), port] {
     auto resolver = std::make_shared<tcp::resolver>(c->io_);
@@ -103,15 +103,14 @@ std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_ev
             c->fail(fmt::format("cannot resolve {}: {}", c->peer_address_, ec.message()));
             return;
           }
-          asio::async_connect(c->socket_, results,
-                              [c](const boost::system::error_code& ec2, const tcp::endpoint&) {
-                                if (ec2) {
-                                  c->fail(fmt::format("cannot connect to {}: {}",
-                                                      c->peer_address_, ec2.message()));
-                                  return;
-                                }
-                                c->start_handshake();
-                              });
+          asio::async_connect(
+              c->socket_, results, [c](const boost::system::error_code& ec2, const tcp::endpoint&) {
+                if (ec2) {
+                  c->fail(fmt::format("cannot connect to {}: {}", c->peer_address_, ec2.message()));
+                  return;
+                }
+                c->start_handshake();
+              });
         });
   });
   return c;
@@ -119,12 +118,12 @@ std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_ev
 
 std::shared_ptr<connection> connection::accept(asio::io_context& io, tcp::socket socket,
                                                connection_events& events, link_identity identity) {
-  auto c = std::make_shared<connection>(io, events, std::move(identity),
-                                        wire::handshake_role::listener);
+  auto c =
+      std::make_shared<connection>(io, events, std::move(identity), wire::handshake_role::listener);
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
-  c->peer_address_ =
-      ec ? std::string("unknown") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
+  c->peer_address_ = ec ? std::string("unknown")
+                        : fmt::format("{}:{}", remote.address().to_string(), remote.port());
   c->socket_ = std::move(socket);
   asio::post(c->io_, [c] { c->start_handshake(); });
   return c;
@@ -171,8 +170,8 @@ void connection::read_more() {
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         if (self->stage_ == stage::closed) return;
         if (ec) {
-          std::string why = ec == asio::error::eof ? "the peer closed the connection"
-                                                   : ec.message();
+          std::string why =
+              ec == asio::error::eof ? "the peer closed the connection" : ec.message();
           const bool mid_frame = self->reader_.pending_bytes() > 0;
           if (mid_frame) {
             why += fmt::format(" in the middle of a frame ({} bytes of it received)",
@@ -239,36 +238,35 @@ void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
     f->placed = place;
     rest = place.subspan(have - skip);
   }
-  asio::async_read(socket_, asio::buffer(rest.data(), rest.size()),
-                   [self = shared_from_this(), f](const boost::system::error_code& ec,
-                                                  std::size_t n) {
-                     if (self->stage_ == stage::closed) return;
-                     self->received_.fetch_add(n, std::memory_order_relaxed);
-                     if (ec) {
-                       self->refuse(fmt::format("{} in the middle of a {}-byte frame",
-                                                ec == asio::error::eof
-                                                    ? "the peer closed the connection"
-                                                    : ec.message(),
-                                                f->header.payload_bytes));
-                       return;
-                     }
-                     try {
-                       wire::frame_reader::check(*f);
-                       self->events_.on_frame(*self, std::move(*f));
-                     } catch (const std::exception& e) {
-                       self->refuse(e.what());
-                       return;
-                     }
-                     if (self->stage_ != stage::closed) self->read_more();
-                   });
+  asio::async_read(
+      socket_, asio::buffer(rest.data(), rest.size()),
+      [self = shared_from_this(), f](const boost::system::error_code& ec, std::size_t n) {
+        if (self->stage_ == stage::closed) return;
+        self->received_.fetch_add(n, std::memory_order_relaxed);
+        if (ec) {
+          self->refuse(
+              fmt::format("{} in the middle of a {}-byte frame",
+                          ec == asio::error::eof ? "the peer closed the connection" : ec.message(),
+                          f->header.payload_bytes));
+          return;
+        }
+        try {
+          wire::frame_reader::check(*f);
+          self->events_.on_frame(*self, std::move(*f));
+        } catch (const std::exception& e) {
+          self->refuse(e.what());
+          return;
+        }
+        if (self->stage_ != stage::closed) self->read_more();
+      });
 }
 
 void connection::on_handshake_frame(wire::frame&& f) {
   auto expect = [&](wire::frame_type t, const char* when) {
     if (f.header.type != t) {
-      throw protocol_error(fmt::format(
-          "expected a {} frame {}, got {}", wire::type_name(static_cast<std::uint16_t>(t)), when,
-          wire::type_name(static_cast<std::uint16_t>(f.header.type))));
+      throw protocol_error(fmt::format("expected a {} frame {}, got {}",
+                                       wire::type_name(static_cast<std::uint16_t>(t)), when,
+                                       wire::type_name(static_cast<std::uint16_t>(f.header.type))));
     }
   };
   const std::string& cluster = identity_.cluster_name;
@@ -459,18 +457,18 @@ void connection::start_write() {
         if (!piece.empty()) buffers_.push_back(asio::buffer(piece.data(), piece.size()));
     }
   }
-  asio::async_write(socket_, buffers_,
-                    [self = shared_from_this()](const boost::system::error_code& ec,
-                                                std::size_t n) {
-                      self->sent_.fetch_add(n, std::memory_order_relaxed);
-                      self->in_flight_.clear();
-                      if (ec) {
-                        if (self->stage_ != stage::closed)
-                          self->fail(fmt::format("writing failed: {}", ec.message()));
-                        return;
-                      }
-                      self->start_write();
-                    });
+  asio::async_write(
+      socket_, buffers_,
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->sent_.fetch_add(n, std::memory_order_relaxed);
+        self->in_flight_.clear();
+        if (ec) {
+          if (self->stage_ != stage::closed)
+            self->fail(fmt::format("writing failed: {}", ec.message()));
+          return;
+        }
+        self->start_write();
+      });
 }
 
 void connection::refuse(const std::string& reason) {

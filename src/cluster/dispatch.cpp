@@ -27,7 +27,8 @@ std::string format_resources(const resource_map& r) {
 }  // namespace
 
 std::size_t node::local_threshold() const {
-  if (settings_.offload_threshold >= 0) return static_cast<std::size_t>(settings_.offload_threshold);
+  if (settings_.offload_threshold >= 0)
+    return static_cast<std::size_t>(settings_.offload_threshold);
   return 4 * static_cast<std::size_t>(core_.threads());
 }
 

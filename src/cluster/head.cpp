@@ -78,8 +78,7 @@ void node::head_tick() {
   heartbeat self;
   self.load = core_.live_tasks();
   members_->update_self(self);
-  const std::vector<std::string> dead =
-      members_->sweep(clock::now(), settings_.heartbeat_timeout);
+  const std::vector<std::string> dead = members_->sweep(clock::now(), settings_.heartbeat_timeout);
   for (const std::string& id : dead) {
     log(log_level::warn, "node {} missed its heartbeats for {} ms: marked dead", id,
         settings_.heartbeat_timeout.count());

@@ -39,13 +39,13 @@ namespace weft::cluster {
 
 /// What a request asks for. Values are part of the protocol: never renumber.
 enum class request_kind : std::uint8_t {
-  join = 1,          ///< node -> head: node_status (id empty); answered with join_reply.
-  run_task = 2,      ///< any -> worker: task_header, then the encoded arguments.
-  status = 3,        ///< any -> head: nothing; answered with cluster_status.
-  stop_cluster = 4,  ///< any -> head: nothing; answered empty, then every node is stopped.
-  stop_node = 5,     ///< head -> node (request id 0, no answer): stop serving.
-  pull_object = 6,   ///< any -> owner: object id, offset, length (8 bytes each); answered
-                     ///< with those bytes of the object's encoding.
+  join = 1,            ///< node -> head: node_status (id empty); answered with join_reply.
+  run_task = 2,        ///< any -> worker: task_header, then the encoded arguments.
+  status = 3,          ///< any -> head: nothing; answered with cluster_status.
+  stop_cluster = 4,    ///< any -> head: nothing; answered empty, then every node is stopped.
+  stop_node = 5,       ///< head -> node (request id 0, no answer): stop serving.
+  pull_object = 6,     ///< any -> owner: object id, offset, length (8 bytes each); answered
+                       ///< with those bytes of the object's encoding.
   release_object = 7,  ///< caller -> owner (request id 0, no answer): object id; drop it.
 };
 
@@ -80,8 +80,8 @@ struct heartbeat {
 
 /// What precedes a task's arguments in a run_task request.
 struct task_header {
-  std::string function;   ///< The WEFT_REMOTE name.
-  std::string name;       ///< task_options::name, for messages.
+  std::string function;  ///< The WEFT_REMOTE name.
+  std::string name;      ///< task_options::name, for messages.
   std::int32_t retries = 0;
   resource_map resources;
   template <class A>

@@ -22,10 +22,7 @@ using detail::log_level;
 }  // namespace
 
 node::node(detail::runtime_core& core, const cluster_settings& settings)
-    : core_(core),
-      settings_(settings),
-      work_(asio::make_work_guard(io_)),
-      tick_timer_(io_) {
+    : core_(core), settings_(settings), work_(asio::make_work_guard(io_)), tick_timer_(io_) {
   settings_.validate();
   handle_->self = this;
   if (settings_.role == node_role::head) {
@@ -268,8 +265,7 @@ void node::on_response(connection& c, wire::frame&& f) {
     if (f.payload.empty() || f.payload[0] != std::byte(response_status::ok)) {
       std::string why = "the head refused the join";
       if (f.payload.size() > 1) {
-        failure fail =
-            from_bytes<failure>(std::span(f.payload).subspan(1), "join failure");
+        failure fail = from_bytes<failure>(std::span(f.payload).subspan(1), "join failure");
         why = fail.message;
       }
       joined_->set_exception(std::make_exception_ptr(error(why)));

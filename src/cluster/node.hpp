@@ -75,8 +75,8 @@ class node final : public detail::task_router, private connection_events {
                                                        std::uint64_t size);
   /// Pulls object `id` (`size` bytes) from node `owner`; the future fails with object_lost if
   /// the owner is gone or no longer holds it.
-  std::future<std::shared_ptr<wire::byte_buffer>> pull(const std::string& owner,
-                                                           std::uint64_t id, std::uint64_t size);
+  std::future<std::shared_ptr<wire::byte_buffer>> pull(const std::string& owner, std::uint64_t id,
+                                                       std::uint64_t size);
   /// Tells node `owner` that the last local ref to its object `id` is gone.
   void release_remote(const std::string& owner, std::uint64_t id);
 
@@ -91,8 +91,7 @@ class node final : public detail::task_router, private connection_events {
     const connection* via;
   };
   using clock = std::chrono::steady_clock;
-  using pull_done =
-      std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
+  using pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
   // A result kept for a caller on the node that computed it.
   struct held_object {
     std::shared_ptr<detail::wire_value> value;

@@ -74,8 +74,8 @@ class remote_handle final : public detail::remote_object {
       std::lock_guard lock(home_->mutex);
       if (!home_->self) {
         throw object_lost(fmt::format(
-            "object {} of node {} cannot be pulled: the runtime that referenced it shut down",
-            id_, owner_));
+            "object {} of node {} cannot be pulled: the runtime that referenced it shut down", id_,
+            owner_));
       }
       done = home_->self->pull(owner_, id_, size_);
     }
@@ -149,8 +149,7 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
   }
   if (!value) {
     failure f{"weft::object_lost",
-              fmt::format("node {} holds no object {} (released, or never existed)", node_id(),
-                          id),
+              fmt::format("node {} holds no object {} (released, or never existed)", node_id(), id),
               node_id()};
     std::string prefix(1, static_cast<char>(response_status::failed));
     prefix += to_bytes(f);
@@ -175,16 +174,16 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
 }
 
 std::future<std::shared_ptr<wire::byte_buffer>> node::pull(const std::string& owner,
-                                                               std::uint64_t id,
-                                                               std::uint64_t size) {
+                                                           std::uint64_t id, std::uint64_t size) {
   auto promise = std::make_shared<std::promise<std::shared_ptr<wire::byte_buffer>>>();
   auto future = promise->get_future();
-  start_pull(owner, id, size, [promise](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
-    if (e)
-      promise->set_exception(std::move(e));
-    else
-      promise->set_value(std::move(bytes));
-  });
+  start_pull(owner, id, size,
+             [promise](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
+               if (e)
+                 promise->set_exception(std::move(e));
+               else
+                 promise->set_value(std::move(bytes));
+             });
   return future;
 }
 
@@ -210,22 +209,22 @@ void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t 
     }
     joining_[key].push_back(std::move(done));
   }
-  pull_uncached(owner, id, size, [this, key](std::exception_ptr e,
-                                            std::shared_ptr<wire::byte_buffer> bytes) {
-    std::vector<pull_done> waiting;
-    {
-      std::lock_guard lock(mutex_);
-      waiting = std::move(joining_[key]);
-      joining_.erase(key);
-      if (bytes) {
-        for (auto it = pulled_.begin(); it != pulled_.end();)
-          it = it->second.expired() ? pulled_.erase(it) : std::next(it);
-        pulled_[key] = bytes;
-      }
-    }
-    for (auto& d : waiting)
-      d(e, bytes);
-  });
+  pull_uncached(owner, id, size,
+                [this, key](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
+                  std::vector<pull_done> waiting;
+                  {
+                    std::lock_guard lock(mutex_);
+                    waiting = std::move(joining_[key]);
+                    joining_.erase(key);
+                    if (bytes) {
+                      for (auto it = pulled_.begin(); it != pulled_.end();)
+                        it = it->second.expired() ? pulled_.erase(it) : std::next(it);
+                      pulled_[key] = bytes;
+                    }
+                  }
+                  for (auto& d : waiting)
+                    d(e, bytes);
+                });
 }
 
 void node::pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
@@ -341,8 +340,8 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
     body = std::span<const std::byte>(job.bytes->data() + chunk.offset, chunk.length);
   }
   if (status != response_status::ok || body.size() != chunk.length) {
-    std::string why = fmt::format("node {} sent {} bytes for a chunk of {}", job.owner,
-                                  body.size(), chunk.length);
+    std::string why = fmt::format("node {} sent {} bytes for a chunk of {}", job.owner, body.size(),
+                                  chunk.length);
     if (status == response_status::failed) why = from_bytes<failure>(body, "pull failure").message;
     job.finished = true;
     job.done(std::make_exception_ptr(object_lost(
@@ -379,8 +378,8 @@ void node::fail_pulls_where(const std::function<bool(const pull_job&)>& match,
   for (auto& job : failed) {
     if (job->finished) continue;
     job->finished = true;
-    job->done(std::make_exception_ptr(object_lost(fmt::format(
-                  "object {} of node {} is lost: {}", job->object, job->owner, why))),
+    job->done(std::make_exception_ptr(object_lost(
+                  fmt::format("object {} of node {} is lost: {}", job->object, job->owner, why))),
               nullptr);
   }
 }

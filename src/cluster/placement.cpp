@@ -7,8 +7,7 @@
 
 namespace weft::cluster {
 
-bool can_run(const node_status& node, const std::string& function,
-             const resource_map& resources) {
+bool can_run(const node_status& node, const std::string& function, const resource_map& resources) {
   if (node.role != "worker") return false;
   if (!std::binary_search(node.functions.begin(), node.functions.end(), function)) return false;
   for (const auto& [name, amount] : resources) {

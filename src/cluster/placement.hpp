@@ -17,8 +17,8 @@ namespace weft::cluster {
 
 /// A worker as placement sees it.
 struct placement_candidate {
-  const node_status* node;   ///< Its last known status.
-  std::uint64_t in_flight;   ///< Tasks this node sent it that have not come back.
+  const node_status* node;  ///< Its last known status.
+  std::uint64_t in_flight;  ///< Tasks this node sent it that have not come back.
 };
 
 /// The index in `candidates` of the node to run `function` needing `resources`, or nothing if

@@ -144,9 +144,8 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
     link->via = via;
     link->request = id;
     try {
-      link->result = detail::submit_task(&core_, &options, [fn, gathering] {
-        return fn->invoke(gathering->values);
-      });
+      link->result = detail::submit_task(&core_, &options,
+                                         [fn, gathering] { return fn->invoke(gathering->values); });
     } catch (...) {
       // Refused here (resources, shutdown): the caller's task fails with the reason.
       via->send(wire::frame_type::response, id,

@@ -27,9 +27,10 @@ const char* env(const char* name) noexcept {
 std::chrono::milliseconds parse_millis(const char* name, const char* text, long long minimum) {
   long long ms = 0;
   if (!parse_int(text, ms) || ms < minimum) {
-    throw config_error(fmt::format("{}='{}' is not a duration in milliseconds (an integer of at "
-                                   "least {})",
-                                   name, text, minimum));
+    throw config_error(
+        fmt::format("{}='{}' is not a duration in milliseconds (an integer of at "
+                    "least {})",
+                    name, text, minimum));
   }
   return std::chrono::milliseconds(ms);
 }
@@ -60,8 +61,7 @@ std::string read_token_file(const char* path) {
 }
 
 bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" ||
-         host.rfind("127.", 0) == 0;
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -187,9 +187,9 @@ void cluster_settings::validate() const {
         heartbeat_timeout.count(), heartbeat_interval.count()));
   }
   if (offload_threshold < -1) {
-    throw config_error(fmt::format(
-        "config.cluster.offload_threshold = {}: use 0 or more, or -1 for the default",
-        offload_threshold));
+    throw config_error(
+        fmt::format("config.cluster.offload_threshold = {}: use 0 or more, or -1 for the default",
+                    offload_threshold));
   }
   if (max_frame_bytes < 4096) {
     throw config_error(fmt::format(

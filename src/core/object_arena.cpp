@@ -390,9 +390,9 @@ void object_arena::pull(object_record& r) {
     lost_.fetch_add(1, std::memory_order_relaxed);
     throw;
   } catch (const std::exception& e) {
-    r.error_ = std::make_exception_ptr(object_lost(fmt::format(
-        "{} is lost: pulling it from node {} failed: {}", describe(r), r.remote_->owner(),
-        e.what())));
+    r.error_ = std::make_exception_ptr(
+        object_lost(fmt::format("{} is lost: pulling it from node {} failed: {}", describe(r),
+                                r.remote_->owner(), e.what())));
     r.word_.store(object_record::lost, std::memory_order_release);
     r.awaiting_pull_ = false;
     remote_.fetch_sub(r.bytes_, std::memory_order_relaxed);

@@ -8,8 +8,8 @@
 
 #include <fmt/core.h>
 
-#include "log.hpp"
 #include "cluster_hook.hpp"
+#include "log.hpp"
 #include "runtime_core.hpp"
 #include "weft/detail/actor_base.hpp"
 #include "weft/errors.hpp"
@@ -42,10 +42,10 @@ runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {
 void runtime::serve() {
   const node_role role = core_->settings().cluster.role;
   if (!core_->router() || (role != node_role::worker && role != node_role::head)) {
-    throw error(fmt::format(
-        "runtime::serve() needs a worker or head runtime (set WEFT_ROLE=worker and "
-        "WEFT_ADDRESS); this one is {}",
-        core_->router() ? "a driver" : "in-process"));
+    throw error(
+        fmt::format("runtime::serve() needs a worker or head runtime (set WEFT_ROLE=worker and "
+                    "WEFT_ADDRESS); this one is {}",
+                    core_->router() ? "a driver" : "in-process"));
   }
   serve_cluster(*core_->router());
 }

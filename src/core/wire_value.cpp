@@ -59,8 +59,7 @@ wire_reference parse_reference(std::span<const std::byte> bytes) {
   return r;
 }
 
-void wire_value::append_reference(const std::string& owner, std::uint64_t id,
-                                  std::uint64_t size) {
+void wire_value::append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size) {
   std::string entry(1, static_cast<char>(entry_reference));
   write_u64(entry, 8 + owner.size() + 16);
   write_u64(entry, owner.size());

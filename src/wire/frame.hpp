@@ -11,12 +11,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
-#include <utility>
-#include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace weft::wire {

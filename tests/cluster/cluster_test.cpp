@@ -190,8 +190,8 @@ TEST_CASE("a node with the wrong token is refused and logged; the head keeps ser
   local_cluster cluster(std::map<std::string, std::string>{{"WEFT_TOKEN", "right-token"}});
   cluster.add_worker("worker-1", {}, 2);
   child_process& intruder = cluster.start(
-      "intruder", {{"WEFT_ROLE", "worker"}, {"WEFT_TOKEN", "wrong-token"},
-                   {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
+      "intruder",
+      {{"WEFT_ROLE", "worker"}, {"WEFT_TOKEN", "wrong-token"}, {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
       {});
   auto rc = intruder.wait_for(20s);
   INFO(intruder.output());
@@ -259,16 +259,20 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
       {"wrong protocol version", header(0, 99, 1), "protocol version 99"},
       {"oversized length", header(0xFFFFFFF0u, 1, 1), "over the maximum"},
       {"unknown frame type", header(0, 1, 77), "unknown type 77"},
-      {"truncated frame", [] {
+      {"truncated frame",
+       [] {
          auto h = header(64, 1, 1);
          h.resize(40);
          return h;
-       }(), "in the middle of a frame"},
-      {"bad checksum", [] {
+       }(),
+       "in the middle of a frame"},
+      {"bad checksum",
+       [] {
          auto h = header(4, 1, 1);
          h.insert(h.end(), {1, 2, 3, 4});
          return h;
-       }(), "failed its checksum"},
+       }(),
+       "failed its checksum"},
   };
   for (const auto& c : cases) {
     INFO(std::string(c.what));
@@ -280,8 +284,8 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
 }
 
 TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost, no hang") {
-  local_cluster cluster(
-      std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"}, {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"},
+                                                           {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
   child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
@@ -300,8 +304,8 @@ TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost
 }
 
 TEST_CASE("a silent worker (SIGSTOP) is declared dead after the heartbeat timeout") {
-  local_cluster cluster(
-      std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"}, {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"},
+                                                           {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
   child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
@@ -349,4 +353,28 @@ TEST_CASE("a 256 MiB result made on worker A is read on worker B, not through th
   CHECK(value_of(out, "bytes_received[worker-2]") < block + (4ll << 20));  // pulled once
   CHECK(value_of(out, "bytes_received[driver-1]") < (2ll << 20));
   CHECK(value_of(out, "bytes_received[worker-1]") < (1ll << 20));
+}
+
+TEST_CASE("the weft tool says what is wrong: no address, no head, no --head") {
+  char dir_template[] = "/tmp/weft-cli-test-XXXXXX";
+  const std::string dir = ::mkdtemp(dir_template);
+  auto run = [&](std::vector<std::string> args, const std::string& name) {
+    child_process cli(cli_binary, std::move(args), {}, dir + "/" + name + ".log");
+    auto rc = cli.wait_for(20s);
+    REQUIRE(rc.has_value());
+    return std::make_pair(*rc, cli.output());
+  };
+  ::unsetenv("WEFT_ADDRESS");
+  auto [no_address_rc, no_address] = run({"status"}, "no-address");
+  CHECK(no_address_rc == 2);
+  CHECK(contains(no_address, "give the head's address with --address"));
+  const std::string nobody = "127.0.0.1:" + std::to_string(free_port());
+  auto [no_head_rc, no_head] = run({"status", "--address", nobody}, "no-head");
+  CHECK(no_head_rc == 1);
+  CHECK(contains(no_head, "cannot reach the head at " + nobody));
+  auto [no_flag_rc, no_flag] = run({"start"}, "no-flag");
+  CHECK(no_flag_rc != 0);
+  CHECK(contains(no_flag, "--head"));
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }

@@ -94,8 +94,8 @@ TEST_CASE("three runtimes of one process form a cluster and run tasks across it"
   weft::task_options special{.resources = {{"special", 1}}};
   CHECK(driver.submit(special, square, 12).get() == 144);
   // A lambda cannot travel: needing a resource only elsewhere is refused at submit.
-  CHECK_THROWS_WITH_AS(driver.submit(special, [] { return 1; }),
-                       doctest::Contains("WEFT_REMOTE"), weft::error);
+  CHECK_THROWS_WITH_AS(driver.submit(special, [] { return 1; }), doctest::Contains("WEFT_REMOTE"),
+                       weft::error);
   // Resources nobody has fail the task with a clear error.
   weft::task_options impossible{.resources = {{"unicorn", 1}}};
   CHECK_THROWS_WITH_AS(driver.submit(impossible, square, 1).get(),

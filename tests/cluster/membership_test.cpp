@@ -66,11 +66,11 @@ TEST_CASE("placement picks a worker with the function and resources, least loade
   node_status w2 = node("worker", {"add"}, {}, 1);
   node_status d = node("driver", {"add", "sum"}, {{"gpu", 4}}, 0);
   std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}, {&d, 0}};
-  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 1u);          // lower load
-  CHECK(weft::cluster::choose_node(c, "sum", {}, 0) == 0u);          // only w1 has it
+  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 1u);  // lower load
+  CHECK(weft::cluster::choose_node(c, "sum", {}, 0) == 0u);  // only w1 has it
   CHECK(weft::cluster::choose_node(c, "add", {{"gpu", 1}}, 0) == 0u);
-  CHECK_FALSE(weft::cluster::choose_node(c, "add", {{"gpu", 2}}, 0)); // nobody has 2 gpus
-  CHECK_FALSE(weft::cluster::choose_node(c, "missing", {}, 0));       // drivers never run tasks
+  CHECK_FALSE(weft::cluster::choose_node(c, "add", {{"gpu", 2}}, 0));  // nobody has 2 gpus
+  CHECK_FALSE(weft::cluster::choose_node(c, "missing", {}, 0));        // drivers never run tasks
   c[1].in_flight = 10;  // what this node already sent counts as load
   CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 0u);
 }

@@ -97,10 +97,10 @@ class object_record {
   /// gone); the top bit is set when the object is gone.
   std::atomic<std::uint32_t> claims_{0};
   static constexpr std::uint32_t gone_bit = 1u << 31;
-  std::mutex mutex_;               // serialises spill, restore, loss and the object's end
-  bool on_store_ = false;          // a verified copy is in the store (mutex_)
-  bool gone_ = false;              // the object's state is being destroyed (mutex_)
-  std::exception_ptr error_;       // why it is lost (mutex_)
+  std::mutex mutex_;          // serialises spill, restore, loss and the object's end
+  bool on_store_ = false;     // a verified copy is in the store (mutex_)
+  bool gone_ = false;         // the object's state is being destroyed (mutex_)
+  std::exception_ptr error_;  // why it is lost (mutex_)
   /// Set for a value owned by another node; kept after the first pull so that later tasks on
   /// other nodes can be sent the reference instead of the bytes.
   std::shared_ptr<remote_object> remote_;

@@ -98,13 +98,14 @@ struct parameter_from<P, void> : std::false_type {};
 /// True when a stored argument S can be passed as parameter P of a remote function.
 template <class P, class S>
 inline constexpr bool wire_argument_v =
-    wire_param_v<P> && parameter_from<P, typename stored_value<S>::type>::value;
+    wire_param_v<P>&& parameter_from<P, typename stored_value<S>::type>::value;
 
 template <class Params, class... S>
 struct arguments_fit : std::false_type {};
 template <class... P, class... S>
 requires(sizeof...(P) == sizeof...(S)) struct arguments_fit<type_list<P...>, S...>
-    : std::bool_constant<(wire_argument_v<P, S> && ...)> {};
+    : std::bool_constant<(wire_argument_v<P, S> && ...)> {
+};
 
 template <class R>
 inline constexpr bool wire_result_v = std::is_void_v<R> || wire_type_v<std::remove_cvref_t<R>>;

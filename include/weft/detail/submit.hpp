@@ -199,8 +199,8 @@ class task final : public state<R>, public task_base {
       auto out = std::make_shared<wire_value>();
       // The pieces may point into the stored arguments: the encoding keeps this task alive.
       this->retain();
-      out->keep_alive(std::shared_ptr<const void>(
-          static_cast<state_base*>(this), [](const void* s) {
+      out->keep_alive(
+          std::shared_ptr<const void>(static_cast<state_base*>(this), [](const void* s) {
             const_cast<state_base*>(static_cast<const state_base*>(s))->release();
           }));
       using params = typename function_signature<F>::params;

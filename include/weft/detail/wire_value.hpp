@@ -78,8 +78,8 @@ class wire_value {
   void append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size);
   /// Appends raw bytes, copied.
   void append_copy(std::span<const std::byte> bytes) {
-    std::string& stable = buffers_.emplace_back(reinterpret_cast<const char*>(bytes.data()),
-                                                bytes.size());
+    std::string& stable =
+        buffers_.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
   }
   /// Appends bytes that stay valid as long as this value (keep their owner alive with
