@@ -50,7 +50,7 @@ struct cluster_settings {
 
   /// How long the head waits without a heartbeat before it marks a node dead. At least twice
   /// the interval.
-  std::chrono::milliseconds heartbeat_timeout{5000};
+  std::chrono::milliseconds heartbeat_timeout{10000};
 
   /// How long a node keeps trying to reach the head when it starts.
   std::chrono::milliseconds connect_timeout{10000};

@@ -17,6 +17,9 @@ namespace {
 using detail::log;
 using detail::log_level;
 
+// Arguments at least this large are held here and pulled by the worker, not sent inline.
+constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
+
 std::string format_resources(const resource_map& r) {
   std::string out;
   for (const auto& [name, amount] : r)
@@ -81,7 +84,8 @@ bool node::route(detail::task_base& task) noexcept {
     header.resources = needs;
     std::string prefix(1, static_cast<char>(request_kind::run_task));
     append_task_header(prefix, header);
-    std::shared_ptr<detail::wire_value> body = task.encode_call();
+    std::vector<std::uint64_t> holds;
+    std::shared_ptr<detail::wire_value> body = hoist_large_arguments(task.encode_call(), holds);
     const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
@@ -89,10 +93,12 @@ bool node::route(detail::task_base& task) noexcept {
       // worker: stop() and on_closed fail what is registered, under this same lock.
       auto link = peers_.find(chosen);
       if (stopped_.load() || link == peers_.end() || link->second != via) {
+        for (std::uint64_t h : holds)
+          held_.erase(h);
         throw cancelled_error(fmt::format(
             "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
       }
-      pending_.emplace(id, pending_call{&task, chosen, via.get()});
+      pending_.emplace(id, pending_call{&task, chosen, via.get(), holds});
       ++in_flight_[chosen];
       ++in_flight_total_;
     }
@@ -101,6 +107,8 @@ bool node::route(detail::task_base& task) noexcept {
     } catch (...) {
       std::lock_guard lock(mutex_);
       if (pending_.erase(id) == 0) return true;  // already failed by a closing connection
+      for (std::uint64_t h : holds)
+        held_.erase(h);
       --in_flight_[chosen];
       --in_flight_total_;
       throw;
@@ -132,11 +140,12 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
     std::lock_guard lock(mutex_);
     auto found = pending_.find(id);
     if (found == pending_.end()) return;  // failed already (its node was declared dead)
-    call = found->second;
+    call = std::move(found->second);
     pending_.erase(found);
     --in_flight_[call.node];
     --in_flight_total_;
   }
+  release_holds(call.holds);
   detail::task_base& task = *call.task;
   const auto status = static_cast<response_status>(payload[0]);
   std::span<const std::byte> body = payload.subspan(1);
@@ -181,8 +190,59 @@ void node::fail_calls_where(const std::function<bool(const pending_call&)>& matc
       }
     }
   }
-  for (auto& [call, e] : failed)
+  for (auto& [call, e] : failed) {
+    release_holds(call.holds);
     fail_call(*call.task, std::move(e));
+  }
+}
+
+std::shared_ptr<detail::wire_value> node::hoist_large_arguments(
+    std::shared_ptr<detail::wire_value> body, std::vector<std::uint64_t>& holds) {
+  std::string self;
+  {
+    std::lock_guard lock(mutex_);
+    if (listen_address_.empty()) return body;  // nobody could pull from here
+    self = id_;
+  }
+  bool any = false;
+  for (const auto& e : body->entries())
+    any = any || (e.tag == detail::wire_value::entry_value && e.size >= hoist_min_bytes);
+  if (!any) return body;
+  // Large arguments stay here and the worker pulls them in chunks: no frame size limit, and
+  // the request itself stays small.
+  auto out = std::make_shared<detail::wire_value>();
+  out->keep_alive(body);
+  const auto& pieces = body->pieces();
+  for (const auto& e : body->entries()) {
+    auto span = std::span(pieces).subspan(e.first_piece, e.pieces);
+    if (e.tag == detail::wire_value::entry_reference) {
+      for (auto piece : span)
+        out->append_borrowed(piece);
+    } else if (e.size < hoist_min_bytes) {
+      out->append_entry_pieces(span, e.size);
+    } else {
+      auto held = std::make_shared<detail::wire_value>();
+      held->keep_alive(body);
+      for (auto piece : span)
+        held->append_borrowed(piece);
+      const std::uint64_t id = hold(std::move(held), nullptr);
+      holds.push_back(id);
+      out->append_reference(self, id, e.size);
+    }
+  }
+  return out;
+}
+
+void node::release_holds(const std::vector<std::uint64_t>& holds) {
+  if (holds.empty()) return;
+  std::vector<held_object> dropped;  // destroyed after the lock: they may end refs
+  std::lock_guard lock(mutex_);
+  for (std::uint64_t h : holds) {
+    auto found = held_.find(h);
+    if (found == held_.end()) continue;
+    dropped.push_back(std::move(found->second));
+    held_.erase(found);
+  }
 }
 
 void node::apply_view(cluster_status view) {

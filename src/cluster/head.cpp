@@ -78,7 +78,18 @@ void node::head_tick() {
   heartbeat self;
   self.load = core_.live_tasks();
   members_->update_self(self);
-  const std::vector<std::string> dead = members_->sweep(clock::now(), settings_.heartbeat_timeout);
+  const auto now = clock::now();
+  const auto since_last = now - last_tick_;
+  last_tick_ = now;
+  if (since_last > 2 * settings_.heartbeat_interval) {
+    // The head itself did not run for a while (a loaded machine): the heartbeats that came
+    // meanwhile may still wait in its sockets. Read them before judging anyone.
+    log(log_level::info, "the head was not scheduled for {} ms; no node is judged this time",
+        std::chrono::duration_cast<std::chrono::milliseconds>(since_last).count());
+    head_broadcast();
+    return;
+  }
+  const std::vector<std::string> dead = members_->sweep(now, settings_.heartbeat_timeout);
   for (const std::string& id : dead) {
     log(log_level::warn, "node {} missed its heartbeats for {} ms: marked dead", id,
         settings_.heartbeat_timeout.count());

@@ -160,7 +160,8 @@ void node::send_join(connection& head) {
   me.resources = core_.settings().resources;
   me.functions = detail::remote_function_names();
   me.pid = static_cast<std::int64_t>(::getpid());
-  if (settings_.role == node_role::worker) {
+  {
+    // Workers listen for tasks and pulls, drivers for pulls of the large arguments they send.
     if (settings_.listen.empty()) {
       start_listening(head.local_host(), 0);
     } else {

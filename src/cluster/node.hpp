@@ -89,6 +89,7 @@ class node final : public detail::task_router, private connection_events {
     detail::task_base* task;
     std::string node;
     const connection* via;
+    std::vector<std::uint64_t> holds;  // large arguments held here for the worker to pull
   };
   using clock = std::chrono::steady_clock;
   using pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
@@ -170,6 +171,9 @@ class node final : public detail::task_router, private connection_events {
   void fail_calls_where(const std::function<bool(const pending_call&)>& match,
                         const std::function<std::exception_ptr(const pending_call&)>& why);
   void apply_view(cluster_status view);
+  std::shared_ptr<detail::wire_value> hoist_large_arguments(
+      std::shared_ptr<detail::wire_value> body, std::vector<std::uint64_t>& holds);
+  void release_holds(const std::vector<std::uint64_t>& holds);
   std::size_t local_threshold() const;
 
   detail::runtime_core& core_;
@@ -208,6 +212,7 @@ class node final : public detail::task_router, private connection_events {
   std::uint64_t join_request_ = 0;
   std::unique_ptr<membership> members_;                 // head only
   std::map<const connection*, std::string> member_of_;  // head only
+  clock::time_point last_tick_ = clock::now();          // head only
 
   const std::shared_ptr<node_handle> handle_ = std::make_shared<node_handle>();
   std::atomic<bool> stopped_{false};

@@ -67,6 +67,7 @@ void wire_value::append_reference(const std::string& owner, std::uint64_t id, st
   write_u64(entry, id);
   write_u64(entry, size);
   std::string& stable = buffers_.emplace_back(std::move(entry));
+  entries_.push_back({entry_reference, pieces_.size(), 1, stable.size()});
   add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
 }
 

@@ -179,11 +179,22 @@ void objects_scenario(weft::runtime& rt) {
               static_cast<unsigned long long>(rt.arena_stats().pulls));
   expect(intact, "a held result read on the driver arrives intact");
 
+  // An argument larger than a frame (64 MiB) is held here and pulled by the worker in chunks.
+  const std::uint64_t arg_words = (100u << 20) / 8;
+  auto argument = rt.put(make_block(arg_words, 11));
+  std::uint64_t arg_expected = 1469598103934665603ull;
+  for (std::uint64_t i = 0; i < arg_words; ++i)
+    arg_expected = (arg_expected ^ block_word(11, i)) * 1099511628211ull;
+  auto arg_sum = rt.submit(on_b, checksum, argument);
+  std::printf("big_argument_ok=%d\n", arg_sum.get() == arg_expected ? 1 : 0);
+  expect(arg_sum.get() == arg_expected, "a 100 MiB argument reaches the worker intact");
+
   // Per-node byte counters, as the head has them after the next heartbeats.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (const auto& n : weft::query_cluster(rt.settings().cluster).nodes) {
-    std::printf("bytes_received[%s]=%llu\n", n.id.c_str(),
-                static_cast<unsigned long long>(n.bytes_received));
+    std::printf("bytes_received[%s]=%llu\nbytes_sent[%s]=%llu\n", n.id.c_str(),
+                static_cast<unsigned long long>(n.bytes_received), n.id.c_str(),
+                static_cast<unsigned long long>(n.bytes_sent));
   }
 }
 

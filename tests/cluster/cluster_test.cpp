@@ -76,6 +76,10 @@ class local_cluster {
                       " has a sanitizer report:\n", log);
       }
     }
+    if (std::getenv("WEFT_TEST_KEEP_LOGS")) {
+      MESSAGE("logs kept in ", dir_);
+      return;
+    }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
@@ -333,7 +337,9 @@ long long value_of(const std::string& text, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("a 256 MiB result made on worker A is read on worker B, not through the driver") {
+TEST_CASE(
+    "a 256 MiB result made on worker A is read on worker B, not through the driver; "
+    "a 100 MiB argument (over the frame limit) travels in chunks") {
   local_cluster cluster;
   cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
   cluster.add_worker("worker-2", {{"WEFT_RESOURCES", "b=1"}}, 3);
@@ -348,9 +354,12 @@ TEST_CASE("a 256 MiB result made on worker A is read on worker B, not through th
   CHECK(contains(out, "small_intact=1"));
   CHECK(value_of(out, "driver_pulls") == 0);        // the big block never came here
   CHECK(value_of(out, "driver_pulls_after") == 1);  // the small one did, once, on get()
+  CHECK(contains(out, "big_argument_ok=1"));
   const long long block = 256ll << 20;
-  CHECK(value_of(out, "bytes_received[worker-2]") >= block);
-  CHECK(value_of(out, "bytes_received[worker-2]") < block + (4ll << 20));  // pulled once
+  const long long argument = 100ll << 20;
+  CHECK(value_of(out, "bytes_received[worker-2]") >= block + argument);
+  CHECK(value_of(out, "bytes_received[worker-2]") < block + argument + (4ll << 20));  // once
+  CHECK(value_of(out, "bytes_sent[driver-1]") >= argument);
   CHECK(value_of(out, "bytes_received[driver-1]") < (2ll << 20));
   CHECK(value_of(out, "bytes_received[worker-1]") < (1ll << 20));
 }

@@ -62,6 +62,15 @@ class wire_value {
         add_piece(piece);
     }
   }
+  /// Where one argument entry is among pieces(). For a value entry, the pieces of its bytes
+  /// (after its tag and length); for a reference entry, the whole encoded entry.
+  struct entry_pieces {
+    unsigned char tag = entry_value;
+    std::size_t first_piece = 0;  ///< Index of the first piece.
+    std::size_t pieces = 0;       ///< How many pieces.
+    std::uint64_t size = 0;       ///< Their byte count.
+  };
+
   /// Appends an argument entry holding `value` (tag, length, bytes).
   template <class T>
   void append_entry(const T& value) {
@@ -69,11 +78,28 @@ class wire_value {
     prefix[0] = std::byte{entry_value};
     add_piece(prefix);
     const std::uint64_t before = size_;
+    const std::size_t first = pieces_.size();
     append(value);
     const std::uint64_t n = size_ - before;
     for (std::size_t i = 0; i < 8; ++i)
       prefix[1 + i] = std::byte((n >> (8 * i)) & 0xFF);
+    entries_.push_back({entry_value, first, pieces_.size() - first, n});
   }
+  /// Appends a value entry of `size` bytes borrowed from `pieces` (kept valid by the caller, e.g.
+  /// with keep_alive).
+  void append_entry_pieces(std::span<const std::span<const std::byte>> pieces, std::uint64_t size) {
+    auto& prefix = prefixes_.emplace_back();
+    prefix[0] = std::byte{entry_value};
+    for (std::size_t i = 0; i < 8; ++i)
+      prefix[1 + i] = std::byte((size >> (8 * i)) & 0xFF);
+    add_piece(prefix);
+    const std::size_t first = pieces_.size();
+    for (auto piece : pieces)
+      add_piece(piece);
+    entries_.push_back({entry_value, first, pieces_.size() - first, size});
+  }
+  /// The argument entries appended so far, in order.
+  const std::vector<entry_pieces>& entries() const noexcept { return entries_; }
   /// Appends an argument entry naming object `id` (of `size` bytes) owned by node `owner`.
   void append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size);
   /// Appends raw bytes, copied.
@@ -104,6 +130,7 @@ class wire_value {
   std::uint64_t size_ = 0;
   std::deque<std::string> buffers_;  // a deque never moves its elements: pieces stay valid
   std::deque<std::array<std::byte, 9>> prefixes_;
+  std::vector<entry_pieces> entries_;
   std::vector<std::shared_ptr<const void>> keep_;
   std::vector<object_record*> pins_;
 };
