@@ -300,6 +300,9 @@ void node::on_heartbeat(connection& c, wire::frame&& f) {
 void node::on_closed(connection& c, const std::string& reason) {
   auto self = shared(c);
   accepted_.erase(self);
+  // Counters are per node, over its whole life: keep what this connection carried.
+  closed_sent_ += c.bytes_sent();
+  closed_received_ += c.bytes_received();
   if (joined_) {
     bool is_head_link = false;
     {
@@ -359,6 +362,8 @@ void node::tick() {
       heartbeat beat;
       beat.load = core_.live_tasks();
       beat.tasks_served = tasks_served_.load();
+      beat.bytes_sent = closed_sent_ + head->bytes_sent();
+      beat.bytes_received = closed_received_ + head->bytes_received();
       std::lock_guard lock(mutex_);
       for (const auto& [id, peer] : peers_) {
         beat.bytes_sent += peer->bytes_sent();
