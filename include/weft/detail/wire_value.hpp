@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <deque>
+#include <list>
 #include <memory>
 #include <span>
 #include <string>
@@ -128,8 +128,8 @@ class wire_value {
 
   std::vector<std::span<const std::byte>> pieces_;
   std::uint64_t size_ = 0;
-  std::deque<std::string> buffers_;  // a deque never moves its elements: pieces stay valid
-  std::deque<std::array<std::byte, 9>> prefixes_;
+  std::list<std::string> buffers_;  // a list never moves its elements: pieces stay valid
+  std::list<std::array<std::byte, 9>> prefixes_;
   std::vector<entry_pieces> entries_;
   std::vector<std::shared_ptr<const void>> keep_;
   std::vector<object_record*> pins_;
