@@ -17,7 +17,7 @@ namespace weft {
 struct node_status {
   std::string id;            ///< Assigned by the head: "head", "worker-1", "driver-2", ...
   std::string role;          ///< "head", "worker" or "driver".
-  std::string address;       ///< Where it listens for peers (host:port); empty for drivers.
+  std::string address;       ///< Where it listens for peers (host:port).
   resource_map resources{};  ///< Its resource capacities.
   std::vector<std::string> functions{};  ///< Names registered with WEFT_REMOTE in its program.
   std::uint64_t load = 0;                ///< Tasks live on it at its last heartbeat.

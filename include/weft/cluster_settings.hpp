@@ -33,8 +33,8 @@ struct cluster_settings {
   /// The process's role; `automatic` means driver when `address` is set.
   node_role role = node_role::automatic;
 
-  /// `host:port` a worker listens on for its peers; empty means the address it uses to reach
-  /// the head, on a port the system picks.
+  /// `host:port` a worker or driver listens on for its peers (tasks, and pulls of the objects
+  /// it holds); empty means the address it uses to reach the head, on a port the system picks.
   std::string listen{};
 
   /// The shared secret every node proves it knows (HMAC-SHA256 challenge-response; the token

@@ -208,7 +208,7 @@ class node final : public detail::task_router, private connection_events {
 
   // io thread only.
   std::set<std::shared_ptr<connection>> accepted_;
-  std::uint64_t closed_sent_ = 0;      // bytes of connections that are gone
+  std::uint64_t closed_sent_ = 0;  // bytes of connections that are gone
   std::uint64_t closed_received_ = 0;
   std::shared_ptr<std::promise<void>> joined_;  // set while joining
   std::uint64_t join_request_ = 0;
