@@ -9,25 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "support/env_scope.hpp"
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
 
 namespace {
 
-// Sets environment variables for one scope and unsets them at its end.
-struct env_scope {
-  explicit env_scope(std::initializer_list<std::pair<const char*, const char*>> vars) {
-    for (auto& [k, v] : vars) {
-      names.push_back(k);
-      setenv(k, v, 1);
-    }
-  }
-  ~env_scope() {
-    for (auto* k : names)
-      unsetenv(k);
-  }
-  std::vector<const char*> names;
-};
+using weft_test::env_scope;
 
 template <class F>
 std::string config_error_of(F&& fn) {

@@ -7,23 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "support/env_scope.hpp"
 #include "weft/errors.hpp"
 
 namespace {
-// Sets environment variables for one scope and restores them (unsets) at its end.
-struct env_scope {
-  explicit env_scope(std::initializer_list<std::pair<const char*, const char*>> vars) {
-    for (auto& [k, v] : vars) {
-      names.push_back(k);
-      setenv(k, v, 1);
-    }
-  }
-  ~env_scope() {
-    for (auto* k : names)
-      unsetenv(k);
-  }
-  std::vector<const char*> names;
-};
+using weft_test::env_scope;
 
 std::string message_of(void (*fn)()) {
   try {

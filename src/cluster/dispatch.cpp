@@ -154,11 +154,8 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
       task.complete_remote(body);
     } else if (status == response_status::held) {
       if (body.size() != 16) throw protocol_error("a held result's answer has the wrong size");
-      std::uint64_t object = 0, size = 0;
-      for (std::size_t i = 0; i < 8; ++i) {
-        object |= std::to_integer<std::uint64_t>(body[i]) << (8 * i);
-        size |= std::to_integer<std::uint64_t>(body[8 + i]) << (8 * i);
-      }
+      const std::uint64_t object = read_u64(body, "held result");
+      const std::uint64_t size = read_u64(body.subspan(8), "held result");
       task.complete_held(remote_result(call.node, object, size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");

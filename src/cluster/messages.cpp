@@ -10,17 +10,8 @@ namespace weft::cluster {
 
 namespace {
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-void put_i64(std::string& out, std::int64_t v) {
-  const auto u = static_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
-}
 void put_text(std::string& out, const std::string& s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  append_u32(out, static_cast<std::uint32_t>(s.size()));
   out += s;
 }
 
@@ -53,14 +44,32 @@ class field_reader {
 
 }  // namespace
 
+void append_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+void append_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+std::uint64_t read_u64(std::span<const std::byte> bytes, const char* what) {
+  if (bytes.size() < 8) throw_undecodable(what, "a number in it is truncated");
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    v |= std::to_integer<std::uint64_t>(bytes[i]) << (8 * i);
+  return v;
+}
+
 void append_task_header(std::string& out, const task_header& h) {
   put_text(out, h.function);
   put_text(out, h.name);
-  put_u32(out, static_cast<std::uint32_t>(h.retries));
-  put_u32(out, static_cast<std::uint32_t>(h.resources.size()));
+  append_u32(out, static_cast<std::uint32_t>(h.retries));
+  append_u32(out, static_cast<std::uint32_t>(h.resources.size()));
   for (const auto& [name, amount] : h.resources) {
     put_text(out, name);
-    put_i64(out, amount);
+    append_u64(out, static_cast<std::uint64_t>(amount));
   }
 }
 

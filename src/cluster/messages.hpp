@@ -101,6 +101,14 @@ struct failure {
   }
 };
 
+/// Appends `v` to `out` as 4 little-endian bytes.
+void append_u32(std::string& out, std::uint32_t v);
+/// Appends `v` to `out` as 8 little-endian bytes.
+void append_u64(std::string& out, std::uint64_t v);
+/// The 8 little-endian bytes at the front of `bytes`; throws protocol_error naming `what` if
+/// there are fewer.
+std::uint64_t read_u64(std::span<const std::byte> bytes, const char* what);
+
 /// Appends `h` to `out` in the compact form that starts a run_task request (every task pays
 /// for it, so it avoids cereal's streams): length-prefixed strings and little-endian integers.
 void append_task_header(std::string& out, const task_header& h);

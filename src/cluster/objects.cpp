@@ -25,19 +25,6 @@ using detail::log_level;
 constexpr int pull_window = 4;
 constexpr std::uint64_t pull_chunk_max = 8u << 20;
 
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-
-std::uint64_t get_u64(std::span<const std::byte> at) {
-  if (at.size() < 8) throw protocol_error("a number in an object request is truncated");
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i)
-    v |= std::to_integer<std::uint64_t>(at[i]) << (8 * i);
-  return v;
-}
-
 // A payload source over a buffer it owns.
 class owned_source final : public detail::payload_source {
  public:
@@ -113,7 +100,7 @@ void node::release_remote(const std::string& owner, std::uint64_t id) {
   }
   if (!via) return;  // the owner is gone, and its copy with it
   std::string prefix(1, static_cast<char>(request_kind::release_object));
-  put_u64(prefix, id);
+  append_u64(prefix, id);
   try {
     via->send(wire::frame_type::request, 0, std::move(prefix));
   } catch (const std::exception& e) {
@@ -122,7 +109,7 @@ void node::release_remote(const std::string& owner, std::uint64_t id) {
 }
 
 void node::on_release(std::span<const std::byte> body) {
-  const std::uint64_t id = get_u64(body);
+  const std::uint64_t id = read_u64(body, "object request");
   std::lock_guard lock(mutex_);
   held_.erase(id);
 }
@@ -138,9 +125,9 @@ void node::drop_held_for(const connection& c) {
 }
 
 void node::serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body) {
-  const std::uint64_t id = get_u64(body);
-  const std::uint64_t offset = get_u64(body.subspan(8));
-  const std::uint64_t length = get_u64(body.subspan(16));
+  const std::uint64_t id = read_u64(body, "object request");
+  const std::uint64_t offset = read_u64(body.subspan(8), "object request");
+  const std::uint64_t length = read_u64(body.subspan(16), "object request");
   std::shared_ptr<detail::wire_value> value;
   {
     std::lock_guard lock(mutex_);
@@ -305,9 +292,9 @@ void node::request_chunk(const std::shared_ptr<pull_job>& job,
     pulls_.emplace(request, pull_chunk{job, offset, length});
   }
   std::string prefix(1, static_cast<char>(request_kind::pull_object));
-  put_u64(prefix, job->object);
-  put_u64(prefix, offset);
-  put_u64(prefix, length);
+  append_u64(prefix, job->object);
+  append_u64(prefix, offset);
+  append_u64(prefix, length);
   via->send(wire::frame_type::request, request, std::move(prefix));
 }
 

@@ -72,9 +72,8 @@ void node::answer_task(reply_link& link) noexcept {
       // A large result stays here until the caller (or a task it passes the ref to) pulls it.
       const std::uint64_t object = hold(value, link.via.get());
       std::string answer(1, static_cast<char>(response_status::held));
-      for (std::uint64_t v : {object, value->size()})
-        for (int i = 0; i < 8; ++i)
-          answer.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+      append_u64(answer, object);
+      append_u64(answer, value->size());
       link.via->send(wire::frame_type::response, link.request, std::move(answer));
       return;
     }

@@ -3,8 +3,6 @@
 // test case, even when a check fails.
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -27,25 +25,12 @@
 
 using namespace std::chrono_literals;
 using weft_test::child_process;
+using weft_test::free_port;
 
 namespace {
 
 const std::string node_binary = WEFT_CLUSTER_NODE;
 const std::string cli_binary = WEFT_CLI;
-
-// A port on 127.0.0.1 nothing listens on right now.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // A head and workers on 127.0.0.1; logs in a fresh directory; everything killed at the end.
 class local_cluster {
@@ -287,42 +272,46 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
   }
 }
 
-TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost, no hang") {
-  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"},
-                                                           {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+namespace {
+
+// Starts head, worker-1 (which alone has the "victim" resource) and worker-2 with fast
+// heartbeats, runs the driver's "lost" scenario, sends `signal` to worker-1 once its task runs
+// there, and returns the driver's output after checking it ended well.
+std::string lose_a_worker(local_cluster& cluster, int signal) {
   child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
   REQUIRE(driver.wait_for_output("submitted", 20s));
   std::this_thread::sleep_for(200ms);  // let the task reach the worker
-  victim.signal(SIGKILL);
+  victim.signal(signal);
   auto rc = driver.wait_for(40s);
   const std::string out = driver.output();
   INFO(out);
   REQUIRE(rc.has_value());
   CHECK(*rc == 0);
+  CHECK(contains(out, "after=42"));  // the cluster goes on with worker-2
+  return out;
+}
+
+const std::map<std::string, std::string> fast_heartbeats{{"WEFT_HEARTBEAT_MS", "100"},
+                                                         {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}};
+
+}  // namespace
+
+TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost, no hang") {
+  local_cluster cluster(fast_heartbeats);
+  const std::string out = lose_a_worker(cluster, SIGKILL);
+  INFO(out);
   CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost"));
   CHECK(contains(out, "worker-1"));
-  CHECK(contains(out, "after=42"));
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);  // the head and worker-2
 }
 
 TEST_CASE("a silent worker (SIGSTOP) is declared dead after the heartbeat timeout") {
-  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_HEARTBEAT_MS", "100"},
-                                                           {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
-  child_process& victim = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
-  cluster.add_worker("worker-2", {}, 3);
-  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lost"});
-  REQUIRE(driver.wait_for_output("submitted", 20s));
-  std::this_thread::sleep_for(200ms);
-  victim.signal(SIGSTOP);
-  auto rc = driver.wait_for(40s);
-  const std::string out = driver.output();
+  local_cluster cluster(fast_heartbeats);
+  const std::string out = lose_a_worker(cluster, SIGSTOP);
   INFO(out);
-  REQUIRE(rc.has_value());
-  CHECK(*rc == 0);
   CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost: node worker-1 left"));
-  CHECK(contains(out, "after=42"));
   CHECK(cluster.head().wait_for_output("node worker-1 missed its heartbeats for 1000 ms", 5s));
 }
 

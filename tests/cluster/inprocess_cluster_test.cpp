@@ -1,8 +1,6 @@
 // A head, a worker and a driver as three runtimes of one process, talking over 127.0.0.1:
 // the cluster code paths under the sanitizers with every thread visible to them.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <numeric>
@@ -10,9 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "process.hpp"
 #include "weft/cluster.hpp"
 #include "weft/remote.hpp"
 #include "weft/runtime.hpp"
+
+using weft_test::free_port;
 
 namespace {
 
@@ -32,18 +33,6 @@ long total(const std::vector<int>& v) {
 }
 int refuse(int x) {
   throw std::logic_error("refused " + std::to_string(x));
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 weft::config member(weft::node_role role, const std::string& address) {

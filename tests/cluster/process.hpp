@@ -1,10 +1,13 @@
 #pragma once
-// Test helper: child processes started with posix_spawn, their output captured in a file,
-// waited for with a deadline, and always killed (SIGKILL) and reaped when the handle goes.
+// Test helpers: free local ports, and child processes started with posix_spawn, their output
+// captured in a file, waited for with a deadline, and always killed (SIGKILL) and reaped when the
+// handle goes.
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +26,20 @@
 extern char** environ;
 
 namespace weft_test {
+
+/// A port on 127.0.0.1 nothing listens on right now (the system's pick for port 0).
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
 
 /// A running child process; killed and reaped on destruction if still running.
 class child_process {
