@@ -31,6 +31,11 @@ struct actor_access {
   static actor_base* cell_of(const actor<T>& a) noexcept {
     return a.cell_;
   }
+  /// Empties `a`, handing its reference and handle count to the caller.
+  template <class T>
+  static actor_base* release(actor<T>&& a) noexcept {
+    return std::exchange(a.cell_, nullptr);
+  }
 };
 }  // namespace detail
 
@@ -134,10 +139,15 @@ actor<T> self() {
 
 namespace detail {
 
-/// Creates an actor of type T on `core`: queues its constructor call, then registers it. With
-/// `get_existing` a live actor of the same name is returned instead.
+template <class T>
+actor_base* release_handle(actor<T>&& a) noexcept {
+  return actor_access::release(std::move(a));
+}
+
+/// Creates an actor of type T on `core`, in this process: queues its constructor call, then
+/// registers it. With `get_existing` a live actor of the same name is returned instead.
 template <class T, class... A>
-actor<T> spawn_actor(runtime_core* core, const actor_options& options, bool get_existing,
+actor<T> spawn_local(runtime_core* core, const actor_options& options, bool get_existing,
                      A&&... args) {
   static_assert(!std::is_reference_v<T> && !std::is_const_v<T>,
                 "weft: spawn<T> needs a plain type");
@@ -162,6 +172,50 @@ actor<T> spawn_actor(runtime_core* core, const actor_options& options, bool get_
     return actor_access::adopt<T>(existing);
   }
   return handle;
+}
+
+/// Creates an actor of type T: in-process as spawn_local; in a cluster wherever placement puts
+/// it (DESIGN.md section 5), which may be another node when T is registered with WEFT_ACTOR
+/// and the arguments can travel.
+template <class T, class... A>
+actor<T> spawn_actor(runtime_core* core, const actor_options& options, bool get_existing,
+                     A&&... args) {
+  if (!routes_remote(core))
+    return spawn_local<T>(core, options, get_existing, std::forward<A>(args)...);
+  cluster_spawn_request request;
+  request.type = &typeid(T);
+  request.options = &options;
+  request.get_existing = get_existing;
+  if constexpr (wire_spawn_v<A...>) {
+    (void)&actor_factory_of<T, std::decay_t<A>...>::registered;
+    request.factory = factory_key<T, std::decay_t<A>...>();
+    request.encode = [&] {
+      auto out = std::make_shared<wire_value>();
+      auto copies = std::make_shared<const std::tuple<std::decay_t<A>...>>(args...);
+      std::apply([&](const auto&... v) { (out->append_entry(v), ...); }, *copies);
+      out->keep_alive(std::move(copies));
+      return out;
+    };
+  }
+  request.spawn_here = [&] {
+    return release_handle(spawn_local<T>(core, options, get_existing, std::forward<A>(args)...));
+  };
+  return actor_access::adopt<T>(spawn_in_cluster(core, request));
+}
+
+template <class T, auto Method>
+ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,
+                                               std::shared_ptr<const arrived_arguments> arguments,
+                                               const ref<bool>* gate, const task_options& options) {
+  using sig = member_signature<decltype(Method)>;
+  using run = method_invocation<T, Method,
+                                typename prepend<typename sig::result, typename sig::params>::type>;
+  if (gate != nullptr) {
+    return call_actor<T>(
+        cell, &options, [arguments](T& self, const bool&) { return run::run(self, *arguments); },
+        *gate);
+  }
+  return call_actor<T>(cell, &options, [arguments](T& self) { return run::run(self, *arguments); });
 }
 
 }  // namespace detail

@@ -19,19 +19,30 @@ struct node_status {
   std::string role;          ///< "head", "worker" or "driver".
   std::string address;       ///< Where it listens for peers (host:port).
   resource_map resources{};  ///< Its resource capacities.
-  std::vector<std::string> functions{};  ///< Names registered with WEFT_REMOTE in its program.
-  std::uint64_t load = 0;                ///< Tasks live on it at its last heartbeat.
-  std::uint64_t tasks_served = 0;        ///< Tasks it ran for other nodes.
-  std::uint64_t bytes_sent = 0;          ///< Bytes it wrote to other nodes.
-  std::uint64_t bytes_received = 0;      ///< Bytes it read from other nodes.
-  double uptime_seconds = 0;             ///< Time since it joined.
-  std::int64_t pid = 0;                  ///< Its process id (on its machine).
+  std::vector<std::string> functions{};    ///< Names registered with WEFT_REMOTE in its program.
+  std::vector<std::string> actor_types{};  ///< Types registered with WEFT_ACTOR in its program.
+  std::uint64_t load = 0;                  ///< Tasks live on it at its last heartbeat.
+  std::uint64_t tasks_served = 0;          ///< Tasks it ran for other nodes.
+  std::uint64_t bytes_sent = 0;            ///< Bytes it wrote to other nodes.
+  std::uint64_t bytes_received = 0;        ///< Bytes it read from other nodes.
+  double uptime_seconds = 0;               ///< Time since it joined.
+  std::int64_t pid = 0;                    ///< Its process id (on its machine).
+};
+
+/// A named actor as the head's directory records it.
+struct actor_status {
+  std::string name;        ///< Its name (actor_options::name).
+  std::string name_space;  ///< Its namespace.
+  std::string type;        ///< Its type's WEFT_ACTOR name (or C++ name if unregistered).
+  std::string node;        ///< The node it lives on.
+  std::string id;          ///< Its id in the cluster ("<spawning node>/<counter>").
 };
 
 /// The membership of a cluster: every live node, the head first.
 struct cluster_status {
-  std::string cluster_name;        ///< The cluster's name (cluster_settings::cluster_name).
-  std::vector<node_status> nodes;  ///< Live nodes; dead ones are removed.
+  std::string cluster_name;            ///< The cluster's name (cluster_settings::cluster_name).
+  std::vector<node_status> nodes;      ///< Live nodes; dead ones are removed.
+  std::vector<actor_status> actors{};  ///< Named actors (in status answers), by namespace, name.
 };
 
 /// Connects to the head at `settings.address` (token and cluster name from `settings`) and

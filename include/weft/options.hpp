@@ -67,7 +67,13 @@ struct actor_options {
 
   /// Units of named runtime resources the actor holds from its start until it ends. It starts
   /// only once they are free. Each amount must be positive and within the runtime's capacity.
+  /// In a cluster, an actor needing resources this node lacks is placed on a node that has them.
   resource_map resources{};
+
+  /// In a cluster, pins the actor to the node with this id ("worker-1", as `weft status` lists
+  /// them); empty lets placement decide (DESIGN.md section 5). In-process it is ignored, so the
+  /// same program runs either way.
+  std::string node{};
 };
 
 }  // namespace weft

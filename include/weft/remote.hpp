@@ -1,8 +1,11 @@
 #pragma once
 /// \file
-/// WEFT_REMOTE: names a function so that, in a cluster, its tasks may run in other processes.
-/// In-process it costs nothing beyond one entry in a table built at start-up.
+/// WEFT_REMOTE and WEFT_ACTOR: name a function or an actor type so that, in a cluster, its
+/// tasks or its instances may live in other processes. In-process they cost nothing beyond one
+/// entry in a table built at start-up.
 
+#include "weft/actor.hpp"
+#include "weft/detail/actor_directory.hpp"
 #include "weft/detail/remote_function.hpp"
 
 #define WEFT_DETAIL_CONCAT2(a, b) a##b
@@ -18,3 +21,17 @@
 #define WEFT_REMOTE(fn)                                                                         \
   [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_remote_registered_, __COUNTER__) = \
       ::weft::detail::register_remote<&fn>(#fn)
+
+/// Registers the actor type `Type` under the name `#Type` with the methods listed after it
+/// (`WEFT_ACTOR(Counter, &Counter::incr, &Counter::get)`; write it the same way in every
+/// program of a cluster, at namespace scope in one source file). In a cluster, `spawn<Type>`
+/// may then place the actor on another node (by resources and load, or where
+/// actor_options::node pins it), and `get_actor<Type>(name)` finds a named one from any
+/// process; calls of the listed methods travel to it in order. Parameters and results of the
+/// listed methods must be encodable (as for WEFT_REMOTE); methods must not be overloaded. An
+/// actor can be built on another node from its default constructor, or from any argument
+/// types this program passes to `spawn<Type>` somewhere (each such spawn registers a factory),
+/// provided the other node runs the same program.
+#define WEFT_ACTOR(Type, ...)                                                                  \
+  [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_actor_registered_, __COUNTER__) = \
+      ::weft::detail::register_actor<Type, __VA_ARGS__>(#Type, #__VA_ARGS__)

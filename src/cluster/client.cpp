@@ -90,10 +90,19 @@ std::string format_status(const cluster_status& status) {
     std::string functions;
     for (const auto& f : n.functions)
       functions += fmt::format("{}{}", functions.empty() ? "" : ",", f);
+    for (const auto& a : n.actor_types)
+      functions += fmt::format("{}actor:{}", functions.empty() ? "" : ",", a);
     out += fmt::format("{:<12} {:<7} {:<22} {:>7} {:>6} {:>8} {:>12} {:>12} {:>8.1f}s  [{}] {}\n",
                        n.id, n.role, n.address.empty() ? "-" : n.address, n.pid, n.load,
                        n.tasks_served, n.bytes_sent, n.bytes_received, n.uptime_seconds, resources,
                        functions.empty() ? "-" : functions);
+  }
+  if (!status.actors.empty()) {
+    out += fmt::format("{} named actor(s)\n{:<20} {:<12} {:<20} {:<12} {}\n", status.actors.size(),
+                       "name", "namespace", "type", "node", "id");
+    for (const actor_status& a : status.actors)
+      out += fmt::format("{:<20} {:<12} {:<20} {:<12} {}\n", a.name, a.name_space, a.type, a.node,
+                         a.id);
   }
   return out;
 }

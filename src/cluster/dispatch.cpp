@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "core/actor_registry.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
 #include "node.hpp"
@@ -28,6 +29,16 @@ std::string format_resources(const resource_map& r) {
 }
 
 }  // namespace
+
+std::exception_ptr node::lost_call(const pending_call& p, const std::string& why) {
+  if (p.task->mailbox_ != nullptr) {
+    return std::make_exception_ptr(
+        weft::actor_died(fmt::format("{} died: {} while call '{}' ran there",
+                                     p.task->mailbox_->describe(), why, p.task->remote_->name)));
+  }
+  return std::make_exception_ptr(object_lost(fmt::format(
+      "the result of task '{}' is lost: {} while the task ran there", p.task->remote_->name, why)));
+}
 
 std::size_t node::local_threshold() const {
   if (settings_.offload_threshold >= 0)
@@ -54,7 +65,8 @@ bool node::route(detail::task_base& task) noexcept {
     candidates.reserve(view_.nodes.size());
     for (const node_status& n : view_.nodes)
       candidates.push_back({&n, in_flight_[n.id]});
-    std::optional<std::size_t> pick = choose_node(candidates, function, needs, rotation_++);
+    std::optional<std::size_t> pick =
+        choose_node(candidates, &node_status::functions, function, needs, rotation_++);
     if (pick) {
       const node_status& target = view_.nodes[*pick];
       try {
@@ -76,14 +88,26 @@ bool node::route(detail::task_base& task) noexcept {
                         task.name(), format_resources(needs), function))));
     return true;
   }
+  task_header header;
+  header.function = function;
+  header.name = task.extras_ ? task.extras_->name : std::string();
+  header.retries = task.extras_ ? task.extras_->retries_left : 0;
+  header.resources = needs;
+  std::string prefix(1, static_cast<char>(request_kind::run_task));
   try {
-    task_header header;
-    header.function = function;
-    header.name = task.extras_ ? task.extras_->name : std::string();
-    header.retries = task.extras_ ? task.extras_->retries_left : 0;
-    header.resources = needs;
-    std::string prefix(1, static_cast<char>(request_kind::run_task));
     append_task_header(prefix, header);
+  } catch (...) {
+    fail_call(task, std::current_exception());
+    return true;
+  }
+  if (std::exception_ptr e = send_call(task, chosen, std::move(via), std::move(prefix)))
+    fail_call(task, std::move(e));
+  return true;
+}
+
+std::exception_ptr node::send_call(detail::task_base& task, const std::string& chosen,
+                                   std::shared_ptr<connection> via, std::string prefix) {
+  try {
     std::vector<std::uint64_t> holds;
     std::shared_ptr<detail::wire_value> body = hoist_large_arguments(task.encode_call(), holds);
     const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
@@ -106,7 +130,7 @@ bool node::route(detail::task_base& task) noexcept {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
     } catch (...) {
       std::lock_guard lock(mutex_);
-      if (pending_.erase(id) == 0) return true;  // already failed by a closing connection
+      if (pending_.erase(id) == 0) return nullptr;  // already failed by a closing connection
       for (std::uint64_t h : holds)
         held_.erase(h);
       --in_flight_[chosen];
@@ -114,9 +138,9 @@ bool node::route(detail::task_base& task) noexcept {
       throw;
     }
   } catch (...) {
-    fail_call(task, std::current_exception());
+    return std::current_exception();
   }
-  return true;
+  return nullptr;
 }
 
 std::shared_ptr<connection> node::peer_connection(const node_status& target) {
@@ -128,10 +152,17 @@ std::shared_ptr<connection> node::peer_connection(const node_status& target) {
   return c;
 }
 
+void node::finish_task(detail::task_base& task) {
+  task.phase_.store(detail::finished, std::memory_order_release);
+  if (task.mailbox_ != nullptr)
+    task.mailbox_->finish_forwarded(task);  // a call a stand-in forwarded
+  else
+    core_.finish(task);
+}
+
 void node::fail_call(detail::task_base& task, std::exception_ptr why) {
   task.abandon(std::move(why));
-  task.phase_.store(detail::finished, std::memory_order_release);
-  core_.finish(task);
+  finish_task(task);
 }
 
 void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
@@ -159,6 +190,12 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
       task.complete_held(remote_result(call.node, object, size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
+      if (task.mailbox_ != nullptr && f.type == actor_died_type) {
+        // The actor itself is gone (killed, failed, never built): the caller sees actor_died,
+        // as it would in-process.
+        fail_call(task, std::make_exception_ptr(weft::actor_died(std::move(f.message))));
+        return;
+      }
       fail_call(task, std::make_exception_ptr(task_error(task.remote_->name, std::move(f.type),
                                                          std::move(f.message), std::move(f.node))));
       return;
@@ -167,8 +204,7 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
     fail_call(task, std::current_exception());
     return;
   }
-  task.phase_.store(detail::finished, std::memory_order_release);
-  core_.finish(task);
+  finish_task(task);
 }
 
 void node::fail_calls_where(const std::function<bool(const pending_call&)>& match,
@@ -264,13 +300,11 @@ void node::apply_view(cluster_status view) {
   }
   for (const std::string& id : gone) {
     log(log_level::info, "node {} left the cluster", id);
+    const std::string why =
+        fmt::format("node {} left the cluster (the head declared it dead or it disconnected)", id);
     fail_calls_where([&](const pending_call& p) { return p.node == id; },
-                     [&](const pending_call& p) {
-                       return std::make_exception_ptr(object_lost(fmt::format(
-                           "the result of task '{}' is lost: node {} left the cluster (the head "
-                           "declared it dead or it disconnected) while the task ran there",
-                           p.task->remote_->name, id)));
-                     });
+                     [&](const pending_call& p) { return lost_call(p, why); });
+    proxies_lost(id, why);
     fail_pulls_where([&](const pull_job& j) { return j.owner == id; },
                      "its owner left the cluster");
     std::lock_guard lock(mutex_);

@@ -99,6 +99,7 @@ void node::head_tick() {
       member_of_.erase(it);
       break;
     }
+    head_drop_names_of(id);
   }
   head_broadcast();
 }
@@ -108,10 +109,69 @@ void node::head_lost(connection& c, const std::string& reason) {
   if (found == member_of_.end()) return;
   const std::string id = found->second;
   member_of_.erase(found);
+  head_drop_names_of(id);
   if (members_->remove(id)) {
     const bool orderly = stopped_.load() || reason.rfind("the peer said goodbye", 0) == 0;
     log(orderly ? log_level::info : log_level::warn, "node {} left: {}", id, reason);
     head_broadcast();
+  }
+}
+
+namespace {
+std::string name_key(const actor_status& a) {
+  std::string key = a.name_space;
+  key += '\0';
+  key += a.name;
+  return key;
+}
+}  // namespace
+
+std::string node::head_answer(request_kind kind, std::span<const std::byte> body) {
+  actor_status asked = from_bytes<actor_status>(body, "named actor");
+  std::string answer(1, static_cast<char>(response_status::ok));
+  auto found = names_.find(name_key(asked));
+  if (kind == request_kind::claim_name) {
+    // One directory, one io thread: two nodes claiming the same name get one winner.
+    claim_reply reply;
+    if (found != names_.end()) {
+      reply.holder = found->second;
+    } else if (!members_->contains(asked.node)) {
+      throw protocol_error(
+          fmt::format("a name was claimed for node '{}', which is not a member", asked.node));
+    } else {
+      reply.claimed = true;
+      reply.holder = asked;
+      names_.emplace(name_key(asked), std::move(asked));
+    }
+    answer += to_bytes(reply);
+    return answer;
+  }
+  if (found == names_.end()) {
+    failure none;
+    none.type = "weft::error";
+    none.message = fmt::format("no live actor named '{}' in namespace '{}' in the cluster",
+                               asked.name, asked.name_space);
+    none.node = "head";
+    answer[0] = static_cast<char>(response_status::failed);
+    answer += to_bytes(none);
+    return answer;
+  }
+  answer += to_bytes(found->second);
+  return answer;
+}
+
+void node::head_forget_name(std::span<const std::byte> body) {
+  const actor_status gone = from_bytes<actor_status>(body, "named actor");
+  auto found = names_.find(name_key(gone));
+  if (found != names_.end() && found->second.id == gone.id) names_.erase(found);
+}
+
+void node::head_drop_names_of(const std::string& node_id) {
+  for (auto it = names_.begin(); it != names_.end();) {
+    if (it->second.node == node_id)
+      it = names_.erase(it);
+    else
+      ++it;
   }
 }
 

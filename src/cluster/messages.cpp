@@ -1,9 +1,12 @@
-// Errors for cluster messages that do not decode.
+// Compact headers, failures, and errors for cluster messages that do not decode.
 
 #include "messages.hpp"
 
 #include <fmt/core.h>
 
+#include <typeinfo>
+
+#include "core/actor_registry.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
@@ -18,7 +21,7 @@ void put_text(std::string& out, const std::string& s) {
 // Reads fields from the front of a span, refusing to run past its end.
 class field_reader {
  public:
-  explicit field_reader(std::span<const std::byte>& bytes) : bytes_(bytes) {}
+  field_reader(std::span<const std::byte>& bytes, const char* what) : bytes_(bytes), what_(what) {}
   std::uint64_t integer(int width) {
     need(static_cast<std::size_t>(width));
     std::uint64_t v = 0;
@@ -37,9 +40,10 @@ class field_reader {
 
  private:
   void need(std::size_t n) const {
-    if (bytes_.size() < n) throw_undecodable("task header", "it is truncated");
+    if (bytes_.size() < n) throw_undecodable(what_, "it is truncated");
   }
   std::span<const std::byte>& bytes_;
+  const char* what_;
 };
 
 }  // namespace
@@ -74,7 +78,7 @@ void append_task_header(std::string& out, const task_header& h) {
 }
 
 task_header read_task_header(std::span<const std::byte>& bytes) {
-  field_reader in(bytes);
+  field_reader in(bytes, "task header");
   task_header h;
   h.function = in.text();
   h.name = in.text();
@@ -85,6 +89,44 @@ task_header read_task_header(std::span<const std::byte>& bytes) {
     h.resources[std::move(name)] = static_cast<std::int64_t>(in.integer(8));
   }
   return h;
+}
+
+void append_actor_call_header(std::string& out, const actor_call_header& h) {
+  put_text(out, h.actor);
+  put_text(out, h.method);
+  put_text(out, h.name);
+  append_u32(out, static_cast<std::uint32_t>(h.retries));
+}
+
+actor_call_header read_actor_call_header(std::span<const std::byte>& bytes) {
+  field_reader in(bytes, "actor call header");
+  actor_call_header h;
+  h.actor = in.text();
+  h.method = in.text();
+  h.name = in.text();
+  h.retries = static_cast<std::int32_t>(in.integer(4));
+  return h;
+}
+
+failure describe_exception(const std::exception_ptr& e, const std::string& node) {
+  failure out;
+  out.node = node;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    out.type = detail::demangle(typeid(x).name());
+    out.message = x.what();
+  } catch (...) {
+    out.type = "unknown";
+    out.message = "an exception not derived from std::exception";
+  }
+  return out;
+}
+
+std::string failure_prefix(const failure& f) {
+  std::string prefix(1, static_cast<char>(response_status::failed));
+  prefix += to_bytes(f);
+  return prefix;
 }
 
 void throw_undecodable(const char* what, const char* why) {

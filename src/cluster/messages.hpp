@@ -11,9 +11,11 @@
 #include <cereal/types/vector.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/cluster.hpp"
@@ -23,14 +25,20 @@ namespace weft {
 /// cereal's view of a node_status (kept out of the public header).
 template <class Archive>
 void serialize(Archive& a, node_status& n) {
-  a(n.id, n.role, n.address, n.resources, n.functions, n.load, n.tasks_served, n.bytes_sent,
-    n.bytes_received, n.uptime_seconds, n.pid);
+  a(n.id, n.role, n.address, n.resources, n.functions, n.actor_types, n.load, n.tasks_served,
+    n.bytes_sent, n.bytes_received, n.uptime_seconds, n.pid);
+}
+
+/// cereal's view of an actor_status.
+template <class Archive>
+void serialize(Archive& a, actor_status& s) {
+  a(s.name, s.name_space, s.type, s.node, s.id);
 }
 
 /// cereal's view of a cluster_status.
 template <class Archive>
 void serialize(Archive& a, cluster_status& s) {
-  a(s.cluster_name, s.nodes);
+  a(s.cluster_name, s.nodes, s.actors);
 }
 
 }  // namespace weft
@@ -47,6 +55,18 @@ enum class request_kind : std::uint8_t {
   pull_object = 6,     ///< any -> owner: object id, offset, length (8 bytes each); answered
                        ///< with those bytes of the object's encoding.
   release_object = 7,  ///< caller -> owner (request id 0, no answer): object id; drop it.
+  spawn_actor = 8,     ///< spawner -> owner: u32 length, spawn_order, encoded arguments;
+                       ///< answered empty once the actor exists (its constructor may still run).
+  call_actor = 9,      ///< caller -> owner: actor call header, encoded arguments; answered
+                       ///< like run_task.
+  attach_actor = 10,   ///< holder -> owner (id 0): actor id; the sender now holds a handle.
+  release_actor = 11,  ///< holder -> owner (id 0): actor id; the sender's handle is gone.
+  kill_actor = 12,     ///< any -> owner (id 0): actor id; kill it.
+  actor_ended = 13,    ///< owner -> holder (id 0): actor_end; the actor died.
+  claim_name = 14,     ///< node -> head: actor_status; answered with claim_reply.
+  find_name = 15,      ///< node -> head: actor_status (namespace and name); answered with
+                       ///< actor_status, or failed when no live actor has the name.
+  forget_name = 16,    ///< owner -> head (id 0): actor_status; the name is free again.
 };
 
 /// Byte that starts a response.
@@ -90,6 +110,59 @@ struct task_header {
   }
 };
 
+/// The head's answer to claim_name: claimed, or who holds the name already.
+struct claim_reply {
+  bool claimed = false;
+  actor_status holder;
+  template <class A>
+  void serialize(A& a) {
+    a(claimed, holder);
+  }
+};
+
+/// What a spawn_actor request asks the owner to build (the options that can travel).
+struct spawn_order {
+  std::string id;       ///< The actor's id in the cluster.
+  std::string type;     ///< The WEFT_ACTOR name.
+  std::string factory;  ///< The factory key (type and argument types).
+  std::string name;
+  std::string name_space;
+  std::int32_t max_concurrency = 1;
+  std::int32_t max_restarts = 0;
+  std::uint8_t detached = 0;
+  resource_map resources;
+  template <class A>
+  void serialize(A& a) {
+    a(id, type, factory, name, name_space, max_concurrency, max_restarts, detached, resources);
+  }
+};
+
+/// An actor's death, as its owner tells the nodes holding handles to it.
+struct actor_end {
+  std::string id;
+  std::string message;  ///< The actor_died message.
+  template <class A>
+  void serialize(A& a) {
+    a(id, message);
+  }
+};
+
+/// What precedes a method call's arguments in a call_actor request.
+struct actor_call_header {
+  std::string actor;   ///< The actor's id.
+  std::string method;  ///< "Type::method".
+  std::string name;    ///< task_options::name of the call, for messages.
+  std::int32_t retries = 0;
+};
+/// Appends `h` to `out` in the compact form of append_task_header.
+void append_actor_call_header(std::string& out, const actor_call_header& h);
+/// Reads what append_actor_call_header wrote and advances `bytes` past it; throws
+/// protocol_error if it is malformed.
+actor_call_header read_actor_call_header(std::span<const std::byte>& bytes);
+
+/// The type name a failure carries for weft::actor_died (mapped back to it by the caller).
+inline constexpr std::string_view actor_died_type = "weft::actor_died";
+
 /// Why a request failed: the exception's type name and message, and the node it happened on.
 struct failure {
   std::string type;
@@ -100,6 +173,11 @@ struct failure {
     a(type, message, node);
   }
 };
+
+/// The type name and message of exception `e`, raised on node `node`, for the caller's error.
+failure describe_exception(const std::exception_ptr& e, const std::string& node);
+/// A failed response's payload: the status byte and `f`.
+std::string failure_prefix(const failure& f);
 
 /// Appends `v` to `out` as 4 little-endian bytes.
 void append_u32(std::string& out, std::uint32_t v);

@@ -159,6 +159,7 @@ void node::send_join(connection& head) {
   me.role = role_name(settings_.role == node_role::automatic ? node_role::driver : settings_.role);
   me.resources = core_.settings().resources;
   me.functions = detail::remote_function_names();
+  me.actor_types = detail::actor_type_names();
   me.pid = static_cast<std::int64_t>(::getpid());
   {
     // Workers listen for tasks and pulls, drivers for pulls of the large arguments they send.
@@ -230,8 +231,11 @@ void node::on_request(connection& c, wire::frame&& f) {
       return;
     case request_kind::status: {
       if (!head) break;
+      cluster_status view = members_->view(clock::now());
+      for (const auto& [key, named] : names_)
+        view.actors.push_back(named);
       std::string prefix(1, static_cast<char>(response_status::ok));
-      prefix += to_bytes(members_->view(clock::now()));
+      prefix += to_bytes(view);
       c.send(wire::frame_type::response, id, std::move(prefix));
       return;
     }
@@ -244,6 +248,35 @@ void node::on_request(connection& c, wire::frame&& f) {
       return;
     case request_kind::release_object:
       on_release(body);
+      return;
+    case request_kind::spawn_actor:
+      if (head) break;
+      serve_spawn(c, id, body);
+      return;
+    case request_kind::call_actor:
+      if (head) break;
+      serve_actor_call(c, id, std::move(f));
+      return;
+    case request_kind::attach_actor:
+      on_attach_actor(c, body);
+      return;
+    case request_kind::release_actor:
+      on_release_actor(c, body);
+      return;
+    case request_kind::kill_actor:
+      on_kill_actor(c, body);
+      return;
+    case request_kind::actor_ended:
+      on_actor_ended(body);
+      return;
+    case request_kind::claim_name:
+    case request_kind::find_name:
+      if (!head) break;
+      c.send(wire::frame_type::response, id, head_answer(kind, body));
+      return;
+    case request_kind::forget_name:
+      if (!head) break;
+      head_forget_name(body);
       return;
     case request_kind::stop_node: {
       bool from_head = false;
@@ -286,6 +319,8 @@ void node::on_response(connection& c, wire::frame&& f) {
   }
   if (f.payload.empty()) throw protocol_error("an empty response");
   if (complete_pull(c, id, f.payload, !f.placed.empty())) return;
+  if (complete_ask(id, f)) return;
+  if (complete_spawn(id, f.payload)) return;
   complete_call(id, f.payload);
 }
 
@@ -319,15 +354,18 @@ void node::on_closed(connection& c, const std::string& reason) {
   }
   if (settings_.role == node_role::head) head_lost(c, reason);
   drop_held_for(c);
+  drop_holders_for(c);
   fail_pulls_where([&](const pull_job& j) { return j.via == &c; },
                    fmt::format("the connection to it closed ({})", reason));
   bool lost_head = false;
+  bool lost_head_link = false;
   {
     std::lock_guard lock(mutex_);
     if (head_.get() == &c) {
       head_.reset();
       lost_head = !id_.empty() && !serve_done_;
     }
+    lost_head_link = lost_head || (head_ == nullptr && !asks_.empty());
     for (auto it = peers_.begin(); it != peers_.end(); ++it) {
       if (it->second.get() == &c) {
         peers_.erase(it);
@@ -335,12 +373,11 @@ void node::on_closed(connection& c, const std::string& reason) {
       }
     }
   }
+  if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
                    [&](const pending_call& p) {
-                     return std::make_exception_ptr(object_lost(fmt::format(
-                         "the result of task '{}' is lost: the connection to node {} closed while "
-                         "it ran ({})",
-                         p.task->remote_->name, p.node, reason)));
+                     return lost_call(
+                         p, fmt::format("the connection to node {} closed ({})", p.node, reason));
                    });
   if (lost_head && !stopped_.load()) {
     log(log_level::error, "lost the connection to the head: {}", reason);
@@ -458,6 +495,7 @@ void node::stop() noexcept {
   }
   // The io thread is gone: whatever still waits for bytes will not get them.
   fail_pulls_where([](const pull_job&) { return true; }, "the runtime shut down");
+  fail_asks("the runtime shut down");
 }
 
 }  // namespace weft::cluster

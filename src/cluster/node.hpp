@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <future>
@@ -34,6 +35,7 @@
 #include "membership.hpp"
 #include "messages.hpp"
 #include "weft/cluster_settings.hpp"
+#include "weft/detail/actor_directory.hpp"
 #include "weft/ref.hpp"
 
 namespace weft::detail {
@@ -43,6 +45,7 @@ class runtime_core;
 namespace weft::cluster {
 
 class node;
+class actor_proxy;
 struct reply_link;
 /// A task result on its way back to the caller.
 using result_ref = ref<std::shared_ptr<detail::wire_value>>;
@@ -69,6 +72,20 @@ class node final : public detail::task_router, private connection_events {
   bool route(detail::task_base& task) noexcept override;
   void stop() noexcept override;
   std::string node_id() const override;
+  detail::actor_base* spawn_actor(detail::cluster_spawn_request& request) override;
+  detail::actor_base* find_actor(const std::string& name, const std::string& ns,
+                                 const std::type_info& type) override;
+  void actor_died(detail::actor_base& actor) noexcept override;
+
+  /// Sends `call` (its turn has come in `proxy`'s mailbox) to the actor's node; its result
+  /// completes it later. Returns the error to fail it with if it cannot be sent.
+  std::exception_ptr forward_call(actor_proxy& proxy, detail::task_base& call) noexcept;
+  /// Asks node `owner` to kill its actor `id`.
+  void kill_remote_actor(const std::string& owner, const std::string& id) noexcept;
+  /// Tells node `owner` that this node no longer holds handles to its actor `id`.
+  void release_remote_actor(const std::string& owner, const std::string& id) noexcept;
+  /// Forgets the stand-in `proxy` of actor `id` (it is being deleted).
+  void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
 
   /// The local stand-in for result `id` (of `size` encoded bytes) held by node `owner`.
   std::shared_ptr<detail::remote_object> remote_result(const std::string& owner, std::uint64_t id,
@@ -164,7 +181,54 @@ class node final : public detail::task_router, private connection_events {
                      bool placed);
   void fail_pulls_where(const std::function<bool(const pull_job&)>& match, const std::string& why);
 
+  // An actor of this node that other nodes can reach: named, or spawned here for another node.
+  struct exported_actor {
+    detail::actor_base* cell = nullptr;  // one reference held
+    std::string name;
+    std::string name_space;
+    std::string type;
+    // Connections of nodes holding handles (one handle held for each).
+    std::map<const connection*, std::weak_ptr<connection>> holders;
+  };
+
+  // actors.cpp
+  std::string new_actor_id();
+  std::string place_actor(const detail::cluster_spawn_request& request,
+                          const detail::actor_type* type, bool can_travel);
+  detail::actor_base* attach_proxy(const actor_status& where, const std::type_info& type);
+  void send_spawn(const std::string& target, spawn_order order,
+                  std::shared_ptr<detail::wire_value> arguments);
+  void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
+  void add_tombstone(const std::string& id, const std::string& message);
+  void forget_claim(const actor_status& named) noexcept;
+  detail::actor_base* exported_cell(const std::string& id);
+  std::string tombstone(const std::string& id);
+  void send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept;
+  wire::byte_buffer ask_head(request_kind kind, const std::string& body);
+  void serve_spawn(connection& c, std::uint64_t id, std::span<const std::byte> body);
+  void on_attach_actor(connection& c, std::span<const std::byte> body);
+  void on_release_actor(connection& c, std::span<const std::byte> body);
+  void on_kill_actor(connection& c, std::span<const std::byte> body);
+  void on_actor_ended(std::span<const std::byte> body);
+  void drop_holders_for(const connection& c);
+  void proxies_lost(const std::string& node_id, const std::string& why);
+  bool complete_ask(std::uint64_t id, wire::frame& f);
+  bool complete_spawn(std::uint64_t id, std::span<const std::byte> payload);
+  void fail_asks(const std::string& why);
+
+  // head.cpp (named actors)
+  std::string head_answer(request_kind kind, std::span<const std::byte> body);
+  void head_forget_name(std::span<const std::byte> body);
+  void head_drop_names_of(const std::string& node_id);
+
+  // task_server.cpp
+  void serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f);
+
   // dispatch.cpp
+  static std::exception_ptr lost_call(const pending_call& p, const std::string& why);
+  std::exception_ptr send_call(detail::task_base& task, const std::string& chosen,
+                               std::shared_ptr<connection> via, std::string prefix);
+  void finish_task(detail::task_base& task);
   std::shared_ptr<connection> peer_connection(const node_status& node);
   void complete_call(std::uint64_t id, std::span<const std::byte> payload);
   void fail_call(detail::task_base& task, std::exception_ptr why);
@@ -200,7 +264,15 @@ class node final : public detail::task_router, private connection_events {
   std::uint64_t next_object_ = 1;
   std::unordered_map<std::uint64_t, pull_chunk> pulls_;
   std::map<std::string, std::weak_ptr<wire::byte_buffer>> pulled_;  // "owner/id"
-  std::map<std::string, std::vector<pull_done>> joining_;  // pulls under way, their waiters
+  std::map<std::string, std::vector<pull_done>> joining_;    // pulls under way, their waiters
+  std::unordered_map<std::string, exported_actor> exports_;  // by actor id
+  std::unordered_map<const detail::actor_base*, std::string> export_ids_;
+  std::map<std::string, std::string> tombstones_;          // ended actors' ids -> death messages
+  std::deque<std::string> tombstone_order_;                // oldest first, to bound tombstones_
+  std::unordered_map<std::string, actor_proxy*> proxies_;  // stand-ins here, by actor id
+  std::unordered_map<std::uint64_t, std::string> spawns_;  // spawn requests -> actor ids
+  std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<wire::byte_buffer>>> asks_;
+  std::uint64_t next_actor_ = 1;
   bool serve_done_ = false;
   bool serve_failed_ = false;
   std::string stop_reason_;
@@ -214,6 +286,7 @@ class node final : public detail::task_router, private connection_events {
   std::uint64_t join_request_ = 0;
   std::unique_ptr<membership> members_;                 // head only
   std::map<const connection*, std::string> member_of_;  // head only
+  std::map<std::string, actor_status> names_;           // head only: "ns\0name" -> actor
   clock::time_point last_tick_ = clock::now();          // head only
 
   const std::shared_ptr<node_handle> handle_ = std::make_shared<node_handle>();

@@ -1,7 +1,7 @@
 #pragma once
-// Where a task of a registered function goes (DESIGN.md section 5, "Placement"). The caller
-// has already decided it leaves this node (its local queue passed the threshold, or it needs
-// resources this node lacks); this picks among the workers that registered the function and
+// Where a task of a registered function (or a new actor) goes (DESIGN.md section 5, "Placement").
+// The caller has already decided it leaves this node (its local queue passed the threshold, or it
+// needs resources this node lacks); this picks among the workers that registered the function and
 // have the resources, the one with the lowest load (its last reported load plus what this
 // node has sent it since), rotating among equals so that equal nodes share the work.
 
@@ -21,13 +21,18 @@ struct placement_candidate {
   std::uint64_t in_flight;  ///< Tasks this node sent it that have not come back.
 };
 
-/// The index in `candidates` of the node to run `function` needing `resources`, or nothing if
-/// no worker qualifies. `rotation` breaks ties (pass a counter that advances per task).
-std::optional<std::size_t> choose_node(const std::vector<placement_candidate>& candidates,
-                                       const std::string& function, const resource_map& resources,
-                                       std::size_t rotation);
+/// Which list of a node's registrations to look in: its functions or its actor types.
+using catalog = std::vector<std::string> node_status::*;
 
-/// True when `node` is a worker that registered `function` and has `resources`.
-bool can_run(const node_status& node, const std::string& function, const resource_map& resources);
+/// The index in `candidates` of the node to run `name` (a function, or an actor type, as
+/// `list` says) needing `resources`, or nothing if no worker qualifies. `rotation` breaks ties
+/// (pass a counter that advances per task).
+std::optional<std::size_t> choose_node(const std::vector<placement_candidate>& candidates,
+                                       catalog list, const std::string& name,
+                                       const resource_map& resources, std::size_t rotation);
+
+/// True when `node` is a worker whose `list` has `name` and that has `resources`.
+bool can_run(const node_status& node, catalog list, const std::string& name,
+             const resource_map& resources);
 
 }  // namespace weft::cluster

@@ -20,28 +20,6 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-// The type name and message of an exception, for the caller's task_error.
-failure describe_exception(const std::exception_ptr& e, const std::string& node) {
-  failure out;
-  out.node = node;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    out.type = detail::demangle(typeid(x).name());
-    out.message = x.what();
-  } catch (...) {
-    out.type = "unknown";
-    out.message = "an exception not derived from std::exception";
-  }
-  return out;
-}
-
-std::string failure_prefix(const failure& f) {
-  std::string prefix(1, static_cast<char>(response_status::failed));
-  prefix += to_bytes(f);
-  return prefix;
-}
-
 }  // namespace
 
 // Sends a task's outcome back once its ref is ready; deletes itself after.
@@ -172,6 +150,99 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
                  if (--gathering->missing == 0) run();
                });
   }
+}
+
+}  // namespace weft::cluster
+
+namespace weft::cluster {
+
+void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
+  // Payload: kind byte, actor call header, encoded argument entries.
+  auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
+  std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
+  const actor_call_header header = read_actor_call_header(rest);
+  auto via = shared(c);
+  const std::string self = node_id();
+  detail::actor_base* cell = exported_cell(header.actor);
+  if (cell == nullptr) {
+    failure gone;
+    gone.type = std::string(actor_died_type);
+    gone.message = tombstone(header.actor);
+    gone.node = self;
+    via->send(wire::frame_type::response, id, failure_prefix(gone));
+    return;
+  }
+  std::unique_ptr<detail::actor_base, void (*)(detail::actor_base*)> hold(
+      cell, [](detail::actor_base* a) { a->release(); });
+  const detail::actor_type* type = detail::find_actor_type(cell->type());
+  const detail::actor_method* method =
+      type ? detail::find_actor_method(*type, header.method) : nullptr;
+  if (method == nullptr) {
+    via->send(wire::frame_type::response, id,
+              failure_prefix(describe_exception(
+                  std::make_exception_ptr(error(fmt::format(
+                      "{} has no method '{}' registered with WEFT_ACTOR in the program of node {}",
+                      cell->describe(), header.method, self))),
+                  self)));
+    return;
+  }
+  const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
+  auto arguments = std::make_shared<detail::arrived_arguments>();
+  arguments->keep.push_back(owned);
+  arguments->values.resize(entries.size());
+  std::vector<std::pair<std::size_t, detail::wire_reference>> references;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].tag == detail::wire_value::entry_reference)
+      references.emplace_back(i, detail::parse_reference(entries[i].bytes));
+    else
+      arguments->values[i] = entries[i].bytes;
+  }
+  task_options options;
+  options.name = header.name.empty() ? header.method : header.name;
+  options.retries = header.retries;
+  auto* link = new reply_link();
+  link->owner = this;
+  link->via = via;
+  link->request = id;
+  try {
+    if (references.empty()) {
+      link->result = method->invoke(*cell, arguments, nullptr, options);
+    } else {
+      // Queued now, so it keeps its place among this caller's calls; it starts once the
+      // arguments held elsewhere have arrived (the gate).
+      auto* gate_state = new detail::plain_state<bool>();
+      ref<bool> gate = detail::ref_access::make(detail::state_ptr<detail::state<bool>>(gate_state));
+      link->result = method->invoke(*cell, arguments, &gate, options);
+      auto missing = std::make_shared<int>(static_cast<int>(references.size()));
+      auto first_error = std::make_shared<std::exception_ptr>();
+      for (auto& [index, reference] : references) {
+        start_pull(reference.owner, reference.id, reference.size,
+                   [gate, arguments, missing, first_error, index = index](
+                       std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
+                     auto& values = *arguments;
+                     if (e && !*first_error) *first_error = e;
+                     if (bytes) {
+                       values.values[index] = *bytes;
+                       values.keep.push_back(std::move(bytes));
+                     }
+                     if (--*missing != 0) return;
+                     auto* st = detail::ref_access::state_of(gate);
+                     if (*first_error) {
+                       st->fail(*first_error);
+                     } else {
+                       st->emplace_value(true);
+                       st->commit_value();
+                     }
+                   });
+      }
+    }
+  } catch (...) {
+    via->send(wire::frame_type::response, id,
+              failure_prefix(describe_exception(std::current_exception(), self)));
+    delete link;
+    return;
+  }
+  if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
 }
 
 }  // namespace weft::cluster

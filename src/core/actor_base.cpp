@@ -45,8 +45,9 @@ std::string what_of(const std::exception_ptr& e) {
   current = actor;
 }
 
-actor_base::actor_base(runtime_core* core, actor_options options, const std::type_info& type)
-    : core_(core), options_(std::move(options)), type_(type) {
+actor_base::actor_base(runtime_core* core, actor_options options, const std::type_info& type,
+                       bool proxy)
+    : core_(core), options_(std::move(options)), type_(type), proxy_(proxy) {
   if (options_.namespace_.empty()) options_.namespace_ = core_->settings().namespace_;
   if (options_.max_concurrency < 1) {
     throw error(fmt::format("{}: actor_options::max_concurrency = {} must be at least 1",
@@ -213,11 +214,11 @@ bool actor_base::drain_batch() noexcept {
     }
     if (budget-- == 0) return false;
     pop();
-    run_here(*call);
+    deliver(*call);
   }
 }
 
-void actor_base::run_here(task_base& call) noexcept {
+void actor_base::deliver(task_base& call) noexcept {
   int expected = waiting;
   if (call.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
     call.execute();
@@ -326,19 +327,30 @@ std::exception_ptr actor_base::final_error() const {
   return death_;
 }
 
-void actor_base::die(std::string why, log_level level) noexcept {
+void actor_base::end_with(const std::string& message) {
+  die(message, log_level::info, true);
+  signal();
+}
+
+void actor_base::die(std::string why, log_level level, bool verbatim) noexcept {
   {
     std::lock_guard lock(death_mutex_);
     if (dead_.load(std::memory_order_relaxed)) return;
     try {
-      death_ = std::make_exception_ptr(actor_died(fmt::format("{} died: {}", describe(), why)));
+      death_ = std::make_exception_ptr(
+          actor_died(verbatim ? why : fmt::format("{} died: {}", describe(), why)));
     } catch (...) {
       death_ = std::current_exception();
     }
     dead_.store(true, std::memory_order_release);
   }
   forget_name();
-  log(level, "{} ended: {}", describe(), why);
+  if (exported_.load(std::memory_order_acquire) && core_->router())
+    core_->router()->actor_died(*this);
+  if (verbatim)
+    log(level, "{}", why);
+  else
+    log(level, "{} ended: {}", describe(), why);
 }
 
 void actor_base::fail_queued() noexcept {
@@ -390,13 +402,26 @@ void actor_base::forget_name() noexcept {
 
 actor_base* find_actor(runtime_core* core, const std::string& name, const std::string* ns,
                        const std::type_info& type) {
-  return core->actors().find(name, ns ? *ns : core->settings().namespace_, type);
+  const std::string& space = ns ? *ns : core->settings().namespace_;
+  if (actor_base* here = core->actors().try_find(name, space, type)) return here;
+  if (core->router() != nullptr) {
+    if (actor_base* there = core->router()->find_actor(name, space, type)) return there;
+  }
+  throw no_actor_named(name, space);
 }
 
 void throw_call_resources(const actor_base& actor) {
   throw error(fmt::format(
       "call to {}: task_options::resources cannot be given per call; an actor holds its "
       "resources for its whole life (actor_options::resources)",
+      actor.describe()));
+}
+
+void throw_unregistered_method(const actor_base& actor) {
+  throw error(fmt::format(
+      "{} lives on another node of the cluster: only the methods listed in its WEFT_ACTOR "
+      "registration can be called on it (pass a member pointer such as &Type::method; add the "
+      "method to WEFT_ACTOR)",
       actor.describe()));
 }
 

@@ -36,7 +36,7 @@ actor_base* actor_registry::add(actor_base& actor, bool get_existing) {
   if (closed_) {
     throw error(fmt::format("spawn of {} rejected: the runtime is shut down", actor.describe()));
   }
-  if (!actor.name().empty()) {
+  if (!actor.name().empty() && !actor.is_proxy()) {  // a stand-in's name lives elsewhere
     auto [it, inserted] = named_.try_emplace(key_of(actor.name(), actor.name_space()), &actor);
     if (!inserted) {
       actor_base* other = it->second;
@@ -65,21 +65,29 @@ actor_base* actor_registry::add(actor_base& actor, bool get_existing) {
 
 actor_base* actor_registry::find(const std::string& name, const std::string& ns,
                                  const std::type_info& type) {
+  actor_base* found = try_find(name, ns, type);
+  if (found == nullptr) throw no_actor_named(name, ns);
+  return found;
+}
+
+actor_base* actor_registry::try_find(const std::string& name, const std::string& ns,
+                                     const std::type_info& type) {
   std::lock_guard lock(mutex_);
   auto it = named_.find(key_of(name, ns));
-  auto none = [&] {
-    return error(fmt::format(
-        "no live actor named '{}' in namespace '{}' (never spawned, killed, or ended)", name, ns));
-  };
-  if (it == named_.end()) throw none();
+  if (it == named_.end()) return nullptr;
   actor_base* found = it->second;
   if (found->type() != type) {
     throw error(fmt::format("the actor named '{}' in namespace '{}' is a {}, not a {}", name, ns,
                             type_name(found->type()), type_name(type)));
   }
-  if (!found->try_add_handle()) throw none();
+  if (!found->try_add_handle()) return nullptr;
   found->retain();
   return found;
+}
+
+error no_actor_named(const std::string& name, const std::string& ns) {
+  return error(fmt::format(
+      "no live actor named '{}' in namespace '{}' (never spawned, killed, or ended)", name, ns));
 }
 
 void actor_registry::forget_name_locked(const actor_base& actor) {

@@ -10,6 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "weft/errors.hpp"
+
 namespace weft::detail {
 
 class actor_base;
@@ -24,6 +26,8 @@ class actor_registry {
   /// The live actor named `name` in `ns`, with a reference and a handle added. Throws
   /// weft::error if there is none or it is not a `type`.
   actor_base* find(const std::string& name, const std::string& ns, const std::type_info& type);
+  /// Like find, but nullptr (instead of weft::error) when there is no live actor of that name.
+  actor_base* try_find(const std::string& name, const std::string& ns, const std::type_info& type);
   /// Frees the name of `actor` (if it still holds it) so another actor may take it.
   void forget_name(const actor_base& actor);
   /// Removes an ended actor and drops the registry's reference to it.
@@ -43,6 +47,8 @@ class actor_registry {
   std::unordered_set<actor_base*> all_;
 };
 
+/// The error for a lookup of a name no live actor has.
+error no_actor_named(const std::string& name, const std::string& ns);
 /// A readable name of a type (demangled), for messages.
 std::string type_name(const std::type_info& type);
 /// A readable form of a mangled type name (as from std::type_info::name()).

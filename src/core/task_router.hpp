@@ -5,10 +5,13 @@
 // sockets; it only asks "is this one yours?".
 
 #include <string>
+#include <typeinfo>
 
 namespace weft::detail {
 
 class task_base;
+class actor_base;
+struct cluster_spawn_request;
 
 /// Decides where tasks of registered functions run; owned by their runtime_core.
 class task_router {
@@ -27,6 +30,17 @@ class task_router {
 
   /// This node's id in the cluster, for messages ("" until it has joined).
   virtual std::string node_id() const = 0;
+
+  /// Places a spawn (here or on another node; named actors are claimed cluster-wide) and
+  /// returns the actor's cell with a reference and a handle for the caller. Throws as spawn.
+  virtual actor_base* spawn_actor(cluster_spawn_request& request) = 0;
+  /// The live actor named `name` in namespace `ns` on another node (a stand-in for it), with a
+  /// reference and a handle for the caller; nullptr if the cluster has none. Throws
+  /// weft::error if it is not a `type`, or the head cannot be asked.
+  virtual actor_base* find_actor(const std::string& name, const std::string& ns,
+                                 const std::type_info& type) = 0;
+  /// An actor other nodes can reach (marked exported) died: tell them, free its name.
+  virtual void actor_died(actor_base& actor) noexcept = 0;
 };
 
 }  // namespace weft::detail

@@ -81,6 +81,27 @@ std::string host_of(const std::vector<std::uint64_t>&) {
 }
 WEFT_REMOTE(host_of);
 
+// An append-only log: the actor the cluster tests call from several processes.
+class ledger {
+ public:
+  ledger() = default;
+  explicit ledger(std::string title) : title_(std::move(title)) {}
+  // Appends "who:seq" and returns the number of entries.
+  int append(std::string who, int seq) {
+    entries_.push_back(who + ":" + std::to_string(seq));
+    return static_cast<int>(entries_.size());
+  }
+  std::vector<std::string> entries() const { return entries_; }
+  std::string node() const { return weft::current_node_id(); }
+  std::string title() const { return title_; }
+  int fail(std::string why) { throw std::runtime_error(why); }
+
+ private:
+  std::string title_ = "untitled";
+  std::vector<std::string> entries_;
+};
+WEFT_ACTOR(ledger, &ledger::append, &ledger::entries, &ledger::node, &ledger::title, &ledger::fail);
+
 namespace {
 
 int failures = 0;
@@ -132,8 +153,133 @@ void tasks_scenario(weft::runtime& rt) {
   }
 }
 
+// The entries of `who` in `entries`, in the order they appear.
+std::vector<std::string> entries_of(const std::vector<std::string>& entries,
+                                    const std::string& who) {
+  std::vector<std::string> out;
+  for (const auto& e : entries)
+    if (e.rfind(who + ":", 0) == 0) out.push_back(e);
+  return out;
+}
+
+// `n` appends by `who`, pipelined; true when the returned sizes only grow (they ran in order).
+bool append_in_order(const weft::actor<ledger>& book, const std::string& who, int n) {
+  std::vector<weft::ref<int>> sizes;
+  for (int i = 0; i < n; ++i)
+    sizes.push_back(book.call(&ledger::append, who, i));
+  int last = 0;
+  bool ordered = true;
+  for (auto& s : sizes) {
+    ordered = ordered && s.get() > last;
+    last = s.get();
+  }
+  return ordered;
+}
+
+// Driver A: spawns the named ledger on worker-1, appends to it, and waits to see it killed
+// by driver B.
+void actor_owner_scenario(weft::runtime& rt) {
+  auto book = rt.spawn<ledger>(
+      weft::actor_options{
+          .name = "ledger", .lifetime = weft::lifetime::detached, .node = "worker-1"},
+      std::string("book"));
+  std::printf("spawned_on=%s\ntitle=%s\n", book.call(&ledger::node).get().c_str(),
+              book.call(&ledger::title).get().c_str());
+  std::fflush(stdout);
+  std::printf("a_in_order=%d\n", append_in_order(book, "A", 200) ? 1 : 0);
+  std::fflush(stdout);
+
+  // Placed by resources: only worker-1 has "a"; a default-constructed one and one built from
+  // an argument.
+  weft::actor_options needs_a{.resources = {{"a", 1}}};
+  auto placed = rt.spawn<ledger>(needs_a, std::string("by-resources"));
+  std::printf("placed_on=%s\nplaced_title=%s\n", placed.call(&ledger::node).get().c_str(),
+              placed.call(&ledger::title).get().c_str());
+  try {
+    rt.spawn<ledger>(weft::actor_options{.node = "worker-9"});
+    expect(false, "a spawn pinned to a missing node fails");
+  } catch (const weft::error& e) {
+    std::printf("bad_pin=%s\n", e.what());
+  }
+  try {
+    rt.spawn<ledger>(weft::actor_options{.name = "ledger"});
+    expect(false, "a second actor named 'ledger' is refused");
+  } catch (const weft::error& e) {
+    std::printf("duplicate=%s\n", e.what());
+  }
+  auto same = rt.get_or_spawn<ledger>("ledger");
+  std::printf("get_or_spawn_same=%d\n", same == book ? 1 : 0);
+
+  // Wait (bounded) for driver B to kill the ledger.
+  for (int i = 0; i < 300; ++i) {
+    try {
+      book.call(&ledger::title).get();
+    } catch (const weft::actor_died& e) {
+      std::printf("a_saw_death=%s\n", e.what());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  expect(false, "driver A sees the ledger die within 30 s");
+}
+
+// Driver B: finds the ledger by name, appends, checks both drivers' orders, kills it.
+void actor_peer_scenario(weft::runtime& rt) {
+  auto book = rt.get_actor<ledger>("ledger");
+  std::printf("found_on=%s\nfound_title=%s\n", book.call(&ledger::node).get().c_str(),
+              book.call(&ledger::title).get().c_str());
+  std::printf("b_in_order=%d\n", append_in_order(book, "B", 200) ? 1 : 0);
+  std::vector<std::string> all;
+  for (int i = 0; i < 300; ++i) {  // driver A's appends may still be arriving
+    all = book.call(&ledger::entries).get();
+    if (entries_of(all, "A").size() == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  bool orders = all.size() == 400;
+  for (const std::string who : {"A", "B"}) {
+    const auto mine = entries_of(all, who);
+    orders = orders && mine.size() == 200;
+    for (std::size_t i = 0; orders && i < mine.size(); ++i)
+      orders = mine[i] == who + ":" + std::to_string(i);
+  }
+  std::printf("entries=%zu\norders_ok=%d\n", all.size(), orders ? 1 : 0);
+  try {
+    book.call(&ledger::fail, std::string("boom")).get();
+    expect(false, "a throwing method fails its call");
+  } catch (const weft::task_error& e) {
+    std::printf("method_error_type=%s\nmethod_error=%s\n", e.type_name().c_str(),
+                e.message().c_str());
+  }
+  std::printf("alive_after_error=%s\n", book.call(&ledger::title).get().c_str());
+  try {
+    book.call([](ledger& l) { return l.title(); });
+    expect(false, "an unregistered callable cannot reach a remote actor");
+  } catch (const weft::error& e) {
+    std::printf("unregistered=%s\n", e.what());
+  }
+  rt.kill(book);
+  try {
+    book.call(&ledger::title).get();
+    expect(false, "a call after kill fails");
+  } catch (const weft::actor_died& e) {
+    std::printf("b_after_kill=%s\n", e.what());
+  }
+  for (int i = 0; i < 50; ++i) {  // the owner frees the name once the actor has ended
+    try {
+      rt.get_actor<ledger>("ledger");
+    } catch (const weft::error& e) {
+      std::printf("lookup_after_kill=%s\n", e.what());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  expect(false, "the name is free within 5 s of the kill");
+}
+
 // A task is running on a worker when the test kills or stops it; the ref must fail, not hang.
 void lost_scenario(weft::runtime& rt) {
+  auto resident = rt.spawn<ledger>(weft::actor_options{.resources = {{"victim", 1}}});
+  std::printf("resident_on=%s\n", resident.call(&ledger::node).get().c_str());
   // Only worker-1 has the "victim" resource: the task must run there.
   weft::task_options on_victim{.resources = {{"victim", 1}}};
   auto long_task = rt.submit(on_victim, sleep_ms, 60000);
@@ -146,6 +292,12 @@ void lost_scenario(weft::runtime& rt) {
     std::printf("lost=%s\n", e.what());
   } catch (const weft::timeout_error&) {
     expect(false, "the ref fails within 30 s instead of hanging");
+  }
+  try {
+    resident.call(&ledger::title).get_for(std::chrono::seconds(30));
+    expect(false, "the actor on the lost worker is dead");
+  } catch (const weft::actor_died& e) {
+    std::printf("resident_died=%s\n", e.what());
   }
   // The cluster goes on with the remaining worker.
   std::printf("after=%d\n", rt.submit(add, 20, 22).get());
@@ -210,6 +362,10 @@ int main(int argc, char** argv) try {
     objects_scenario(rt);
   } else if (scenario == "lost") {
     lost_scenario(rt);
+  } else if (scenario == "actor_owner") {
+    actor_owner_scenario(rt);
+  } else if (scenario == "actor_peer") {
+    actor_peer_scenario(rt);
   } else {
     std::printf("unknown scenario '%s'\n", scenario.c_str());
     return 2;

@@ -272,6 +272,51 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
   }
 }
 
+TEST_CASE("remote actors: a named actor on a worker, ordered calls from two drivers, kill") {
+  local_cluster cluster;
+  cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
+  cluster.add_worker("worker-2", {}, 3);
+  child_process& a = cluster.start("driver-a", {}, {"actor_owner"});
+  REQUIRE(a.wait_for_output("title=book", 30s));
+  child_process& b = cluster.start("driver-b", {}, {"actor_peer"});
+  const auto status = cluster.run_cli({"status", "--address", cluster.address()}, "status");
+  auto rc_b = b.wait_for(60s);
+  auto rc_a = a.wait_for(60s);
+  const std::string out_a = a.output();
+  const std::string out_b = b.output();
+  INFO(out_a);
+  INFO(out_b);
+  REQUIRE(rc_a.has_value());
+  REQUIRE(rc_b.has_value());
+  CHECK(*rc_a == 0);
+  CHECK(*rc_b == 0);
+  // Driver A: the actor lives where it was pinned; its calls ran in order.
+  CHECK(contains(out_a, "spawned_on=worker-1"));
+  CHECK(contains(out_a, "a_in_order=1"));
+  CHECK(contains(out_a, "placed_on=worker-1\nplaced_title=by-resources"));
+  CHECK(contains(out_a,
+                 "bad_pin=cannot spawn ledger on node 'worker-9' (actor_options::node): "
+                 "no such live node in the cluster"));
+  CHECK(contains(out_a, "duplicate=an actor named 'ledger' already exists in namespace"));
+  CHECK(contains(out_a, "(on node worker-1)"));
+  CHECK(contains(out_a, "get_or_spawn_same=1"));
+  CHECK(contains(out_a, "a_saw_death=actor 'ledger' (ledger) died: killed by runtime::kill"));
+  // Driver B: found by name from another process; both drivers' calls in their own order.
+  CHECK(contains(out_b, "found_on=worker-1\nfound_title=book"));
+  CHECK(contains(out_b, "b_in_order=1"));
+  CHECK(contains(out_b, "entries=400\norders_ok=1"));
+  CHECK(contains(out_b, "method_error_type=std::runtime_error\nmethod_error=boom"));
+  CHECK(contains(out_b, "alive_after_error=book"));
+  CHECK(contains(out_b, "unregistered=actor 'ledger' (ledger) lives on another node"));
+  CHECK(contains(out_b, "b_after_kill=actor 'ledger' (ledger) died: killed by runtime::kill"));
+  CHECK(contains(out_b, "lookup_after_kill=no live actor named 'ledger'"));
+  // weft status listed the named actor and the registered type while it lived.
+  INFO(status.second);
+  CHECK(status.first == 0);
+  CHECK(contains(status.second, "ledger"));
+  CHECK(contains(status.second, "worker-1"));
+}
+
 namespace {
 
 // Starts head, worker-1 (which alone has the "victim" resource) and worker-2 with fast
@@ -304,6 +349,8 @@ TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost
   INFO(out);
   CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost"));
   CHECK(contains(out, "worker-1"));
+  CHECK(contains(out, "resident_on=worker-1"));
+  CHECK(contains(out, "resident_died=unnamed actor (ledger) died: "));
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);  // the head and worker-2
 }
 

@@ -61,18 +61,24 @@ TEST_CASE("heartbeats keep nodes alive and carry their load; silent ones are swe
   CHECK_FALSE(m.remove("head"));
 }
 
+// Placement by registered function (tasks) or by actor type (spawns).
+constexpr auto functions = &weft::node_status::functions;
+constexpr auto actor_types = &weft::node_status::actor_types;
+
 TEST_CASE("placement picks a worker with the function and resources, least loaded first") {
   node_status w1 = node("worker", {"add", "sum"}, {{"gpu", 1}}, 5);
   node_status w2 = node("worker", {"add"}, {}, 1);
   node_status d = node("driver", {"add", "sum"}, {{"gpu", 4}}, 0);
   std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}, {&d, 0}};
-  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 1u);  // lower load
-  CHECK(weft::cluster::choose_node(c, "sum", {}, 0) == 0u);  // only w1 has it
-  CHECK(weft::cluster::choose_node(c, "add", {{"gpu", 1}}, 0) == 0u);
-  CHECK_FALSE(weft::cluster::choose_node(c, "add", {{"gpu", 2}}, 0));  // nobody has 2 gpus
-  CHECK_FALSE(weft::cluster::choose_node(c, "missing", {}, 0));        // drivers never run tasks
+  CHECK(weft::cluster::choose_node(c, functions, "add", {}, 0) == 1u);  // lower load
+  CHECK(weft::cluster::choose_node(c, functions, "sum", {}, 0) == 0u);  // only w1 has it
+  CHECK(weft::cluster::choose_node(c, functions, "add", {{"gpu", 1}}, 0) == 0u);
+  CHECK_FALSE(
+      weft::cluster::choose_node(c, functions, "add", {{"gpu", 2}}, 0));  // nobody has 2 gpus
+  CHECK_FALSE(
+      weft::cluster::choose_node(c, functions, "missing", {}, 0));  // drivers never run tasks
   c[1].in_flight = 10;  // what this node already sent counts as load
-  CHECK(weft::cluster::choose_node(c, "add", {}, 0) == 0u);
+  CHECK(weft::cluster::choose_node(c, functions, "add", {}, 0) == 0u);
 }
 
 TEST_CASE("placement rotates among equally loaded workers") {
@@ -82,6 +88,17 @@ TEST_CASE("placement rotates among equally loaded workers") {
   std::vector<weft::cluster::placement_candidate> all{{&a, 0}, {&b, 0}, {&c, 0}};
   std::vector<std::size_t> picks;
   for (std::size_t r = 0; r < 6; ++r)
-    picks.push_back(*weft::cluster::choose_node(all, "f", {}, r));
+    picks.push_back(*weft::cluster::choose_node(all, functions, "f", {}, r));
   CHECK(picks == std::vector<std::size_t>{0, 1, 2, 0, 1, 2});
+}
+
+TEST_CASE("actor placement looks at the registered actor types, not the functions") {
+  node_status w1 = node("worker", {"Counter"}, {}, 3);
+  node_status w2 = node("worker", {"Counter"}, {}, 1);
+  w1.actor_types = {"Ledger"};
+  w2.actor_types = {};
+  std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}};
+  CHECK(weft::cluster::choose_node(c, actor_types, "Ledger", {}, 0) == 0u);
+  CHECK_FALSE(weft::cluster::choose_node(c, actor_types, "Counter", {}, 0));
+  CHECK(weft::cluster::choose_node(c, functions, "Counter", {}, 0) == 1u);
 }

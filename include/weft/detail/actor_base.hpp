@@ -31,6 +31,14 @@ class actor_base {
 
   /// Internal reference count (handles, queued calls, the registry, a scheduled drain).
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// Takes a reference unless the last one is already gone (the actor is being deleted).
+  bool try_retain() noexcept {
+    std::uint32_t n = refs_.load(std::memory_order_relaxed);
+    do {
+      if (n == 0) return false;
+    } while (!refs_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel));
+    return true;
+  }
   /// Drops a reference taken by retain(); the last one deletes the actor.
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -64,7 +72,10 @@ class actor_base {
   /// Makes the actor dead with `why`: queued and later calls fail with actor_died. Its running
   /// call (if any) finishes first; then the instance is destroyed on the arena.
   /// `expected` (runtime shutdown) logs at debug level, else at info level.
-  void kill(const std::string& why, bool expected);
+  virtual void kill(const std::string& why, bool expected);
+  /// Makes the actor dead with the complete message `message` (what its actor_died says), as
+  /// reported by the node where it lived.
+  void end_with(const std::string& message);
   /// The actor_died error calls fail with once the actor has ended for good, or null.
   std::exception_ptr final_error() const;
 
@@ -95,10 +106,23 @@ class actor_base {
   /// The drain task's body; runs on the arena, one at a time per actor.
   void drain() noexcept;
 
+  /// True for the local stand-in of an actor living in another process of the cluster.
+  bool is_proxy() const noexcept { return proxy_; }
+  /// Completes a call a stand-in forwarded once its result came back (or failed).
+  void finish_forwarded(task_base& call) noexcept { finish_call(call); }
+  /// Marks the actor as reachable from other nodes: its death is reported to the cluster.
+  void mark_exported() noexcept { exported_.store(true, std::memory_order_release); }
+
  protected:
-  /// `type` is the instance type. Throws weft::error for invalid options.
-  actor_base(runtime_core* core, actor_options options, const std::type_info& type);
+  /// `type` is the instance type; `proxy` makes a stand-in for an actor of another process.
+  /// Throws weft::error for invalid options.
+  actor_base(runtime_core* core, actor_options options, const std::type_info& type,
+             bool proxy = false);
   virtual ~actor_base();
+
+  /// Runs a call whose turn has come (max_concurrency 1) and finishes it. A stand-in
+  /// overrides it to send the call to the actor's node instead.
+  virtual void deliver(task_base& call) noexcept;
 
   /// Constructs the instance from the stored constructor arguments and sets instance_.
   virtual void construct() = 0;
@@ -114,10 +138,9 @@ class actor_base {
   task_base* peek() noexcept;
   void signal() noexcept;
   bool drain_batch() noexcept;
-  void run_here(task_base& call) noexcept;
   void run_constructor(task_base& call) noexcept;
   void restart() noexcept;
-  void die(std::string why, log_level level) noexcept;
+  void die(std::string why, log_level level, bool verbatim = false) noexcept;
   void fail_queued() noexcept;
   void let_go(task_base& call) noexcept;
   void finish_call(task_base& call) noexcept;
@@ -128,6 +151,8 @@ class actor_base {
   runtime_core* const core_;
   actor_options options_;
   const std::type_info& type_;
+  const bool proxy_;
+  std::atomic<bool> exported_{false};
   std::atomic<bool> dead_{false};
   std::atomic<bool> ended_{false};
   std::atomic<bool> restart_pending_{false};
@@ -165,6 +190,9 @@ actor_base* find_actor(runtime_core* core, const std::string& name, const std::s
 
 /// Throws weft::error: per-call resources are not supported (actor_options::resources are).
 [[noreturn]] void throw_call_resources(const actor_base& actor);
+/// Throws weft::error: a call to an actor of another process that is not a method registered
+/// with WEFT_ACTOR.
+[[noreturn]] void throw_unregistered_method(const actor_base& actor);
 /// Throws weft::error for a call through an empty actor handle.
 [[noreturn]] void throw_empty_actor(const char* operation);
 /// Throws weft::error: self<T>() outside an actor, or with the wrong T.

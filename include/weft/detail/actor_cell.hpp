@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "weft/detail/actor_base.hpp"
+#include "weft/detail/actor_directory.hpp"
 #include "weft/detail/submit.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
@@ -56,13 +57,15 @@ class actor_cell final : public actor_base {
 template <class R, class F, class... S>
 struct message_factory {
   /// Returns the owner of the new call's state.
+  /// `method` names a registered method for a call to an actor in another process.
   template <class Fn, class... A>
-  static state_ptr<state<R>> post(actor_base& cell, const task_options* opts, Fn&& fn,
-                                  A&&... args) {
+  static state_ptr<state<R>> post(actor_base& cell, const task_options* opts,
+                                  const remote_function* method, Fn&& fn, A&&... args) {
     using T = task<R, F, S...>;
     check_submission<call_traits<F, S...>::by_lvalue>(opts, args...);
     auto* t = new T(&cell, cell.core(), std::forward<Fn>(fn), std::forward<A>(args)...);
     state_ptr<state<R>> owner(t);
+    t->remote_ = method;
     attach_extras(*t, opts);
     admit_task(cell.core(), *t);
     cell.post(*t);
@@ -84,6 +87,14 @@ auto call_actor(actor_base& cell, const task_options* opts, F&& fn, A&&... args)
   using traits = call_traits<std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>;
   using R = typename task_result<typename traits::raw>::type;
   if (opts && !opts->resources.empty()) throw_call_resources(cell);
+  const remote_function* method = nullptr;
+  if (cell.is_proxy()) {
+    // The actor lives in another process: only its registered methods can reach it.
+    if constexpr (remotable_call<std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>()) {
+      if (const actor_method* m = find_method_of<T>(fn)) method = &m->function;
+    }
+    if (method == nullptr) throw_unregistered_method(cell);
+  }
   if (std::exception_ptr died = cell.final_error()) {
     auto* s = new plain_state<R>();
     state_ptr<state<R>> owner(s);
@@ -92,7 +103,7 @@ auto call_actor(actor_base& cell, const task_options* opts, F&& fn, A&&... args)
   }
   return ref_access::make(
       message_factory<R, std::decay_t<F>, instance_arg<T>, std::decay_t<A>...>::post(
-          cell, opts, std::forward<F>(fn), instance_arg<T>{&cell.instance_},
+          cell, opts, method, std::forward<F>(fn), instance_arg<T>{&cell.instance_},
           std::forward<A>(args)...));
 }
 
@@ -128,7 +139,7 @@ void post_constructor(actor_cell<T, S...>& cell) {
       [&](const auto&... r) {
         auto owner =
             message_factory<void, constructor_call, std::remove_cvref_t<decltype(r)>...>::post(
-                cell, &opts, constructor_call{&cell}, r...);
+                cell, &opts, nullptr, constructor_call{&cell}, r...);
         (void)owner;
       },
       deps);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/instance_arg.hpp"
 #include "weft/detail/wire_value.hpp"
 
 namespace weft {
@@ -64,6 +65,22 @@ struct function_signature<R (*)(P...)> : std::true_type {
 template <class R, class... P>
 struct function_signature<R (*)(P...) noexcept> : function_signature<R (*)(P...)> {};
 
+/// Parameter and result types of a pointer to a member function (the methods WEFT_ACTOR names).
+template <class F>
+struct member_signature : std::false_type {};
+template <class R, class C, class... P>
+struct member_signature<R (C::*)(P...)> : std::true_type {
+  using result = R;
+  using params = type_list<P...>;
+  using owner = C;
+};
+template <class R, class C, class... P>
+struct member_signature<R (C::*)(P...) const> : member_signature<R (C::*)(P...)> {};
+template <class R, class C, class... P>
+struct member_signature<R (C::*)(P...) noexcept> : member_signature<R (C::*)(P...)> {};
+template <class R, class C, class... P>
+struct member_signature<R (C::*)(P...) const noexcept> : member_signature<R (C::*)(P...)> {};
+
 template <class T>
 struct is_weft_ref : std::false_type {};
 template <class T>
@@ -110,16 +127,34 @@ requires(sizeof...(P) == sizeof...(S)) struct arguments_fit<type_list<P...>, S..
 template <class R>
 inline constexpr bool wire_result_v = std::is_void_v<R> || wire_type_v<std::remove_cvref_t<R>>;
 
-/// True when calling F with stored arguments S... may run in another process.
+/// True when a method call F on an actor (its stored instance argument I, then S...) may run
+/// in another process.
+template <class F, class I, class... S>
+constexpr bool remotable_method_call() {
+  using sig = member_signature<F>;
+  return is_instance_arg_v<I> && wire_result_v<typename sig::result> &&
+         arguments_fit<typename sig::params, S...>::value;
+}
+
+/// True when calling F with stored arguments S... may run in another process: a registered
+/// plain function, or a method of an actor (whose first stored argument is the instance).
 template <class F, class... S>
 constexpr bool remotable_call() {
   if constexpr (function_signature<F>::value) {
     using sig = function_signature<F>;
     return wire_result_v<typename sig::result> && arguments_fit<typename sig::params, S...>::value;
+  } else if constexpr (member_signature<F>::value && sizeof...(S) >= 1) {
+    return remotable_method_call<F, S...>();
   } else {
     return false;
   }
 }
+
+/// The parameters of a remotable callable F (a function or a method pointer).
+template <class F>
+using wire_params_t =
+    typename std::conditional_t<function_signature<F>::value, function_signature<F>,
+                                member_signature<F>>::params;
 
 template <class F>
 struct remote_invocation;

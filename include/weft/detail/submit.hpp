@@ -203,8 +203,7 @@ class task final : public state<R>, public task_base {
           std::shared_ptr<const void>(static_cast<state_base*>(this), [](const void* s) {
             const_cast<state_base*>(static_cast<const state_base*>(s))->release();
           }));
-      using params = typename function_signature<F>::params;
-      encode_arguments(*out, params{});
+      encode_arguments(*out, wire_params_t<F>{});
       return out;
     } else {
       throw_not_remotable();
@@ -316,7 +315,14 @@ class task final : public state<R>, public task_base {
 
   template <class... P>
   void encode_arguments(wire_value& out, type_list<P...>) {
-    std::apply([&](const F&, const S&... s) { (encode_argument<P>(out, s), ...); }, *payload_);
+    if constexpr (member_signature<F>::value) {
+      // An actor method: the instance stays where the actor lives.
+      std::apply(
+          [&](const F&, const auto&, const auto&... s) { (encode_argument<P>(out, s), ...); },
+          *payload_);
+    } else {
+      std::apply([&](const F&, const S&... s) { (encode_argument<P>(out, s), ...); }, *payload_);
+    }
   }
 
   template <class P, class X>

@@ -1,0 +1,99 @@
+// The stand-in of a remote actor: delivery by forwarding, kill and release towards the owner.
+
+#include "actor_proxy.hpp"
+
+#include <fmt/core.h>
+
+#include "node.hpp"
+#include "weft/detail/actor_cell.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+
+actor_proxy::actor_proxy(detail::runtime_core* core, actor_options options,
+                         const std::type_info& type, std::shared_ptr<node_handle> node,
+                         std::string owner, std::string id)
+    : actor_base(core, std::move(options), type, true),
+      node_(std::move(node)),
+      owner_(std::move(owner)),
+      id_(std::move(id)) {}
+
+actor_proxy::~actor_proxy() {
+  std::lock_guard lock(node_->mutex);
+  if (node_->self) node_->self->forget_proxy(id_, this);
+}
+
+void actor_proxy::kill(const std::string& why, bool expected) {
+  if (!expected) {  // runtime shutdown only lets go (destroy); an explicit kill reaches the owner
+    std::lock_guard lock(node_->mutex);
+    if (node_->self) node_->self->kill_remote_actor(owner_, id_);
+  }
+  actor_base::kill(why, expected);
+}
+
+void actor_proxy::owner_ended(const std::string& message) {
+  released_.store(true, std::memory_order_release);
+  end_with(message);
+}
+
+void actor_proxy::destroy() noexcept {
+  instance_ = nullptr;
+  if (released_.exchange(true, std::memory_order_acq_rel)) return;
+  std::lock_guard lock(node_->mutex);
+  if (node_->self) node_->self->release_remote_actor(owner_, id_);
+}
+
+void actor_proxy::deliver(detail::task_base& call) noexcept {
+  int expected = detail::waiting;
+  if (!call.phase_.compare_exchange_strong(expected, detail::running, std::memory_order_acq_rel)) {
+    finish_forwarded(call);  // cancelled before its turn
+    return;
+  }
+  if (call.dependency_failed()) {
+    call.execute();  // fails it with its dependency's error without running anything
+    call.phase_.store(detail::finished, std::memory_order_release);
+    finish_forwarded(call);
+    return;
+  }
+  std::exception_ptr failed;
+  {
+    std::lock_guard lock(node_->mutex);
+    if (node_->self) {
+      failed = node_->self->forward_call(*this, call);
+    } else {
+      failed = std::make_exception_ptr(cancelled_error(
+          fmt::format("call to {} was cancelled: the runtime shut down", describe())));
+    }
+  }
+  if (failed) {
+    call.abandon(std::move(failed));
+    call.phase_.store(detail::finished, std::memory_order_release);
+    finish_forwarded(call);
+  }
+}
+
+actor_proxy* make_proxy(detail::runtime_core& core, const actor_options& options,
+                        const std::type_info& type, std::shared_ptr<node_handle> node,
+                        std::string owner, std::string id) {
+  actor_options own;  // the stand-in itself: one call at a time, no restarts, no resources
+  own.name = options.name;
+  own.namespace_ = options.namespace_;
+  auto* proxy = new actor_proxy(&core, std::move(own), type, std::move(node), std::move(owner),
+                                std::move(id));
+  try {
+    task_options opts;
+    opts.name = proxy->describe() + " stand-in";
+    auto owner_ref = detail::message_factory<void, detail::constructor_call>::post(
+        *proxy, &opts, nullptr, detail::constructor_call{proxy});
+    (void)owner_ref;
+    proxy->enroll(false);
+  } catch (...) {
+    proxy->abandon();
+    proxy->drop_handle();
+    proxy->release();
+    throw;
+  }
+  return proxy;
+}
+
+}  // namespace weft::cluster
