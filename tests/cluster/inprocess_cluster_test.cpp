@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process.hpp"
@@ -48,6 +50,40 @@ weft::config member(weft::node_role role, const std::string& address) {
 }
 
 }  // namespace
+
+namespace {
+
+// A running total: the actor of the remote-actor cases.
+class tally {
+ public:
+  tally() = default;
+  explicit tally(int start) : total_(start) {}
+  int add(int x) {
+    total_ += x;
+    seen_.push_back(x);
+    return total_;
+  }
+  long add_all(const std::vector<int>& xs) {
+    for (int x : xs)
+      add(x);
+    return total_;
+  }
+  std::vector<int> seen() const { return seen_; }
+  std::string home() const { return weft::current_node_id(); }
+
+ private:
+  int total_ = 0;
+  std::vector<int> seen_;
+};
+
+// Never registered: it cannot leave its process.
+struct local_only {
+  int get() const { return 1; }
+};
+
+}  // namespace
+
+WEFT_ACTOR(tally, &tally::add, &tally::add_all, &tally::seen, &tally::home);
 
 WEFT_REMOTE(square);
 WEFT_REMOTE(node_of);
@@ -138,4 +174,70 @@ TEST_CASE("shutting a driver down while its remote tasks run cancels them, no ha
   }  // destroyed at once: every ref is complete afterwards
   for (auto& r : pending)
     CHECK(r.ready());
+}
+
+TEST_CASE("remote actors across runtimes of one process: order, refs, large arguments, lifetime") {
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  weft::runtime head{member(weft::node_role::head, address)};
+  weft::runtime worker{member(weft::node_role::worker, address)};
+  weft::runtime driver{member(weft::node_role::driver, address)};
+  weft::runtime other{member(weft::node_role::driver, address)};
+
+  {
+    auto t = driver.spawn<tally>(weft::actor_options{.name = "t", .node = "worker-1"}, 100);
+    CHECK(t.call(&tally::home).get() == "worker-1");
+    CHECK(worker.stats().actors == 1);
+    // A call waiting for a remote task's result keeps its place: the next one runs after it.
+    auto slow = driver.submit(square, 7);
+    auto first = t.call(&tally::add, slow);
+    auto second = t.call(&tally::add, 1);
+    CHECK(first.get() == 149);
+    CHECK(second.get() == 150);
+    // A large argument (held by the driver, pulled by the worker) before a small call.
+    std::vector<int> many(100000, 1);
+    auto big = t.call(&tally::add_all, many);
+    auto after = t.call(&tally::add, 0);
+    CHECK(big.get() == 100150);
+    CHECK(after.get() == 100150);
+    // Another process-like runtime finds it by name and sees the same state.
+    auto seen_there = other.get_actor<tally>("t");
+    CHECK(seen_there.call(&tally::add, 0).get() == 100150);
+    auto same = other.get_or_spawn<tally>("t");
+    CHECK(same == seen_there);  // one stand-in per actor per node
+    const auto seen = t.call(&tally::seen).get();
+    REQUIRE(seen.size() == 100004);
+    CHECK(seen[0] == 49);
+    CHECK(seen[1] == 1);
+    CHECK(seen.back() == 0);
+    // Types that are not registered stay local; pinning them elsewhere is refused.
+    CHECK_THROWS_WITH_AS(driver.spawn<local_only>(weft::actor_options{.node = "worker-1"}),
+                         doctest::Contains("local_only is not registered with WEFT_ACTOR"),
+                         weft::error);
+    CHECK(driver.spawn<local_only>().call(&local_only::get).get() == 1);
+  }
+  // Every handle, here and in `other`, is gone: the owned actor ends on the worker.
+  for (int i = 0; i < 200 && worker.stats().actors != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(worker.stats().actors == 0);
+  CHECK_THROWS_WITH_AS(other.get_actor<tally>("t"), doctest::Contains("no live actor named 't'"),
+                       weft::error);
+
+  // A driver shutting down while its calls are under way: every ref completes.
+  std::vector<weft::ref<int>> pending;
+  {
+    weft::runtime leaving{member(weft::node_role::driver, address)};
+    auto t = leaving.spawn<tally>(weft::actor_options{.node = "worker-1"});
+    for (int i = 0; i < 500; ++i)
+      pending.push_back(t.call(&tally::add, i));
+  }
+  for (auto& r : pending)
+    CHECK(r.ready());
+  for (int i = 0; i < 200 && worker.stats().actors != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(worker.stats().actors == 0);  // its connection closed: the worker let go
+
+  other.shutdown();
+  driver.shutdown();
+  worker.shutdown();
+  head.shutdown();
 }
