@@ -8,6 +8,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <cereal/types/array.hpp>
+#include <cereal/types/string.hpp>
+#include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
 #include <array>
@@ -34,6 +37,11 @@ struct signed_action {
   std::size_t id = 0;
   std::string payload;
   digest signature{};
+  // How it travels to a verifier on another node of a cluster.
+  template <class Archive>
+  void serialize(Archive& a) {
+    a(id, payload, signature);
+  }
 };
 
 // What a verifier decided about one action.
@@ -92,6 +100,16 @@ class throughput_counter {
   std::size_t count_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
+
+}  // namespace
+
+// Named for the cluster: with WEFT_ADDRESS set, these actors may live on workers running this
+// program, and their listed methods are called there. Nothing changes in-process.
+WEFT_ACTOR(verifier, &verifier::verify);
+WEFT_ACTOR(auditor, &auditor::record, &auditor::summary, &auditor::rejected, &auditor::in_order);
+WEFT_ACTOR(throughput_counter, &throughput_counter::tick, &throughput_counter::per_second);
+
+namespace {
 
 std::size_t arg_or(int argc, char** argv, int i, std::size_t fallback) {
   if (argc <= i) return fallback;

@@ -180,9 +180,11 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
   const bool fits_here = fits(core_.settings().resources, o.resources);
   if (fits_here) {
     if (!can_travel) return "";
+    // As for tasks: local while the local load (counting this actor) stays within the
+    // threshold; a threshold of 0 sends every actor that can travel to a worker.
     const std::uint64_t live = core_.live_tasks();
     const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
-    if (local <= local_threshold()) return "";
+    if (local + 1 <= local_threshold()) return "";
   } else if (!can_travel) {
     return "";  // the local spawn refuses it, naming the missing resources
   }
