@@ -6,7 +6,11 @@
 //   pipelined:    10,000 messages (asio: written back to back, echoed) vs 10,000 remote tasks
 //                 in flight (weft), per second;
 //   transfer:     1 GiB streamed on one connection to a reading process (asio) vs a 1 GiB
-//                 task result held on one worker, pulled by a task on the other (weft).
+//                 task result held on one worker, pulled by a task on the other (weft);
+//   actor_round_trip, actor_pipelined_10k: a call of a remote actor's echo method and get
+//                 (weft, the actor on a worker) vs a request/response to an echo actor
+//                 published by another process with CAF's caf::io (when CAF is found), and
+//                 vs the raw Asio echo.
 // Every child process is stopped (cluster stop, then SIGKILL) at the end.
 
 #include <benchmark/benchmark.h>
@@ -32,6 +36,12 @@
 
 #include "common/ratio_reporter.hpp"
 #include "weft/cluster.hpp"
+#include "weft/remote.hpp"
+
+#ifdef WEFT_BENCH_WITH_CAF_IO
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#endif
 
 extern char** environ;
 
@@ -54,6 +64,13 @@ std::uint64_t block_size(const std::vector<char>& block) {
   return block.size();
 }
 WEFT_REMOTE(block_size);
+
+// The actor the actor benchmarks call on a worker.
+class echo {
+ public:
+  int back(int x) { return x; }
+};
+WEFT_ACTOR(echo, &echo::back);
 
 namespace {
 
@@ -232,12 +249,143 @@ void transfer_weft(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(transfer_bytes));
 }
 
+// The id of the worker with resource `name`.
+std::string worker_with(const std::string& name) {
+  weft::cluster_settings probe;
+  probe.address = head_address;
+  for (const auto& n : weft::query_cluster(probe).nodes)
+    if (n.resources.count(name)) return n.id;
+  return {};
+}
+
+weft::actor<echo> remote_echo() {
+  return driver->spawn<echo>(weft::actor_options{.node = worker_with("b")});
+}
+
+void actor_round_trip_weft(benchmark::State& state) {
+  auto e = remote_echo();
+  int i = 0;
+  for (auto _ : state) {
+    int v = e.call(&echo::back, ++i).get();
+    benchmark::DoNotOptimize(v);
+  }
+}
+
+void actor_pipelined_weft(benchmark::State& state) {
+  auto e = remote_echo();
+  std::vector<weft::ref<int>> refs;
+  refs.reserve(pipelined);
+  for (auto _ : state) {
+    refs.clear();
+    for (int i = 0; i < pipelined; ++i)
+      refs.push_back(e.call(&echo::back, i));
+    long sum = 0;
+    for (auto& r : refs)
+      sum += r.get();
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * pipelined);
+}
+
+#ifdef WEFT_BENCH_WITH_CAF_IO
+int caf_port = 0;
+
+caf::behavior caf_echo() {
+  return {[](int x) { return x; }};
+}
+
+// Publishes a CAF echo actor on 127.0.0.1:port (caf::io), until the process is killed.
+[[noreturn]] void run_caf_server(int port) {
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system system{cfg};
+  auto actor = system.spawn(caf_echo);
+  auto published = system.middleman().publish(actor, static_cast<std::uint16_t>(port), "127.0.0.1");
+  if (!published) {
+    std::fprintf(stderr, "remote_bench: CAF cannot publish on port %d\n", port);
+    std::exit(1);
+  }
+  for (;;)
+    std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+// A CAF system connected to the published echo actor (retrying while the server starts).
+struct caf_client {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  caf::actor remote;
+  caf_client() {
+    cfg.load<caf::io::middleman>();
+    system = std::make_unique<caf::actor_system>(cfg);
+    for (int i = 0; i < 100 && !remote; ++i) {
+      auto found =
+          system->middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(caf_port));
+      if (found) {
+        remote = *found;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  }
+};
+
+void actor_round_trip_caf(benchmark::State& state) {
+  caf_client client;
+  if (!client.remote) {
+    state.SkipWithError("cannot reach the CAF echo server");
+    return;
+  }
+  caf::scoped_actor self{*client.system};
+  int i = 0;
+  for (auto _ : state) {
+    self->request(client.remote, caf::infinite, ++i)
+        .receive([&](int x) { benchmark::DoNotOptimize(x); },
+                 [&](caf::error&) { state.SkipWithError("CAF request failed"); });
+  }
+}
+
+void actor_pipelined_caf(benchmark::State& state) {
+  caf_client client;
+  if (!client.remote) {
+    state.SkipWithError("cannot reach the CAF echo server");
+    return;
+  }
+  caf::scoped_actor self{*client.system};
+  for (auto _ : state) {
+    for (int i = 0; i < pipelined; ++i)
+      self->send(client.remote, i);
+    long sum = 0;
+    int got = 0;
+    self->receive_for(got, pipelined)([&](int x) { sum += x; });
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * pipelined);
+}
+#endif
+
 }  // namespace
 
 BENCHMARK(round_trip_asio)->Name("round_trip:asio")->UseRealTime();
 BENCHMARK(round_trip_weft)->Name("round_trip:weft")->UseRealTime();
 BENCHMARK(pipelined_asio)->Name("pipelined_10k:asio")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(pipelined_weft)->Name("pipelined_10k:weft")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(round_trip_asio)->Name("actor_round_trip:asio")->UseRealTime();
+BENCHMARK(actor_round_trip_weft)->Name("actor_round_trip:weft")->UseRealTime();
+BENCHMARK(pipelined_asio)
+    ->Name("actor_pipelined_10k:asio")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(actor_pipelined_weft)
+    ->Name("actor_pipelined_10k:weft")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+#ifdef WEFT_BENCH_WITH_CAF_IO
+BENCHMARK(actor_round_trip_caf)->Name("actor_round_trip:caf")->UseRealTime();
+BENCHMARK(actor_pipelined_caf)
+    ->Name("actor_pipelined_10k:caf")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+#endif
 BENCHMARK(transfer_asio)
     ->Name("transfer_1GiB:asio")
     ->UseRealTime()
@@ -252,6 +400,9 @@ BENCHMARK(transfer_weft)
 int main(int argc, char** argv) {
   if (const char* port = std::getenv("WEFT_BENCH_ECHO_PORT")) run_echo_server(std::atoi(port));
   if (const char* port = std::getenv("WEFT_BENCH_SINK_PORT")) run_sink_server(std::atoi(port));
+#ifdef WEFT_BENCH_WITH_CAF_IO
+  if (const char* port = std::getenv("WEFT_BENCH_CAF_PORT")) run_caf_server(std::atoi(port));
+#endif
   if (std::getenv("WEFT_ROLE")) {
     weft::runtime node{weft::config::from_env()};  // a head or worker: serves, then exits
     return 0;
@@ -263,6 +414,10 @@ int main(int argc, char** argv) {
   kids.pids.push_back(spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
   kids.pids.push_back(
       spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address, "WEFT_THREADS=1"}));
+#ifdef WEFT_BENCH_WITH_CAF_IO
+  caf_port = free_port();
+  kids.pids.push_back(spawn_self({"WEFT_BENCH_CAF_PORT=" + std::to_string(caf_port)}));
+#endif
   sink_port = free_port();
   kids.pids.push_back(spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
   kids.pids.push_back(
