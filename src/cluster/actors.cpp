@@ -418,7 +418,14 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
     header.retries = call.extras_ ? call.extras_->retries_left : 0;
     std::string prefix(1, static_cast<char>(request_kind::call_actor));
     append_actor_call_header(prefix, header);
-    return send_call(call, proxy.owner(), std::move(via), std::move(prefix));
+    bool unsent = false;
+    std::exception_ptr failed =
+        send_call(call, proxy.owner(), std::move(via), std::move(prefix), unsent);
+    if (failed && unsent && !stopped_.load()) {
+      return std::make_exception_ptr(weft::actor_died(fmt::format(
+          "{} died: the connection to node {} closed", proxy.describe(), proxy.owner())));
+    }
+    return failed;
   } catch (...) {
     return std::current_exception();
   }

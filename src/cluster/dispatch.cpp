@@ -61,8 +61,8 @@ bool node::route(detail::task_base& task) noexcept {
       const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
       if (local <= local_threshold()) return false;
     }
-    std::vector<placement_candidate> candidates;
-    candidates.reserve(view_.nodes.size());
+    std::vector<placement_candidate>& candidates = candidates_;  // reused: no allocation
+    candidates.clear();
     for (const node_status& n : view_.nodes)
       candidates.push_back({&n, in_flight_[n.id]});
     std::optional<std::size_t> pick =
@@ -100,13 +100,21 @@ bool node::route(detail::task_base& task) noexcept {
     fail_call(task, std::current_exception());
     return true;
   }
-  if (std::exception_ptr e = send_call(task, chosen, std::move(via), std::move(prefix)))
+  bool unsent = false;
+  if (std::exception_ptr e = send_call(task, chosen, std::move(via), std::move(prefix), unsent)) {
+    if (unsent && !forced) {
+      // The connection to that worker closed before anything left: run it here instead.
+      task.phase_.store(detail::waiting, std::memory_order_release);
+      return false;
+    }
     fail_call(task, std::move(e));
+  }
   return true;
 }
 
 std::exception_ptr node::send_call(detail::task_base& task, const std::string& chosen,
-                                   std::shared_ptr<connection> via, std::string prefix) {
+                                   std::shared_ptr<connection> via, std::string prefix,
+                                   bool& unsent) {
   try {
     std::vector<std::uint64_t> holds;
     std::shared_ptr<detail::wire_value> body = hoist_large_arguments(task.encode_call(), holds);
@@ -119,6 +127,7 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
       if (stopped_.load() || link == peers_.end() || link->second != via) {
         for (std::uint64_t h : holds)
           held_.erase(h);
+        unsent = true;
         throw cancelled_error(fmt::format(
             "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
       }

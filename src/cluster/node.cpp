@@ -359,6 +359,7 @@ void node::on_closed(connection& c, const std::string& reason) {
                    fmt::format("the connection to it closed ({})", reason));
   bool lost_head = false;
   bool lost_head_link = false;
+  std::string lost_peer;
   {
     std::lock_guard lock(mutex_);
     if (head_.get() == &c) {
@@ -368,10 +369,21 @@ void node::on_closed(connection& c, const std::string& reason) {
     lost_head_link = lost_head || (head_ == nullptr && !asks_.empty());
     for (auto it = peers_.begin(); it != peers_.end(); ++it) {
       if (it->second.get() == &c) {
+        lost_peer = it->first;
         peers_.erase(it);
         break;
       }
     }
+    if (!lost_peer.empty()) {
+      // Most likely the node is gone: place nothing there until the head lists it again.
+      std::erase_if(view_.nodes, [&](const node_status& n) { return n.id == lost_peer; });
+    }
+  }
+  if (!lost_peer.empty()) {
+    // Calls already sent there fail below; the actors it owned cannot be reached in order
+    // any more (and it let go of this node's handles when the connection closed).
+    proxies_lost(lost_peer, fmt::format("the connection to node {} closed ({})", lost_peer,
+                                        reason));
   }
   if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },

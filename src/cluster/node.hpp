@@ -34,6 +34,7 @@
 #include "core/task_router.hpp"
 #include "membership.hpp"
 #include "messages.hpp"
+#include "placement.hpp"
 #include "weft/cluster_settings.hpp"
 #include "weft/detail/actor_directory.hpp"
 #include "weft/ref.hpp"
@@ -166,6 +167,9 @@ class node final : public detail::task_router, private connection_events {
   // task_server.cpp
   friend struct reply_link;
   void serve_task(connection& c, std::uint64_t id, wire::frame&& f);
+  template <class Body>
+  void run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
+                  const task_header& header, Body&& body);
   void answer_task(reply_link& link) noexcept;
 
   // objects.cpp
@@ -226,8 +230,10 @@ class node final : public detail::task_router, private connection_events {
 
   // dispatch.cpp
   static std::exception_ptr lost_call(const pending_call& p, const std::string& why);
+  // Registers and sends a call; the error to fail it with if that fails. `unsent` is set when
+  // the connection was gone before anything was registered or sent.
   std::exception_ptr send_call(detail::task_base& task, const std::string& chosen,
-                               std::shared_ptr<connection> via, std::string prefix);
+                               std::shared_ptr<connection> via, std::string prefix, bool& unsent);
   void finish_task(detail::task_base& task);
   std::shared_ptr<connection> peer_connection(const node_status& node);
   void complete_call(std::uint64_t id, std::span<const std::byte> payload);
@@ -259,6 +265,7 @@ class node final : public detail::task_router, private connection_events {
   std::uint64_t in_flight_total_ = 0;
   std::unordered_map<std::uint64_t, pending_call> pending_;
   std::size_t rotation_ = 0;
+  std::vector<placement_candidate> candidates_;  // route()'s scratch list
   std::shared_ptr<connection> head_;
   std::map<std::uint64_t, held_object> held_;
   std::uint64_t next_object_ = 1;

@@ -81,6 +81,30 @@ struct argument_gathering {
 
 }  // namespace
 
+// Runs `body` (which returns the encoded result) as a task here and answers request `id`.
+template <class Body>
+void node::run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
+                      const task_header& header, Body&& body) {
+  task_options options;
+  options.name = header.name.empty() ? header.function : header.name;
+  options.retries = header.retries;
+  options.resources = header.resources;
+  auto* link = new reply_link();
+  link->owner = this;
+  link->via = via;
+  link->request = id;
+  try {
+    link->result = detail::submit_task(&core_, &options, std::forward<Body>(body));
+  } catch (...) {
+    // Refused here (resources, shutdown): the caller's task fails with the reason.
+    via->send(wire::frame_type::response, id,
+              failure_prefix(describe_exception(std::current_exception(), node_id())));
+    delete link;
+    return;
+  }
+  if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
+}
+
 void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
   // Payload: kind byte, task header, encoded argument entries.
   auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
@@ -94,49 +118,34 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
         header.function, header.function));
   }
   const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
-  auto gathering = std::make_shared<argument_gathering>();
-  gathering->request = owned;
-  gathering->values.resize(entries.size());
-  gathering->pulled.resize(entries.size());
+  std::vector<std::span<const std::byte>> values(entries.size());
   std::vector<std::pair<std::size_t, detail::wire_reference>> references;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].tag == detail::wire_value::entry_reference)
       references.emplace_back(i, detail::parse_reference(entries[i].bytes));
     else
-      gathering->values[i] = entries[i].bytes;
+      values[i] = entries[i].bytes;
   }
   auto via = shared(c);
+  if (references.empty()) {
+    // Everything is in the request (the common case): no gathering, no pulls.
+    run_served(via, id, header,
+               [fn, owned, values = std::move(values)] { return fn->invoke(values); });
+    return;
+  }
+  auto gathering = std::make_shared<argument_gathering>();
+  gathering->request = owned;
+  gathering->values = std::move(values);
+  gathering->pulled.resize(entries.size());
+  gathering->missing = static_cast<int>(references.size());
   auto run = [this, fn, header, via, id, gathering] {
     if (gathering->error) {
       via->send(wire::frame_type::response, id,
                 failure_prefix(describe_exception(gathering->error, node_id())));
       return;
     }
-    task_options options;
-    options.name = header.name.empty() ? header.function : header.name;
-    options.retries = header.retries;
-    options.resources = header.resources;
-    auto* link = new reply_link();
-    link->owner = this;
-    link->via = via;
-    link->request = id;
-    try {
-      link->result = detail::submit_task(&core_, &options,
-                                         [fn, gathering] { return fn->invoke(gathering->values); });
-    } catch (...) {
-      // Refused here (resources, shutdown): the caller's task fails with the reason.
-      via->send(wire::frame_type::response, id,
-                failure_prefix(describe_exception(std::current_exception(), node_id())));
-      delete link;
-      return;
-    }
-    if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
+    run_served(via, id, header, [fn, gathering] { return fn->invoke(gathering->values); });
   };
-  if (references.empty()) {
-    run();
-    return;
-  }
-  gathering->missing = static_cast<int>(references.size());
   for (auto& [index, ref] : references) {
     // Completions run on the io thread (or right here for an object this node holds).
     start_pull(ref.owner, ref.id, ref.size,

@@ -154,9 +154,7 @@ struct method_invocation<T, Method, type_list<R, P...>> {
     if constexpr (std::is_void_v<R>) {
       std::apply(call, values);
     } else {
-      auto result = std::make_shared<const std::remove_cvref_t<R>>(std::apply(call, values));
-      out->append(*result);
-      out->keep_alive(result);
+      out->append_owned(std::apply(call, values));
     }
     return out;
   }

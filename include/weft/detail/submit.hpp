@@ -197,12 +197,11 @@ class task final : public state<R>, public task_base {
   std::shared_ptr<wire_value> encode_call() override {
     if constexpr (remotable) {
       auto out = std::make_shared<wire_value>();
+      out->reserve_entries(sizeof...(S));
       // The pieces may point into the stored arguments: the encoding keeps this task alive.
       this->retain();
-      out->keep_alive(
-          std::shared_ptr<const void>(static_cast<state_base*>(this), [](const void* s) {
-            const_cast<state_base*>(static_cast<const state_base*>(s))->release();
-          }));
+      out->hold(static_cast<state_base*>(this),
+                [](void* s) { static_cast<state_base*>(s)->release(); });
       encode_arguments(*out, wire_params_t<F>{});
       return out;
     } else {

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,14 @@ class wire_value {
   ~wire_value() {
     for (object_record* r : pins_)
       r->unpin();
+    if (owner_release_) owner_release_(owner_);
+  }
+
+  /// Makes room for `entries` argument entries (one allocation each for the piece and entry
+  /// lists, instead of growing them).
+  void reserve_entries(std::size_t entries) {
+    pieces_.reserve(2 * entries);
+    entries_.reserve(entries);
   }
 
   /// The bytes, in order.
@@ -71,10 +80,29 @@ class wire_value {
     std::uint64_t size = 0;       ///< Their byte count.
   };
 
+  /// Appends the encoding of `value`, which this wire_value then owns: a small trivially
+  /// copyable value is copied inside it (no allocation), anything else is kept alive beside it.
+  template <class T>
+  void append_owned(T&& value) {
+    using V = std::remove_cvref_t<T>;
+    if constexpr (std::is_trivially_copyable_v<V> && sizeof(V) <= inline_bytes) {
+      if (inline_bytes_used_ + sizeof(V) <= inline_bytes) {
+        std::byte* at = inline_bytes_.data() + inline_bytes_used_;
+        std::memcpy(at, &value, sizeof(V));
+        inline_bytes_used_ += sizeof(V);
+        add_piece(std::span<const std::byte>(at, sizeof(V)));
+        return;
+      }
+    }
+    auto kept = std::make_shared<const V>(std::forward<T>(value));
+    append(*kept);
+    keep_alive(std::move(kept));
+  }
+
   /// Appends an argument entry holding `value` (tag, length, bytes).
   template <class T>
   void append_entry(const T& value) {
-    auto& prefix = prefixes_.emplace_back();
+    auto& prefix = new_prefix();
     prefix[0] = std::byte{entry_value};
     add_piece(prefix);
     const std::uint64_t before = size_;
@@ -88,7 +116,7 @@ class wire_value {
   /// Appends a value entry of `size` bytes borrowed from `pieces` (kept valid by the caller, e.g.
   /// with keep_alive).
   void append_entry_pieces(std::span<const std::span<const std::byte>> pieces, std::uint64_t size) {
-    auto& prefix = prefixes_.emplace_back();
+    auto& prefix = new_prefix();
     prefix[0] = std::byte{entry_value};
     for (std::size_t i = 0; i < 8; ++i)
       prefix[1 + i] = std::byte((size >> (8 * i)) & 0xFF);
@@ -112,7 +140,18 @@ class wire_value {
   /// keep_alive); not copied.
   void append_borrowed(std::span<const std::byte> bytes) { add_piece(bytes); }
   /// Keeps `owner` alive as long as this value (what a direct-path piece points into).
-  void keep_alive(std::shared_ptr<const void> owner) { keep_.push_back(std::move(owner)); }
+  void keep_alive(std::shared_ptr<const void> owner) {
+    if (!keep_first_)
+      keep_first_ = std::move(owner);
+    else
+      keep_.push_back(std::move(owner));
+  }
+  /// Calls `release(owner)` when this value is destroyed: keeps an intrusively counted owner
+  /// (a task whose stored arguments the pieces point into) without a shared_ptr. Once only.
+  void hold(void* owner, void (*release)(void*)) noexcept {
+    owner_ = owner;
+    owner_release_ = release;
+  }
   /// Pins `record` in memory for as long as this value (an arena object being sent); may
   /// throw object_lost when it cannot be restored.
   void pin(object_record* record) {
@@ -125,14 +164,31 @@ class wire_value {
     pieces_.push_back(piece);
     size_ += piece.size();
   }
+  // Storage for an entry's tag and length that never moves (pieces point at it).
+  std::array<std::byte, 9>& new_prefix() {
+    if (inline_prefixes_used_ < inline_prefixes_.size())
+      return inline_prefixes_[inline_prefixes_used_++];
+    return prefixes_.emplace_back();
+  }
+
+  static constexpr std::size_t inline_bytes = 32;
 
   std::vector<std::span<const std::byte>> pieces_;
   std::uint64_t size_ = 0;
   std::list<std::string> buffers_;  // a list never moves its elements: pieces stay valid
+  // The first entries' prefixes and small owned values live inside the object (which never
+  // moves: it is not copyable and lives behind a shared_ptr), the rest in lists.
+  std::array<std::array<std::byte, 9>, 4> inline_prefixes_{};
+  std::size_t inline_prefixes_used_ = 0;
   std::list<std::array<std::byte, 9>> prefixes_;
+  alignas(8) std::array<std::byte, inline_bytes> inline_bytes_{};
+  std::size_t inline_bytes_used_ = 0;
   std::vector<entry_pieces> entries_;
+  std::shared_ptr<const void> keep_first_;
   std::vector<std::shared_ptr<const void>> keep_;
   std::vector<object_record*> pins_;
+  void* owner_ = nullptr;
+  void (*owner_release_)(void*) = nullptr;
 };
 
 /// A payload_source over bytes in memory.
