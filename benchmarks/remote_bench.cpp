@@ -5,8 +5,10 @@
 //                 no-op on the worker (weft);
 //   pipelined:    10,000 messages (asio: written back to back, echoed) vs 10,000 remote tasks
 //                 in flight (weft), per second;
-//   transfer:     1 GiB streamed on one connection to a reading process (asio) vs a 1 GiB
-//                 task result held on one worker, pulled by a task on the other (weft);
+//   transfer:     1 GiB streamed on one connection to a reading process, into a reused 1 MiB
+//                 buffer (asio) or into fresh memory of the message's size (asio_fresh), vs a
+//                 new 1 GiB task result held on one worker, pulled by a task on the other
+//                 (weft);
 //   actor_round_trip, actor_pipelined_10k: a call of a remote actor's echo method and get
 //                 (weft, the actor on a worker) vs a request/response to an echo actor
 //                 published by another process with CAF's caf::io (when CAF is found), and
@@ -30,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,22 +108,29 @@ int free_port() {
   }
 }
 
-// Reads an 8-byte length, then that many bytes, then answers one byte; per connection.
-[[noreturn]] void run_sink_server(int port) {
+// Reads an 8-byte length, then that many bytes, then answers one byte; per connection. With
+// `fresh`, each message lands in newly allocated memory of its full size (what receiving an
+// object costs), else in one reused 1 MiB buffer (the socket alone).
+[[noreturn]] void run_sink_server(int port, bool fresh) {
   asio::io_context io;
   tcp::acceptor acceptor(
       io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   for (;;) {
     auto socket = std::make_shared<tcp::socket>(io);
     acceptor.accept(*socket);
-    std::thread([socket] {
+    std::thread([socket, fresh] {
       std::vector<char> buffer(1 << 20);
       boost::system::error_code ec;
       for (;;) {
         std::uint64_t n = 0;
         asio::read(*socket, asio::buffer(&n, sizeof n), ec);
         if (ec) return;
-        while (n > 0 && !ec)
+        if (fresh) {
+          std::unique_ptr<char[]> object(new char[n]);
+          asio::read(*socket, asio::buffer(object.get(), n), ec);
+          benchmark::DoNotOptimize(object.get());
+        }
+        while (!fresh && n > 0 && !ec)
           n -= socket->read_some(
               asio::buffer(buffer.data(), std::min<std::uint64_t>(n, buffer.size())), ec);
         char ack = 1;
@@ -165,6 +175,7 @@ struct children {
 std::string head_address;
 int echo_port = 0;
 int sink_port = 0;
+int fresh_sink_port = 0;
 constexpr std::uint64_t transfer_bytes = 1ull << 30;
 weft::runtime* driver = nullptr;
 
@@ -220,11 +231,11 @@ void pipelined_weft(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * pipelined);
 }
 
-void transfer_asio(benchmark::State& state) {
+void stream_to(int port, benchmark::State& state) {
   asio::io_context io;
   tcp::socket socket(io);
   socket.connect(
-      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(sink_port)));
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   std::vector<char> block(transfer_bytes, 'w');
   for (auto _ : state) {
     std::uint64_t n = block.size();
@@ -236,13 +247,23 @@ void transfer_asio(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(transfer_bytes));
 }
 
+void transfer_asio(benchmark::State& state) {
+  stream_to(sink_port, state);
+}
+
+void transfer_asio_fresh(benchmark::State& state) {
+  stream_to(fresh_sink_port, state);
+}
+
 void transfer_weft(benchmark::State& state) {
   weft::task_options on_a{.resources = {{"a", 1}}};
   weft::task_options on_b{.resources = {{"b", 1}}};
-  auto block = driver->submit(on_a, make_block, transfer_bytes);
-  driver->wait(std::vector<weft::ref<std::vector<char>>>{block});
   for (auto _ : state) {
-    // Each read pulls the block from worker a to worker b (nothing is kept after the task).
+    // A new block each time (made on worker a, not timed), since worker b keeps what it pulled.
+    state.PauseTiming();
+    auto block = driver->submit(on_a, make_block, transfer_bytes);
+    driver->wait(std::vector<weft::ref<std::vector<char>>>{block});
+    state.ResumeTiming();
     std::uint64_t n = driver->submit(on_b, block_size, block).get();
     if (n != transfer_bytes) state.SkipWithError("the block arrived with the wrong size");
   }
@@ -391,6 +412,11 @@ BENCHMARK(transfer_asio)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
+BENCHMARK(transfer_asio_fresh)
+    ->Name("transfer_1GiB:asio_fresh")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 BENCHMARK(transfer_weft)
     ->Name("transfer_1GiB:weft")
     ->UseRealTime()
@@ -399,7 +425,10 @@ BENCHMARK(transfer_weft)
 
 int main(int argc, char** argv) {
   if (const char* port = std::getenv("WEFT_BENCH_ECHO_PORT")) run_echo_server(std::atoi(port));
-  if (const char* port = std::getenv("WEFT_BENCH_SINK_PORT")) run_sink_server(std::atoi(port));
+  if (const char* port = std::getenv("WEFT_BENCH_SINK_PORT"))
+    run_sink_server(std::atoi(port), false);
+  if (const char* port = std::getenv("WEFT_BENCH_FRESH_SINK_PORT"))
+    run_sink_server(std::atoi(port), true);
 #ifdef WEFT_BENCH_WITH_CAF_IO
   if (const char* port = std::getenv("WEFT_BENCH_CAF_PORT")) run_caf_server(std::atoi(port));
 #endif
@@ -420,6 +449,9 @@ int main(int argc, char** argv) {
 #endif
   sink_port = free_port();
   kids.pids.push_back(spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
+  fresh_sink_port = free_port();
+  kids.pids.push_back(
+      spawn_self({"WEFT_BENCH_FRESH_SINK_PORT=" + std::to_string(fresh_sink_port)}));
   kids.pids.push_back(
       spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=a=1"}));
   kids.pids.push_back(

@@ -249,6 +249,11 @@ class runtime {
 /// tasks or in-process). A task can tell where it ran with it.
 std::string current_node_id();
 
+/// The arena counters (runtime::arena_stats) of the runtime whose task or actor call runs on
+/// the calling thread; all zero outside weft tasks. A task on a worker can report its node's
+/// objects, spills and pulls with it.
+weft::arena_stats current_arena_stats() noexcept;
+
 /// Creates the process-wide default runtime from `cfg` if none exists yet, and returns it.
 /// Idempotent: later calls return the existing runtime and ignore their `cfg`, so many
 /// libraries in one program may call init() and share one runtime.

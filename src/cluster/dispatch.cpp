@@ -277,14 +277,18 @@ std::shared_ptr<detail::wire_value> node::hoist_large_arguments(
 
 void node::release_holds(const std::vector<std::uint64_t>& holds) {
   if (holds.empty()) return;
-  std::vector<held_object> dropped;  // destroyed after the lock: they may end refs
-  std::lock_guard lock(mutex_);
-  for (std::uint64_t h : holds) {
-    auto found = held_.find(h);
-    if (found == held_.end()) continue;
-    dropped.push_back(std::move(found->second));
-    held_.erase(found);
+  std::vector<std::pair<std::uint64_t, held_object>> dropped;  // destroyed after the lock
+  {
+    std::lock_guard lock(mutex_);
+    for (std::uint64_t h : holds) {
+      auto found = held_.find(h);
+      if (found == held_.end()) continue;
+      dropped.emplace_back(h, std::move(found->second));
+      held_.erase(found);
+    }
   }
+  for (const auto& [id, held] : dropped)
+    tell_pullers(id, held);
 }
 
 void node::apply_view(cluster_status view) {
@@ -316,6 +320,7 @@ void node::apply_view(cluster_status view) {
     proxies_lost(id, why);
     fail_pulls_where([&](const pull_job& j) { return j.owner == id; },
                      "its owner left the cluster");
+    drop_copies_where([&](const std::string& owner, std::uint64_t) { return owner == id; });
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);
   }

@@ -47,26 +47,28 @@ namespace weft::cluster {
 
 /// What a request asks for. Values are part of the protocol: never renumber.
 enum class request_kind : std::uint8_t {
-  join = 1,            ///< node -> head: node_status (id empty); answered with join_reply.
-  run_task = 2,        ///< any -> worker: task_header, then the encoded arguments.
-  status = 3,          ///< any -> head: nothing; answered with cluster_status.
-  stop_cluster = 4,    ///< any -> head: nothing; answered empty, then every node is stopped.
-  stop_node = 5,       ///< head -> node (request id 0, no answer): stop serving.
-  pull_object = 6,     ///< any -> owner: object id, offset, length (8 bytes each); answered
-                       ///< with those bytes of the object's encoding.
-  release_object = 7,  ///< caller -> owner (request id 0, no answer): object id; drop it.
-  spawn_actor = 8,     ///< spawner -> owner: u32 length, spawn_order, encoded arguments;
-                       ///< answered empty once the actor exists (its constructor may still run).
-  call_actor = 9,      ///< caller -> owner: actor call header, encoded arguments; answered
-                       ///< like run_task.
-  attach_actor = 10,   ///< holder -> owner (id 0): actor id; the sender now holds a handle.
-  release_actor = 11,  ///< holder -> owner (id 0): actor id; the sender's handle is gone.
-  kill_actor = 12,     ///< any -> owner (id 0): actor id; kill it.
-  actor_ended = 13,    ///< owner -> holder (id 0): actor_end; the actor died.
-  claim_name = 14,     ///< node -> head: actor_status; answered with claim_reply.
-  find_name = 15,      ///< node -> head: actor_status (namespace and name); answered with
-                       ///< actor_status, or failed when no live actor has the name.
-  forget_name = 16,    ///< owner -> head (id 0): actor_status; the name is free again.
+  join = 1,             ///< node -> head: node_status (id empty); answered with join_reply.
+  run_task = 2,         ///< any -> worker: task_header, then the encoded arguments.
+  status = 3,           ///< any -> head: nothing; answered with cluster_status.
+  stop_cluster = 4,     ///< any -> head: nothing; answered empty, then every node is stopped.
+  stop_node = 5,        ///< head -> node (request id 0, no answer): stop serving.
+  pull_object = 6,      ///< any -> owner: object id, offset, length (8 bytes each); answered
+                        ///< with those bytes of the object's encoding.
+  release_object = 7,   ///< caller -> owner (request id 0, no answer): object id; drop it.
+  spawn_actor = 8,      ///< spawner -> owner: u32 length, spawn_order, encoded arguments;
+                        ///< answered empty once the actor exists (its constructor may still run).
+  call_actor = 9,       ///< caller -> owner: actor call header, encoded arguments; answered
+                        ///< like run_task.
+  attach_actor = 10,    ///< holder -> owner (id 0): actor id; the sender now holds a handle.
+  release_actor = 11,   ///< holder -> owner (id 0): actor id; the sender's handle is gone.
+  kill_actor = 12,      ///< any -> owner (id 0): actor id; kill it.
+  actor_ended = 13,     ///< owner -> holder (id 0): actor_end; the actor died.
+  claim_name = 14,      ///< node -> head: actor_status; answered with claim_reply.
+  find_name = 15,       ///< node -> head: actor_status (namespace and name); answered with
+                        ///< actor_status, or failed when no live actor has the name.
+  forget_name = 16,     ///< owner -> head (id 0): actor_status; the name is free again.
+  object_dropped = 17,  ///< owner -> puller (id 0): owner id (u32 length, text), object id
+                        ///< (u64); drop the copy kept of it.
 };
 
 /// Byte that starts a response.

@@ -249,6 +249,9 @@ void node::on_request(connection& c, wire::frame&& f) {
     case request_kind::release_object:
       on_release(body);
       return;
+    case request_kind::object_dropped:
+      on_object_dropped(body);
+      return;
     case request_kind::spawn_actor:
       if (head) break;
       serve_spawn(c, id, body);
@@ -382,8 +385,10 @@ void node::on_closed(connection& c, const std::string& reason) {
   if (!lost_peer.empty()) {
     // Calls already sent there fail below; the actors it owned cannot be reached in order
     // any more (and it let go of this node's handles when the connection closed).
-    proxies_lost(lost_peer, fmt::format("the connection to node {} closed ({})", lost_peer,
-                                        reason));
+    proxies_lost(lost_peer,
+                 fmt::format("the connection to node {} closed ({})", lost_peer, reason));
+    // It can no longer tell us when it drops an object: forget the copies of its objects.
+    drop_copies_where([&](const std::string& owner, std::uint64_t) { return owner == lost_peer; });
   }
   if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
@@ -508,6 +513,7 @@ void node::stop() noexcept {
   // The io thread is gone: whatever still waits for bytes will not get them.
   fail_pulls_where([](const pull_job&) { return true; }, "the runtime shut down");
   fail_asks("the runtime shut down");
+  drop_copies_where([](const std::string&, std::uint64_t) { return true; });
 }
 
 }  // namespace weft::cluster

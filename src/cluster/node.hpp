@@ -93,8 +93,8 @@ class node final : public detail::task_router, private connection_events {
                                                        std::uint64_t size);
   /// Pulls object `id` (`size` bytes) from node `owner`; the future fails with object_lost if
   /// the owner is gone or no longer holds it.
-  std::future<std::shared_ptr<wire::byte_buffer>> pull(const std::string& owner, std::uint64_t id,
-                                                       std::uint64_t size);
+  std::future<std::shared_ptr<const wire::byte_buffer>> pull(const std::string& owner,
+                                                             std::uint64_t id, std::uint64_t size);
   /// Tells node `owner` that the last local ref to its object `id` is gone.
   void release_remote(const std::string& owner, std::uint64_t id);
 
@@ -110,11 +110,15 @@ class node final : public detail::task_router, private connection_events {
     std::vector<std::uint64_t> holds;  // large arguments held here for the worker to pull
   };
   using clock = std::chrono::steady_clock;
-  using pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
+  using pull_done =
+      std::function<void(std::exception_ptr, std::shared_ptr<const wire::byte_buffer>)>;
+  // What pull_uncached calls: the bytes are the caller's to keep or move.
+  using raw_pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
   // A result kept for a caller on the node that computed it.
   struct held_object {
     std::shared_ptr<detail::wire_value> value;
-    const connection* for_link;  // dropped when this connection closes
+    const connection* for_link;                      // dropped when this connection closes
+    std::vector<std::weak_ptr<connection>> pullers;  // told when it is dropped
   };
   // An object being pulled from its owner, chunk by chunk (io thread).
   struct pull_job {
@@ -126,7 +130,7 @@ class node final : public detail::task_router, private connection_events {
     int outstanding = 0;
     bool finished = false;
     const connection* via = nullptr;
-    pull_done done;
+    raw_pull_done done;
   };
   struct pull_chunk {
     std::shared_ptr<pull_job> job;
@@ -177,9 +181,20 @@ class node final : public detail::task_router, private connection_events {
   void on_release(std::span<const std::byte> body);
   void drop_held_for(const connection& c);
   void serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body);
-  void start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size, pull_done done);
+  // Pulls an object (or takes the copy kept here); `keep` keeps the copy in the arena for later
+  // tasks, until the owner drops the object.
+  void start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size, bool keep,
+                  pull_done done);
+  std::shared_ptr<const wire::byte_buffer> kept_copy(const std::string& key);
+  std::shared_ptr<const wire::byte_buffer> keep_copy(const std::string& key,
+                                                     const std::string& owner,
+                                                     std::shared_ptr<wire::byte_buffer> bytes);
+  void drop_copies_where(
+      const std::function<bool(const std::string& owner, std::uint64_t id)>& match);
+  void on_object_dropped(std::span<const std::byte> body);
+  void tell_pullers(std::uint64_t id, const held_object& held);
   void pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
-                     pull_done done);
+                     raw_pull_done done);
   void request_chunk(const std::shared_ptr<pull_job>& job, const std::shared_ptr<connection>& via);
   bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
                      bool placed);
@@ -270,8 +285,19 @@ class node final : public detail::task_router, private connection_events {
   std::map<std::uint64_t, held_object> held_;
   std::uint64_t next_object_ = 1;
   std::unordered_map<std::uint64_t, pull_chunk> pulls_;
-  std::map<std::string, std::weak_ptr<wire::byte_buffer>> pulled_;  // "owner/id"
-  std::map<std::string, std::vector<pull_done>> joining_;    // pulls under way, their waiters
+  // Copies of other nodes' objects kept in the arena (by "owner/id"), until the owner drops
+  // the object or leaves.
+  struct kept_object {
+    detail::state_ptr<detail::state<wire::byte_buffer>> value;
+    std::string owner;
+    std::uint64_t id = 0;
+  };
+  std::map<std::string, kept_object> kept_;
+  struct pull_waiters {
+    bool keep = false;
+    std::vector<pull_done> done;
+  };
+  std::map<std::string, pull_waiters> joining_;              // pulls under way, their waiters
   std::unordered_map<std::string, exported_actor> exports_;  // by actor id
   std::unordered_map<const detail::actor_base*, std::string> export_ids_;
   std::map<std::string, std::string> tombstones_;          // ended actors' ids -> death messages

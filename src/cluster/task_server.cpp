@@ -73,7 +73,7 @@ namespace {
 // the nodes that own them; the task is submitted once the last one is here.
 struct argument_gathering {
   std::shared_ptr<wire::byte_buffer> request;
-  std::vector<std::shared_ptr<wire::byte_buffer>> pulled;
+  std::vector<std::shared_ptr<const wire::byte_buffer>> pulled;
   std::vector<std::span<const std::byte>> values;
   int missing = 0;
   std::exception_ptr error;
@@ -148,9 +148,9 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
   };
   for (auto& [index, ref] : references) {
     // Completions run on the io thread (or right here for an object this node holds).
-    start_pull(ref.owner, ref.id, ref.size,
+    start_pull(ref.owner, ref.id, ref.size, true,
                [gathering, run, index = index](std::exception_ptr e,
-                                               std::shared_ptr<wire::byte_buffer> bytes) {
+                                               std::shared_ptr<const wire::byte_buffer> bytes) {
                  if (e && !gathering->error) gathering->error = e;
                  if (bytes) {
                    gathering->values[index] = *bytes;
@@ -225,9 +225,9 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
       auto missing = std::make_shared<int>(static_cast<int>(references.size()));
       auto first_error = std::make_shared<std::exception_ptr>();
       for (auto& [index, reference] : references) {
-        start_pull(reference.owner, reference.id, reference.size,
+        start_pull(reference.owner, reference.id, reference.size, true,
                    [gate, arguments, missing, first_error, index = index](
-                       std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
+                       std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
                      auto& values = *arguments;
                      if (e && !*first_error) *first_error = e;
                      if (bytes) {

@@ -23,6 +23,8 @@ class object_arena {
   object_arena(const config& cfg, runtime_core* core);
 
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts an object pulled from another node by the cluster layer (arena_stats::pulls).
+  void count_pull() noexcept { pulls_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }

@@ -54,6 +54,11 @@ std::string runtime::node_id() const {
   return core_->router() ? core_->router()->node_id() : std::string();
 }
 
+arena_stats current_arena_stats() noexcept {
+  detail::runtime_core* core = detail::current_core();
+  return core ? detail::arena_stats_of(core) : arena_stats{};
+}
+
 std::string current_node_id() {
   detail::runtime_core* core = detail::current_core();
   return core && core->router() ? core->router()->node_id() : std::string();

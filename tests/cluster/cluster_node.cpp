@@ -81,6 +81,13 @@ std::string host_of(const std::vector<std::uint64_t>&) {
 }
 WEFT_REMOTE(host_of);
 
+// This node's arena counters: objects kept and objects pulled from other nodes.
+std::vector<std::uint64_t> arena_here(int) {
+  const weft::arena_stats s = weft::current_arena_stats();
+  return {s.objects, s.pulls};
+}
+WEFT_REMOTE(arena_here);
+
 // An append-only log: the actor the cluster tests call from several processes.
 class ledger {
  public:
@@ -320,6 +327,24 @@ void objects_scenario(weft::runtime& rt) {
   std::printf("checksum_ok=%d\n", sum.get() == expected ? 1 : 0);
   expect(sum.get() == expected, "the block arrives intact on worker-2");
   std::printf("driver_pulls=%llu\n", static_cast<unsigned long long>(rt.arena_stats().pulls));
+
+  // Worker-2 keeps the block it pulled: a later task there reads it without pulling again;
+  // once the driver lets go of the block, the owner tells worker-2 and its copy goes.
+  const auto before = rt.submit(on_b, arena_here, 0).get();
+  std::printf("again_ok=%d\n", rt.submit(on_b, checksum, block).get() == expected ? 1 : 0);
+  const auto after = rt.submit(on_b, arena_here, 0).get();
+  std::printf("worker_pulls=%llu\nworker_pulls_after=%llu\nworker_objects=%llu\n",
+              static_cast<unsigned long long>(before[1]), static_cast<unsigned long long>(after[1]),
+              static_cast<unsigned long long>(after[0]));
+  block = weft::ref<std::vector<std::uint64_t>>();
+  sum = weft::ref<std::uint64_t>();
+  reader = weft::ref<std::string>();
+  std::uint64_t objects_left = after[0];
+  for (int i = 0; i < 100 && objects_left >= after[0]; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    objects_left = rt.submit(on_b, arena_here, 0).get()[0];
+  }
+  std::printf("worker_objects_after_release=%llu\n", static_cast<unsigned long long>(objects_left));
 
   // A smaller held result read here is pulled once and then a local object.
   auto small = rt.submit(on_a, make_block, std::uint64_t{1} << 17, std::uint64_t{3});

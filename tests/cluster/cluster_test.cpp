@@ -161,7 +161,9 @@ TEST_CASE("weft status lists every node and its functions; weft stop ends every 
   CHECK(contains(listing, "worker-1"));
   CHECK(contains(listing, "worker-2"));
   CHECK(contains(listing, "gpu=2"));
-  CHECK(contains(listing, "add,checksum,fail_with,host_of,make_block,scale,sleep_ms,sum,where"));
+  CHECK(contains(listing,
+                 "add,arena_here,checksum,fail_with,host_of,make_block,scale,sleep_ms,"
+                 "sum,where,actor:ledger"));
 
   auto [stop_rc, stopped] = cluster.run_cli({"stop", "--address", cluster.address()}, "stop");
   CHECK(stop_rc == 0);
@@ -390,6 +392,12 @@ TEST_CASE(
   CHECK(contains(out, "small_intact=1"));
   CHECK(value_of(out, "driver_pulls") == 0);        // the big block never came here
   CHECK(value_of(out, "driver_pulls_after") == 1);  // the small one did, once, on get()
+  // Worker-2 kept the block in its arena: read again without a pull, dropped after release.
+  CHECK(contains(out, "again_ok=1"));
+  CHECK(value_of(out, "worker_pulls") == 1);
+  CHECK(value_of(out, "worker_pulls_after") == 1);
+  CHECK(value_of(out, "worker_objects") >= 1);
+  CHECK(value_of(out, "worker_objects_after_release") < value_of(out, "worker_objects"));
   CHECK(contains(out, "big_argument_ok=1"));
   const long long block = 256ll << 20;
   const long long argument = 100ll << 20;

@@ -47,6 +47,9 @@ class payload_source {
  public:
   /// Number of payload bytes.
   virtual std::uint64_t size() const noexcept = 0;
+  /// The payload itself when it is already in memory (decoding then copies straight from
+  /// it), else an empty span.
+  virtual std::span<const std::byte> in_memory() const noexcept { return {}; }
   /// Fills `into` (exactly size() bytes) with the payload; throws if it cannot be read or does
   /// not match its checksum.
   virtual void read_all(std::span<std::byte> into) = 0;
@@ -55,14 +58,14 @@ class payload_source {
 
 template <class T>
 struct is_direct_container : std::false_type {};
-template <class E>
-struct is_direct_container<std::vector<E>>
+template <class E, class A>
+struct is_direct_container<std::vector<E, A>>
     : std::bool_constant<std::is_trivially_copyable_v<E> && !std::is_same_v<E, bool>> {};
 template <class C>
 struct is_direct_container<std::basic_string<C>> : std::is_trivially_copyable<C> {};
 
 /// True when T's bytes are written as they are: trivially copyable T, or a std::vector or
-/// std::basic_string of trivially copyable elements (with the default allocator).
+/// std::basic_string of trivially copyable elements.
 template <class T>
 inline constexpr bool is_direct_v =
     (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>) || is_direct_container<T>::value;
@@ -114,6 +117,12 @@ T decode(payload_source& source) {
   if constexpr (is_direct_container<T>::value) {
     using E = typename T::value_type;
     if (bytes % sizeof(E) != 0) throw_bad_payload_size(bytes, sizeof(E));
+    const std::span<const std::byte> here = source.in_memory();
+    if (!here.empty() && reinterpret_cast<std::uintptr_t>(here.data()) % alignof(E) == 0) {
+      // One pass: the elements are copied in as the container is built (no zeroing first).
+      const auto* first = reinterpret_cast<const E*>(here.data());
+      return T(first, first + bytes / sizeof(E));
+    }
     T value(bytes / sizeof(E), E{});
     source.read_all(std::as_writable_bytes(std::span(value.data(), value.size())));
     return value;

@@ -60,6 +60,17 @@ class object_record {
     }
     pin_slow();
   }
+  /// Pins the value only if it is in memory now (never restores); false if it is not.
+  bool try_pin_resident() noexcept {
+    std::uint64_t w = word_.load(std::memory_order_acquire);
+    while ((w & where_mask) == resident) {
+      if (word_.compare_exchange_weak(w, w + pin_unit, std::memory_order_acquire)) {
+        touch();
+        return true;
+      }
+    }
+    return false;
+  }
   /// Ends a pin taken by pin().
   void unpin() noexcept {
     const std::uint64_t before = word_.fetch_sub(pin_unit, std::memory_order_release);

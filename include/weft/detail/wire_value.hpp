@@ -196,6 +196,7 @@ class memory_source final : public payload_source {
  public:
   explicit memory_source(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
   std::uint64_t size() const noexcept override { return bytes_.size(); }
+  std::span<const std::byte> in_memory() const noexcept override { return bytes_; }
   void read_all(std::span<std::byte> into) override {
     if (!into.empty()) std::memcpy(into.data(), bytes_.data(), into.size());
   }
