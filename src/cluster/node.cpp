@@ -486,6 +486,10 @@ void node::stop() noexcept {
   {
     std::lock_guard lock(handle_->mutex);
     handle_->self = nullptr;
+    // Stand-ins can no longer unregister themselves (they reach the node through the handle):
+    // forget them all now, so nothing here points at one after it is deleted.
+    std::lock_guard own(mutex_);
+    proxies_.clear();
   }
   request_stop("the runtime shut down", false);
   asio::post(io_, [this] { shut_connections("the node is shutting down"); });

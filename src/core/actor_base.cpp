@@ -322,7 +322,9 @@ void actor_base::kill(const std::string& why, bool expected) {
 }
 
 std::exception_ptr actor_base::final_error() const {
-  if (!dead_.load(std::memory_order_acquire)) return {};
+  // seq_cst, like the store in die() and mark_exported(): of die() and a concurrent export,
+  // at least one sees the other, so a death is never left unreported.
+  if (!dead_.load(std::memory_order_seq_cst)) return {};
   std::lock_guard lock(death_mutex_);
   return death_;
 }
@@ -342,10 +344,10 @@ void actor_base::die(std::string why, log_level level, bool verbatim) noexcept {
     } catch (...) {
       death_ = std::current_exception();
     }
-    dead_.store(true, std::memory_order_release);
+    dead_.store(true, std::memory_order_seq_cst);
   }
   forget_name();
-  if (exported_.load(std::memory_order_acquire) && core_->router())
+  if (exported_.load(std::memory_order_seq_cst) && core_->router())
     core_->router()->actor_died(*this);
   if (verbatim)
     log(level, "{}", why);

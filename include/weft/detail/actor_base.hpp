@@ -111,7 +111,7 @@ class actor_base {
   /// Completes a call a stand-in forwarded once its result came back (or failed).
   void finish_forwarded(task_base& call) noexcept { finish_call(call); }
   /// Marks the actor as reachable from other nodes: its death is reported to the cluster.
-  void mark_exported() noexcept { exported_.store(true, std::memory_order_release); }
+  void mark_exported() noexcept { exported_.store(true, std::memory_order_seq_cst); }
 
  protected:
   /// `type` is the instance type; `proxy` makes a stand-in for an actor of another process.
