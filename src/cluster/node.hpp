@@ -171,6 +171,8 @@ class node final : public detail::task_router, private connection_events {
   // task_server.cpp
   friend struct reply_link;
   void serve_task(connection& c, std::uint64_t id, wire::frame&& f);
+  template <class Start>
+  void answer_when_ready(const std::shared_ptr<connection>& via, std::uint64_t id, Start&& start);
   template <class Body>
   void run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
                   const task_header& header, Body&& body);

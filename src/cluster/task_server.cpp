@@ -82,6 +82,25 @@ struct argument_gathering {
 }  // namespace
 
 // Runs `body` (which returns the encoded result) as a task here and answers request `id`.
+template <class Start>
+void node::answer_when_ready(const std::shared_ptr<connection>& via, std::uint64_t id,
+                             Start&& start) {
+  auto* link = new reply_link();
+  link->owner = this;
+  link->via = via;
+  link->request = id;
+  try {
+    link->result = start();
+  } catch (...) {
+    // Refused here (resources, shutdown, a dead actor): the caller fails with the reason.
+    via->send(wire::frame_type::response, id,
+              failure_prefix(describe_exception(std::current_exception(), node_id())));
+    delete link;
+    return;
+  }
+  if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
+}
+
 template <class Body>
 void node::run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
                       const task_header& header, Body&& body) {
@@ -89,20 +108,8 @@ void node::run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
   options.name = header.name.empty() ? header.function : header.name;
   options.retries = header.retries;
   options.resources = header.resources;
-  auto* link = new reply_link();
-  link->owner = this;
-  link->via = via;
-  link->request = id;
-  try {
-    link->result = detail::submit_task(&core_, &options, std::forward<Body>(body));
-  } catch (...) {
-    // Refused here (resources, shutdown): the caller's task fails with the reason.
-    via->send(wire::frame_type::response, id,
-              failure_prefix(describe_exception(std::current_exception(), node_id())));
-    delete link;
-    return;
-  }
-  if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
+  answer_when_ready(
+      via, id, [&] { return detail::submit_task(&core_, &options, std::forward<Body>(body)); });
 }
 
 void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
@@ -209,49 +216,45 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   task_options options;
   options.name = header.name.empty() ? header.method : header.name;
   options.retries = header.retries;
-  auto* link = new reply_link();
-  link->owner = this;
-  link->via = via;
-  link->request = id;
-  try {
-    if (references.empty()) {
-      link->result = method->invoke(*cell, arguments, nullptr, options);
-    } else {
-      // Queued now, so it keeps its place among this caller's calls; it starts once the
-      // arguments held elsewhere have arrived (the gate).
-      auto* gate_state = new detail::plain_state<bool>();
-      ref<bool> gate = detail::ref_access::make(detail::state_ptr<detail::state<bool>>(gate_state));
-      link->result = method->invoke(*cell, arguments, &gate, options);
-      auto missing = std::make_shared<int>(static_cast<int>(references.size()));
-      auto first_error = std::make_shared<std::exception_ptr>();
-      for (auto& [index, reference] : references) {
-        start_pull(reference.owner, reference.id, reference.size, true,
-                   [gate, arguments, missing, first_error, index = index](
-                       std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
-                     auto& values = *arguments;
-                     if (e && !*first_error) *first_error = e;
-                     if (bytes) {
-                       values.values[index] = *bytes;
-                       values.keep.push_back(std::move(bytes));
-                     }
-                     if (--*missing != 0) return;
-                     auto* st = detail::ref_access::state_of(gate);
-                     if (*first_error) {
-                       st->fail(*first_error);
-                     } else {
-                       st->emplace_value(true);
-                       st->commit_value();
-                     }
-                   });
-      }
-    }
-  } catch (...) {
-    via->send(wire::frame_type::response, id,
-              failure_prefix(describe_exception(std::current_exception(), self)));
-    delete link;
+  if (references.empty()) {
+    answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, nullptr, options); });
     return;
   }
-  if (!detail::ref_access::state_of(link->result)->subscribe(link)) link->on_ready();
+  // Queued now, so it keeps its place among this caller's calls; it starts once the arguments
+  // held elsewhere have arrived (the gate), or fails with the reason they did not.
+  auto* gate_state = new detail::plain_state<bool>();
+  ref<bool> gate = detail::ref_access::make(detail::state_ptr<detail::state<bool>>(gate_state));
+  answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, &gate, options); });
+  auto missing = std::make_shared<int>(static_cast<int>(references.size()));
+  auto first_error = std::make_shared<std::exception_ptr>();
+  auto arrived = [gate, arguments, missing, first_error](
+                     std::size_t index, std::exception_ptr e,
+                     std::shared_ptr<const wire::byte_buffer> bytes) {
+    if (e && !*first_error) *first_error = e;
+    if (bytes) {
+      arguments->values[index] = *bytes;
+      arguments->keep.push_back(std::move(bytes));
+    }
+    if (--*missing != 0) return;
+    auto* st = detail::ref_access::state_of(gate);
+    if (*first_error) {
+      st->fail(*first_error);
+    } else {
+      st->emplace_value(true);
+      st->commit_value();
+    }
+  };
+  for (auto& [index, reference] : references) {
+    try {
+      start_pull(reference.owner, reference.id, reference.size, true,
+                 [arrived, index = index](std::exception_ptr e,
+                                          std::shared_ptr<const wire::byte_buffer> bytes) {
+                   arrived(index, std::move(e), std::move(bytes));
+                 });
+    } catch (...) {
+      arrived(index, std::current_exception(), nullptr);
+    }
+  }
 }
 
 }  // namespace weft::cluster

@@ -146,17 +146,9 @@ struct method_invocation;
 template <class T, auto Method, class R, class... P>
 struct method_invocation<T, Method, type_list<R, P...>> {
   static std::shared_ptr<wire_value> run(T& self, const arrived_arguments& arguments) {
-    value_list_reader reader(arguments.values);
-    std::tuple<std::decay_t<P>...> values{reader.template next<std::decay_t<P>>()...};
-    reader.finish();
-    auto out = std::make_shared<wire_value>();
-    auto call = [&self](std::decay_t<P>&... v) -> R { return (self.*Method)(std::move(v)...); };
-    if constexpr (std::is_void_v<R>) {
-      std::apply(call, values);
-    } else {
-      out->append_owned(std::apply(call, values));
-    }
-    return out;
+    return remote_invocation<type_list<R, P...>>::decode_call_encode(
+        arguments.values,
+        [&self](std::decay_t<P>&... v) -> R { return (self.*Method)(std::move(v)...); });
   }
 };
 

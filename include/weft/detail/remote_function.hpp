@@ -160,20 +160,27 @@ template <class F>
 struct remote_invocation;
 template <class R, class... P>
 struct remote_invocation<type_list<R, P...>> {
-  template <auto Fn>
-  static std::shared_ptr<wire_value> run(std::span<const std::span<const std::byte>> arguments) {
+  /// Decodes parameters P... from `arguments`, calls `call` with them (as lvalues it may move
+  /// from) and encodes what it returns (an R).
+  template <class Call>
+  static std::shared_ptr<wire_value> decode_call_encode(
+      std::span<const std::span<const std::byte>> arguments, Call&& call) {
     value_list_reader reader(arguments);
     // Braced initialisation evaluates left to right: the values come off in order.
     std::tuple<std::decay_t<P>...> values{reader.next<std::decay_t<P>>()...};
     reader.finish();
     auto out = std::make_shared<wire_value>();
-    auto call = [](std::decay_t<P>&... v) -> R { return Fn(std::move(v)...); };
     if constexpr (std::is_void_v<R>) {
       std::apply(call, values);
     } else {
       out->append_owned(std::apply(call, values));
     }
     return out;
+  }
+  template <auto Fn>
+  static std::shared_ptr<wire_value> run(std::span<const std::span<const std::byte>> arguments) {
+    return decode_call_encode(arguments,
+                              [](std::decay_t<P>&... v) -> R { return Fn(std::move(v)...); });
   }
 };
 
