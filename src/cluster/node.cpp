@@ -368,8 +368,8 @@ void node::on_closed(connection& c, const std::string& reason) {
     if (head_.get() == &c) {
       head_.reset();
       lost_head = !id_.empty() && !serve_done_;
+      lost_head_link = true;
     }
-    lost_head_link = lost_head || (head_ == nullptr && !asks_.empty());
     for (auto it = peers_.begin(); it != peers_.end(); ++it) {
       if (it->second.get() == &c) {
         lost_peer = it->first;
