@@ -139,6 +139,8 @@ actor<T> self() {
 
 namespace detail {
 
+/// Empties `a`, handing its cell (one reference, one handle) to the caller; declared in
+/// actor_directory.hpp for the factories, which cannot see actor_access.
 template <class T>
 actor_base* release_handle(actor<T>&& a) noexcept {
   return actor_access::release(std::move(a));
@@ -208,14 +210,18 @@ ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,
                                                std::shared_ptr<const arrived_arguments> arguments,
                                                const ref<bool>* gate, const task_options& options) {
   using sig = member_signature<decltype(Method)>;
-  using run = method_invocation<T, Method,
-                                typename prepend<typename sig::result, typename sig::params>::type>;
-  if (gate != nullptr) {
+  using invocation =
+      remote_invocation<typename prepend<typename sig::result, typename sig::params>::type>;
+  // Decodes the parameters, runs the method on the instance, encodes its result.
+  auto run = [arguments](T& self) {
+    return invocation::decode_call_encode(
+        arguments->values,
+        [&self](auto&... v) -> typename sig::result { return (self.*Method)(std::move(v)...); });
+  };
+  if (gate != nullptr)
     return call_actor<T>(
-        cell, &options, [arguments](T& self, const bool&) { return run::run(self, *arguments); },
-        *gate);
-  }
-  return call_actor<T>(cell, &options, [arguments](T& self) { return run::run(self, *arguments); });
+        cell, &options, [run](T& self, const bool&) { return run(self); }, *gate);
+  return call_actor<T>(cell, &options, run);
 }
 
 }  // namespace detail

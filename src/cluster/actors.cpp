@@ -335,14 +335,9 @@ detail::actor_base* node::find_actor(const std::string& name, const std::string&
   actor_status asked;
   asked.name = name;
   asked.name_space = ns;
-  wire::byte_buffer answer;
-  try {
-    answer = ask_head(request_kind::find_name, to_bytes(asked));
-  } catch (const error& e) {
-    if (std::string_view(e.what()).starts_with("no live actor named")) return nullptr;
-    throw;
-  }
+  const wire::byte_buffer answer = ask_head(request_kind::find_name, to_bytes(asked));
   const actor_status where = from_bytes<actor_status>(std::span(answer).subspan(1), "named actor");
+  if (where.id.empty()) return nullptr;         // no live actor of that name in the cluster
   if (where.node == node_id()) return nullptr;  // it was here and has just ended
   const detail::actor_type* registered = detail::find_actor_type(type);
   if (registered == nullptr) {

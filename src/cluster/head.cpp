@@ -146,17 +146,8 @@ std::string node::head_answer(request_kind kind, std::span<const std::byte> body
     answer += to_bytes(reply);
     return answer;
   }
-  if (found == names_.end()) {
-    failure none;
-    none.type = "weft::error";
-    none.message = fmt::format("no live actor named '{}' in namespace '{}' in the cluster",
-                               asked.name, asked.name_space);
-    none.node = "head";
-    answer[0] = static_cast<char>(response_status::failed);
-    answer += to_bytes(none);
-    return answer;
-  }
-  answer += to_bytes(found->second);
+  // No live actor of that name: an actor_status with an empty id.
+  answer += to_bytes(found == names_.end() ? actor_status{} : found->second);
   return answer;
 }
 

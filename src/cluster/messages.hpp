@@ -65,7 +65,7 @@ enum class request_kind : std::uint8_t {
   actor_ended = 13,     ///< owner -> holder (id 0): actor_end; the actor died.
   claim_name = 14,      ///< node -> head: actor_status; answered with claim_reply.
   find_name = 15,       ///< node -> head: actor_status (namespace and name); answered with
-                        ///< actor_status, or failed when no live actor has the name.
+                        ///< actor_status (its id empty when no live actor has the name).
   forget_name = 16,     ///< owner -> head (id 0): actor_status; the name is free again.
   object_dropped = 17,  ///< owner -> puller (id 0): owner id (u32 length, text), object id
                         ///< (u64); drop the copy kept of it.

@@ -63,13 +63,6 @@ actor_base* actor_registry::add(actor_base& actor, bool get_existing) {
   return nullptr;
 }
 
-actor_base* actor_registry::find(const std::string& name, const std::string& ns,
-                                 const std::type_info& type) {
-  actor_base* found = try_find(name, ns, type);
-  if (found == nullptr) throw no_actor_named(name, ns);
-  return found;
-}
-
 actor_base* actor_registry::try_find(const std::string& name, const std::string& ns,
                                      const std::type_info& type) {
   std::lock_guard lock(mutex_);

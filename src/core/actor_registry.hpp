@@ -23,10 +23,8 @@ class actor_registry {
   /// live actor of that name (a reference and a handle added; weft::error if its type is not
   /// `actor`'s); without, throws weft::error. Throws weft::error once the registry is closed.
   actor_base* add(actor_base& actor, bool get_existing);
-  /// The live actor named `name` in `ns`, with a reference and a handle added. Throws
-  /// weft::error if there is none or it is not a `type`.
-  actor_base* find(const std::string& name, const std::string& ns, const std::type_info& type);
-  /// Like find, but nullptr (instead of weft::error) when there is no live actor of that name.
+  /// The live actor named `name` in `ns`, with a reference and a handle added, or nullptr if
+  /// there is none. Throws weft::error if it is not a `type`.
   actor_base* try_find(const std::string& name, const std::string& ns, const std::type_info& type);
   /// Frees the name of `actor` (if it still holds it) so another actor may take it.
   void forget_name(const actor_base& actor);

@@ -140,18 +140,6 @@ const bool actor_factory_of<T, S...>::registered =
 template <class... A>
 inline constexpr bool wire_spawn_v = (wire_type_v<std::decay_t<A>> && ...);
 
-/// Decodes, runs and encodes one method of T for a remote caller.
-template <class T, auto Method, class Signature>
-struct method_invocation;
-template <class T, auto Method, class R, class... P>
-struct method_invocation<T, Method, type_list<R, P...>> {
-  static std::shared_ptr<wire_value> run(T& self, const arrived_arguments& arguments) {
-    return remote_invocation<type_list<R, P...>>::decode_call_encode(
-        arguments.values,
-        [&self](std::decay_t<P>&... v) -> R { return (self.*Method)(std::move(v)...); });
-  }
-};
-
 template <class T, auto Method>
 ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,
                                                std::shared_ptr<const arrived_arguments> arguments,
