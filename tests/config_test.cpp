@@ -131,3 +131,19 @@ TEST_CASE("a malformed WEFT_ARENA_BYTES or an empty WEFT_SPILL_DIR is rejected")
     CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_SPILL_DIR") != std::string::npos);
   }
 }
+
+TEST_CASE("from_env reads WEFT_RETAINED_BYTES: a size, 0 for none, unset for the pool's own") {
+  {
+    env_scope env{{"WEFT_RETAINED_BYTES", "2G"}};
+    CHECK(weft::config::from_env().retained_bytes == std::optional<std::uint64_t>(2ull << 30));
+  }
+  {
+    env_scope env{{"WEFT_RETAINED_BYTES", " 0 "}};
+    CHECK(weft::config::from_env().retained_bytes == std::optional<std::uint64_t>(0));
+  }
+  unsetenv("WEFT_RETAINED_BYTES");
+  CHECK_FALSE(weft::config::from_env().retained_bytes.has_value());
+  env_scope env{{"WEFT_RETAINED_BYTES", "much"}};
+  CHECK(message_of([] { weft::config::from_env(); }).find("WEFT_RETAINED_BYTES='much'") !=
+        std::string::npos);
+}

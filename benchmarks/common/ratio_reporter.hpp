@@ -1,7 +1,8 @@
 #pragma once
 // A Google Benchmark console reporter that also prints, at the end, the ratio of each weft
 // benchmark to its baseline from the same run. Benchmarks are named "<workload>:<system>";
-// "<workload>:weft" is compared with every other "<workload>:<baseline>".
+// "<workload>:weft" (and each variant "<workload>:weft_<how>") is compared with every other
+// "<workload>:<baseline>".
 
 #include <benchmark/benchmark.h>
 
@@ -33,17 +34,20 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     std::printf("\nweft / baseline (real time, lower is better for weft):\n");
     for (const auto& [workload, systems] : times_) {
-      auto weft = systems.find("weft");
-      if (weft == systems.end()) continue;
-      for (const auto& [system, t] : systems) {
-        if (system == "weft" || t <= 0) continue;
-        std::printf("  %-32s weft/%-10s = %6.2fx\n", workload.c_str(), system.c_str(),
-                    weft->second / t);
+      for (const auto& [variant, weft_time] : systems) {
+        if (!is_weft(variant)) continue;
+        for (const auto& [system, t] : systems) {
+          if (is_weft(system) || t <= 0) continue;
+          std::printf("  %-32s %s/%-10s = %6.2fx\n", workload.c_str(), variant.c_str(),
+                      system.c_str(), weft_time / t);
+        }
       }
     }
   }
 
  private:
+  // "weft", or a variant of it such as "weft_std_vector".
+  static bool is_weft(const std::string& system) { return system.rfind("weft", 0) == 0; }
   std::map<std::string, std::map<std::string, double>> times_;
 };
 

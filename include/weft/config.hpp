@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "weft/cluster_settings.hpp"
@@ -34,6 +35,11 @@ struct config {
   /// (least recently used first). 0 means 30% of the machine's physical memory.
   std::uint64_t arena_bytes = 0;
 
+  /// The most bytes of freed large blocks (weft::bulk_vector, pulled objects) kept for reuse
+  /// by the process-wide bulk pool (see weft/bulk_allocator.hpp); unset keeps the pool's
+  /// limit (an eighth of physical memory unless set before), 0 keeps nothing.
+  std::optional<std::uint64_t> retained_bytes{};
+
   /// Directory under which spill files go: a fresh subdirectory is made in it at the first
   /// spill and removed when the runtime is shut down and no spilled object is left. Empty
   /// means the system temporary directory ($TMPDIR, else /tmp).
@@ -47,10 +53,10 @@ struct config {
   cluster_settings cluster{};
 
   /// Reads WEFT_THREADS (a non-negative integer), WEFT_RESOURCES (`name=count,...`, counts
-  /// positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M` or `4G`) and
-  /// WEFT_SPILL_DIR, and the cluster variables of cluster_settings::from_env (WEFT_ADDRESS,
-  /// WEFT_ROLE, WEFT_TOKEN, ...). Unset variables keep the defaults; a malformed value throws
-  /// `config_error` naming the variable and the value.
+  /// positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M` or `4G`),
+  /// WEFT_RETAINED_BYTES (a size, or 0) and WEFT_SPILL_DIR, and the cluster variables of
+  /// cluster_settings::from_env (WEFT_ADDRESS, WEFT_ROLE, WEFT_TOKEN, ...). Unset variables keep
+  /// the defaults; a malformed value throws `config_error` naming the variable and the value.
   static config from_env();
 
   /// Checks every field and throws `config_error` naming the first bad one. Runtimes call this.

@@ -5,6 +5,7 @@
 #include "weft/actor.hpp"
 #include "weft/actor_pool.hpp"
 #include "weft/arena.hpp"
+#include "weft/bulk_allocator.hpp"
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
 #include "weft/options.hpp"

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 
 #include <fmt/core.h>
-#include <sys/mman.h>
 
 #include <cstring>
 #include <future>
@@ -22,20 +21,12 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-// Chunks of a pull in flight at once: enough to keep the pipe full on a fast link.
-constexpr int pull_window = 4;
-constexpr std::uint64_t pull_chunk_max = 8u << 20;
-
-// Asks the kernel to back a large, not yet touched buffer with huge pages: a 1 GiB pull then
-// takes 512 page faults instead of 262,144. Advice only; nothing changes if it is refused.
-void advise_huge_pages(wire::byte_buffer& buffer) noexcept {
-  constexpr std::uintptr_t huge = 2u << 20;
-  if (buffer.size() < 16 * huge) return;
-  const auto begin = reinterpret_cast<std::uintptr_t>(buffer.data());
-  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
-  const std::uintptr_t last = (begin + buffer.size()) & ~(huge - 1);
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-}
+// A pull asks for chunks of 1 MiB, 32 at a time. Small enough that each side checksums a
+// chunk while it is in cache (the owner just before the kernel copies it out, the puller
+// just after it arrived): with 8 MiB chunks both passes went to memory, and a 1 GiB pull took
+// 0.55 s instead of 0.40 s on the benchmark machine. 32 MiB in flight keep loopback busy.
+constexpr int pull_window = 32;
+constexpr std::uint64_t pull_chunk_max = 1u << 20;
 
 // A payload source over a buffer it owns.
 class owned_source final : public detail::payload_source {
@@ -348,7 +339,6 @@ void node::pull_uncached(const std::string& owner, std::uint64_t id, std::uint64
   job->done = std::move(done);
   try {
     job->bytes = std::make_shared<wire::byte_buffer>(static_cast<std::size_t>(size));
-    advise_huge_pages(*job->bytes);
   } catch (const std::bad_alloc&) {
     job->done(std::make_exception_ptr(object_lost(fmt::format(
                   "object {} of node {} ({} bytes) does not fit in memory here", id, owner, size))),

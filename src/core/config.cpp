@@ -115,6 +115,8 @@ config config::from_env() {
   }
   if (const char* v = std::getenv("WEFT_ARENA_BYTES"))
     cfg.arena_bytes = parse_bytes(v, "WEFT_ARENA_BYTES");
+  if (const char* v = std::getenv("WEFT_RETAINED_BYTES"))
+    cfg.retained_bytes = trim(v) == "0" ? 0 : parse_bytes(v, "WEFT_RETAINED_BYTES");
   if (const char* v = std::getenv("WEFT_SPILL_DIR")) {
     if (trim(v).empty())
       throw config_error("WEFT_SPILL_DIR is set but empty; unset it or give a directory");

@@ -8,6 +8,7 @@
 
 #include "log.hpp"
 #include "sanitizers.hpp"
+#include "weft/bulk_allocator.hpp"
 #include "weft/detail/actor_base.hpp"
 #include "weft/errors.hpp"
 
@@ -125,6 +126,7 @@ runtime_core::runtime_core(const config& cfg)
       resources_(cfg_.resources),
       objects_(new object_arena(cfg_, this)) {
   arena_.initialize();
+  if (cfg_.retained_bytes) set_bulk_retained_limit(*cfg_.retained_bytes);
   log(log_level::info, "runtime started: {} threads, namespace '{}'", threads_, cfg_.namespace_);
 }
 

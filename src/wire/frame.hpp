@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "weft/bulk_allocator.hpp"
+
 namespace weft::wire {
 
 /// The protocol version this build speaks; a peer with another version is refused.
@@ -64,9 +66,10 @@ std::array<std::byte, header_size> encode_header(
 
 /// An allocator that leaves new elements default-initialised (bytes: uninitialised). Frame
 /// buffers are always overwritten (read from a socket, or copied into), so the memset a
-/// std::vector would do first is pure cost on large payloads.
+/// std::vector would do first is pure cost on large payloads. Large buffers (pulled objects,
+/// big frames) come from the bulk pool, already mapped when it has kept one.
 template <class T>
-struct uninitialized_allocator : std::allocator<T> {
+struct uninitialized_allocator : bulk_allocator<T> {
   template <class U>
   struct rebind {
     using other = uninitialized_allocator<U>;

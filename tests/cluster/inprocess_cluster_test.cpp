@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "weft/bulk_allocator.hpp"
 #include "weft/cluster.hpp"
 #include "weft/remote.hpp"
 #include "weft/runtime.hpp"
@@ -32,6 +34,16 @@ std::vector<int> iota_n(int n) {
 }
 long total(const std::vector<int>& v) {
   return std::accumulate(v.begin(), v.end(), 0L);
+}
+// 8 MiB of a known pattern in pooled memory (weft::bulk_vector), and its checksum.
+weft::bulk_vector<std::uint32_t> pattern_block(std::uint32_t seed) {
+  weft::bulk_vector<std::uint32_t> v(std::size_t{2} << 20);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<std::uint32_t>(i) * 2654435761u + seed;
+  return v;
+}
+std::uint64_t block_sum(const weft::bulk_vector<std::uint32_t>& v) {
+  return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
 }
 int refuse(int x) {
   throw std::logic_error("refused " + std::to_string(x));
@@ -90,6 +102,8 @@ WEFT_REMOTE(node_of);
 WEFT_REMOTE(iota_n);
 WEFT_REMOTE(total);
 WEFT_REMOTE(refuse);
+WEFT_REMOTE(pattern_block);
+WEFT_REMOTE(block_sum);
 
 TEST_CASE("three runtimes of one process form a cluster and run tasks across it") {
   const std::string address = "127.0.0.1:" + std::to_string(free_port());
@@ -114,6 +128,15 @@ TEST_CASE("three runtimes of one process form a cluster and run tasks across it"
   // A chain whose links pass a vector between the nodes.
   auto numbers = driver.submit(iota_n, 1000);
   CHECK(driver.submit(total, numbers).get() == 499500);
+
+  // Large values in pooled memory, made on the worker and pulled by the driver, and made on
+  // the driver and pulled by the worker: they arrive intact.
+  auto made_there = driver.submit(pattern_block, 7u);
+  const weft::bulk_vector<std::uint32_t> expected = pattern_block(7u);
+  CHECK(made_there.get() == expected);
+  CHECK(driver.submit(block_sum, made_there).get() == block_sum(expected));
+  auto made_here = driver.put(pattern_block(11u));
+  CHECK(driver.submit(block_sum, made_here).get() == block_sum(pattern_block(11u)));
 
   // Resources only the worker has: the task must go there, not fail at submit.
   weft::task_options special{.resources = {{"special", 1}}};

@@ -33,6 +33,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "weft/detail/huge_pages.hpp"
+
 namespace weft::detail {
 
 /// The bytes of one encoded value: `pieces`, written in order, point into the value itself
@@ -117,13 +119,17 @@ T decode(payload_source& source) {
   if constexpr (is_direct_container<T>::value) {
     using E = typename T::value_type;
     if (bytes % sizeof(E) != 0) throw_bad_payload_size(bytes, sizeof(E));
+    const std::size_t count = bytes / sizeof(E);
+    T value;
+    reserve_bulk(value, count);
     const std::span<const std::byte> here = source.in_memory();
     if (!here.empty() && reinterpret_cast<std::uintptr_t>(here.data()) % alignof(E) == 0) {
       // One pass: the elements are copied in as the container is built (no zeroing first).
       const auto* first = reinterpret_cast<const E*>(here.data());
-      return T(first, first + bytes / sizeof(E));
+      value.assign(first, first + count);
+      return value;
     }
-    T value(bytes / sizeof(E), E{});
+    value.resize(count);
     source.read_all(std::as_writable_bytes(std::span(value.data(), value.size())));
     return value;
   } else if constexpr (is_direct_v<T>) {
