@@ -112,6 +112,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::array<std::byte, wire::header_size> header;
     std::string prefix;
     std::shared_ptr<detail::wire_value> body;
+    std::size_t written = 0;  // bytes of it the sending thread already wrote
   };
   enum class stage { connecting, hello, challenge, proof, welcome, open, closed };
 
@@ -125,6 +126,9 @@ class connection : public std::enable_shared_from_this<connection> {
                        bool then_write_queue = false);
   void become_open();
   void start_write();
+  // Writes as much of `q` as the socket takes now, from the calling thread, without blocking;
+  // returns the bytes written. queue_mutex_ held, nothing queued or being written.
+  std::size_t write_now(const queued& q);
   void fail(const std::string& reason);
   void refuse(const std::string& reason);
 
@@ -142,11 +146,13 @@ class connection : public std::enable_shared_from_this<connection> {
   wire::frame_reader reader_;
   std::vector<std::byte> read_buffer_;
 
-  std::mutex queue_mutex_;  // guards the four fields below
+  std::mutex queue_mutex_;  // guards the six fields below
   std::vector<queued> queue_;
   bool writing_ = false;
   bool closing_ = false;
   std::string closing_reason_;
+  int direct_fd_ = -1;  // the socket, for writes from other threads while open
+  std::chrono::steady_clock::time_point last_send_{};
 
   std::vector<queued> in_flight_;  // io thread only
   std::vector<asio::const_buffer> buffers_;
