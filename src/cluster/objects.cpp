@@ -24,7 +24,8 @@ using detail::log_level;
 // A pull asks for chunks of 1 MiB, 32 at a time. Small enough that each side checksums a
 // chunk while it is in cache (the owner just before the kernel copies it out, the puller
 // just after it arrived): with 8 MiB chunks both passes went to memory, and a 1 GiB pull took
-// 0.55 s instead of 0.40 s on the benchmark machine. 32 MiB in flight keep loopback busy.
+// 0.52 to 0.65 s instead of 0.39 to 0.43 s on the benchmark machine. 32 MiB in flight keep
+// loopback busy.
 constexpr int pull_window = 32;
 constexpr std::uint64_t pull_chunk_max = 1u << 20;
 
