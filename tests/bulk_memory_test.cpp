@@ -4,7 +4,10 @@
 #include "weft/bulk_allocator.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "weft/detail/codec.hpp"
+#include "weft/detail/huge_pages.hpp"
 #include "weft/detail/wire_value.hpp"
 #include "weft/runtime.hpp"
 
@@ -41,7 +45,51 @@ class copying_source final : public weft::detail::payload_source {
   std::span<const std::byte> bytes_;
 };
 
+// The number of pages of [data, data + bytes) (page aligned) in memory now.
+std::size_t resident_pages(void* data, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((bytes + page - 1) / page);
+  REQUIRE(::mincore(data, bytes, in_core.data()) == 0);
+  std::size_t resident = 0;
+  for (unsigned char c : in_core)
+    resident += c & 1;
+  return resident;
+}
+
 }  // namespace
+
+TEST_CASE("prefault_bulk brings a large fresh mapping into memory before any write") {
+  const std::size_t bytes = 64 * mib;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* fresh = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(fresh != MAP_FAILED);
+  void* small = ::mmap(nullptr, mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(small != MAP_FAILED);
+  CHECK(resident_pages(fresh, bytes) == 0);
+  weft::detail::prefault_bulk(small, mib);
+  CHECK(resident_pages(small, mib) == 0);  // below huge_pages_min_bytes: left alone
+  // Kernels before 5.14 refuse MADV_POPULATE_WRITE: the writes then fault the pages instead.
+  const bool kernel_can = ::madvise(small, page, MADV_POPULATE_WRITE) == 0;
+  weft::detail::prefault_bulk(fresh, bytes);
+  if (kernel_can) {
+    // Every whole 2 MiB page inside the mapping is in memory (the unaligned ends may not be).
+    CHECK(resident_pages(fresh, bytes) >= (bytes - 4 * mib) / page);
+  } else {
+    MESSAGE("this kernel has no MADV_POPULATE_WRITE; prefault_bulk only advised huge pages");
+  }
+  ::munmap(fresh, bytes);
+  ::munmap(small, mib);
+}
+
+TEST_CASE("a large std::vector is decoded intact into prefaulted memory from either source") {
+  std::vector<std::uint32_t> values(std::size_t{48} << 20 >> 2);  // 48 MiB: prefaulted
+  std::iota(values.begin(), values.end(), std::uint32_t{7});
+  const auto bytes = std::as_bytes(std::span(values.data(), values.size()));
+  weft::detail::memory_source in_memory(bytes);
+  CHECK(weft::detail::decode<std::vector<std::uint32_t>>(in_memory) == values);
+  copying_source from_store(bytes);
+  CHECK(weft::detail::decode<std::vector<std::uint32_t>>(from_store) == values);
+}
 
 TEST_CASE("a freed large block is kept and handed out again; small ones use operator new") {
   limit_scope limit{64 * mib};
