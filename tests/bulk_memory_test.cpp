@@ -7,13 +7,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "core/physical_memory.hpp"
 #include "weft/detail/codec.hpp"
 #include "weft/detail/huge_pages.hpp"
 #include "weft/detail/wire_value.hpp"
@@ -57,6 +59,17 @@ std::size_t resident_pages(void* data, std::size_t bytes) {
 }
 
 }  // namespace
+
+TEST_CASE("usable memory is the machine's RAM, or the cgroup's memory.max when lower") {
+  auto expected = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                  static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+  std::ifstream limit_file("/sys/fs/cgroup/memory.max");
+  std::string limit;
+  if (limit_file && std::getline(limit_file, limit) && limit != "max")
+    expected = std::min<std::uint64_t>(expected, std::stoull(limit));
+  CHECK(weft::detail::usable_memory_bytes() == expected);
+  CHECK(weft::detail::usable_memory_bytes() > 0);
+}
 
 TEST_CASE("prefault_bulk brings a large fresh mapping into memory before any write") {
   const std::size_t bytes = 64 * mib;

@@ -41,7 +41,8 @@ struct bulk_memory_stats {
 bulk_memory_stats bulk_memory();
 
 /// The most bytes of freed blocks the pool keeps: by default an eighth of the machine's
-/// physical memory; set by config::retained_bytes (WEFT_RETAINED_BYTES).
+/// physical memory (or of its cgroup v2 memory.max when lower); set by config::retained_bytes
+/// (WEFT_RETAINED_BYTES).
 std::uint64_t bulk_retained_limit() noexcept;
 
 /// Sets that limit for the whole process; blocks kept beyond it are returned to the system at

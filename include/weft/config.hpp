@@ -32,12 +32,14 @@ struct config {
   std::string namespace_ = "default";
 
   /// Memory budget of the object arena in bytes; over it, objects nobody is reading are spilled
-  /// (least recently used first). 0 means 30% of the machine's physical memory.
+  /// (least recently used first). 0 means 30% of the machine's physical memory (or of
+  /// the cgroup v2 memory.max when lower, as in a container).
   std::uint64_t arena_bytes = 0;
 
   /// The most bytes of freed large blocks (weft::bulk_vector, pulled objects) kept for reuse
   /// by the process-wide bulk pool (see weft/bulk_allocator.hpp); unset keeps the pool's
-  /// limit (an eighth of physical memory unless set before), 0 keeps nothing.
+  /// limit (an eighth of physical memory, or of the cgroup limit, unless set before), 0 keeps
+  /// nothing.
   std::optional<std::uint64_t> retained_bytes{};
 
   /// Directory under which spill files go: a fresh subdirectory is made in it at the first

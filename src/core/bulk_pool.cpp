@@ -10,6 +10,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "physical_memory.hpp"
 #include "weft/bulk_allocator.hpp"
 #include "weft/detail/huge_pages.hpp"
 
@@ -34,10 +35,7 @@ std::size_t round_to_huge(std::size_t bytes) {
 }
 
 std::uint64_t default_limit() noexcept {
-  const long pages = ::sysconf(_SC_PHYS_PAGES);
-  const long page = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 8;
+  return detail::usable_memory_bytes() / 8;
 }
 
 // A fresh mapping of `bytes` (a multiple of the huge page size) aligned to a huge page.

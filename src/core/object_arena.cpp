@@ -16,6 +16,7 @@
 
 #include "actor_registry.hpp"
 #include "log.hpp"
+#include "physical_memory.hpp"
 #include "runtime_core.hpp"
 #include "weft/detail/codec.hpp"
 #include "weft/detail/crc32c.hpp"
@@ -52,10 +53,7 @@ std::uint32_t header_crc(const blob_header& h) noexcept {
 }
 
 std::uint64_t default_budget() noexcept {
-  long pages = ::sysconf(_SC_PHYS_PAGES);
-  long page = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 10 * 3;
+  return usable_memory_bytes() / 10 * 3;
 }
 
 std::string mib(std::uint64_t bytes) {
