@@ -130,6 +130,7 @@ class node final : public detail::task_router, private connection_events {
     int outstanding = 0;
     bool finished = false;
     const connection* via = nullptr;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     raw_pull_done done;
   };
   struct pull_chunk {

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstring>
 #include <future>
 
@@ -29,6 +30,9 @@ using detail::log_level;
 constexpr int pull_window = 32;
 constexpr std::uint64_t pull_chunk_max = 1u << 20;
 
+// Pulls of this size or more are logged at info level.
+constexpr std::uint64_t large_pull_bytes = std::uint64_t{64} << 20;
+
 // A payload source over a buffer it owns.
 class owned_source final : public detail::payload_source {
  public:
@@ -45,6 +49,18 @@ class owned_source final : public detail::payload_source {
  private:
   std::shared_ptr<const wire::byte_buffer> bytes_;
 };
+
+// Logs a finished pull: at info level when large (a transfer someone may be waiting on),
+// else at debug level.
+void log_pulled(std::uint64_t object, const std::string& owner, std::uint64_t bytes,
+                std::chrono::steady_clock::time_point started) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  log(bytes >= large_pull_bytes ? log_level::info : log_level::debug,
+      "pulled object {} of node {}: {:.1f} MiB in {:.3f} s ({:.0f} MB/s)", object, owner,
+      static_cast<double>(bytes) / (1024.0 * 1024.0), seconds,
+      seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
+}
 
 }  // namespace
 
@@ -461,6 +477,7 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
     request_chunk(chunk.job, shared(c));
   } else if (job.outstanding == 0) {
     job.finished = true;
+    log_pulled(job.object, job.owner, job.bytes->size(), job.started);
     job.done(nullptr, job.bytes);
   }
   return true;

@@ -1,14 +1,16 @@
 // madvise(MADV_HUGEPAGE) over the aligned middle of a large buffer, and faulting a buffer in
-// ahead of a full write with MADV_POPULATE_WRITE, in slices on the TBB pool.
+// ahead of a full write with MADV_POPULATE_WRITE, in slices taken by the caller and a few
+// short-lived helper threads. Not TBB's parallel_for: a caller may be the io thread or a
+// pool task, the work is a handful of system calls, and plain threads keep the hand-offs
+// visible to ThreadSanitizer (Debian's libtbb is not instrumented).
 
 #include "weft/detail/huge_pages.hpp"
 
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/task_arena.h>
-
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -21,6 +23,10 @@ constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
 
 // Each thread faults in this much at a time (16 huge pages).
 constexpr std::uintptr_t prefault_slice = std::uintptr_t{32} << 20;
+
+// At most this many threads fault one buffer in (the caller included): zeroing pages is
+// bounded by memory bandwidth, which a few cores saturate.
+constexpr unsigned prefault_threads_max = 4;
 
 #if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
 constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; older kernels answer EINVAL
@@ -50,8 +56,9 @@ void prefault_bulk(void* data, std::size_t bytes) noexcept {
   const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
   if (last <= first) return;
   const std::size_t slices = (last - first + prefault_slice - 1) / prefault_slice;
-  auto populate = [&](const oneapi::tbb::blocked_range<std::size_t>& range) {
-    for (std::size_t i = range.begin(); i != range.end(); ++i) {
+  std::atomic<std::size_t> next{0};
+  auto populate = [&next, first, last, slices] {
+    for (std::size_t i = next++; i < slices; i = next++) {
       const std::uintptr_t from = first + i * prefault_slice;
       const std::uintptr_t to = std::min(last, from + prefault_slice);
       // Advice only: refused on old kernels (EINVAL) or short of memory (ENOMEM), the
@@ -59,15 +66,21 @@ void prefault_bulk(void* data, std::size_t bytes) noexcept {
       ::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
     }
   };
+  const std::size_t helpers =
+      std::min<std::size_t>(
+          slices, std::clamp(std::thread::hardware_concurrency(), 1u, prefault_threads_max)) -
+      1;
+  std::vector<std::thread> threads;
   try {
-    // Isolated: a caller that is itself a pool task must not pick up unrelated work while
-    // it waits for the slices.
-    oneapi::tbb::this_task_arena::isolate([&] {
-      oneapi::tbb::parallel_for(oneapi::tbb::blocked_range<std::size_t>(0, slices, 1), populate);
-    });
+    threads.reserve(helpers);
+    for (std::size_t i = 0; i < helpers; ++i)
+      threads.emplace_back(populate);
   } catch (...) {
-    // Nothing to undo: pages already faulted in stay, the rest fault on first write.
+    // No helper (or fewer): the caller takes the remaining slices itself.
   }
+  populate();
+  for (std::thread& t : threads)
+    t.join();
 #else
   (void)data;
   (void)bytes;

@@ -18,11 +18,11 @@ inline constexpr std::size_t huge_pages_min_bytes = std::size_t{32} << 20;
 /// small buffers, or off Linux).
 void advise_huge_pages(void* data, std::size_t bytes) noexcept;
 
-/// Advises huge pages over [data, data + bytes) and faults that memory in now, several
-/// threads of the pool at once, for a buffer about to be written in full. One thread writing
-/// into fresh memory takes a page fault per page; faulting in ahead of the write, in parallel,
-/// took a GiB from 340 to about 175 ms (fault + copy) on the benchmark machine. Does nothing
-/// to small buffers or off Linux; memory already present costs next to nothing.
+/// Advises huge pages over [data, data + bytes) and faults that memory in now, the caller
+/// and up to three helper threads at once, for a buffer about to be written in full. One thread
+/// writing into fresh memory takes a page fault per page; faulting in ahead of the write, in
+/// parallel, took a GiB from 340 to about 175 ms (fault + copy) on the benchmark machine. Does
+/// nothing to small buffers or off Linux; memory already present costs next to nothing.
 void prefault_bulk(void* data, std::size_t bytes) noexcept;
 
 /// Gives `container` (a std::vector or std::basic_string) room for `count` elements, advised
