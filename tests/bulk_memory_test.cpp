@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/physical_memory.hpp"
+#include "core/usable_memory.hpp"
 #include "weft/detail/codec.hpp"
 #include "weft/detail/huge_pages.hpp"
 #include "weft/detail/wire_value.hpp"

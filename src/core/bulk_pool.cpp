@@ -3,14 +3,13 @@
 // request never pins a large block.
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 
-#include "physical_memory.hpp"
+#include "usable_memory.hpp"
 #include "weft/bulk_allocator.hpp"
 #include "weft/detail/huge_pages.hpp"
 

@@ -2,8 +2,6 @@
 
 #include "object_arena.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -16,8 +14,8 @@
 
 #include "actor_registry.hpp"
 #include "log.hpp"
-#include "physical_memory.hpp"
 #include "runtime_core.hpp"
+#include "usable_memory.hpp"
 #include "weft/detail/codec.hpp"
 #include "weft/detail/crc32c.hpp"
 #include "weft/detail/state.hpp"

@@ -1,6 +1,6 @@
 // sysconf's physical pages, bounded by /sys/fs/cgroup/memory.max when that holds a number.
 
-#include "physical_memory.hpp"
+#include "usable_memory.hpp"
 
 #include <unistd.h>
 
