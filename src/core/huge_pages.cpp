@@ -32,14 +32,25 @@ constexpr unsigned prefault_threads_max = 4;
 constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; older kernels answer EINVAL
 #endif
 
+// The whole huge pages inside [data, data + bytes), as [first, last); empty when none.
+struct huge_span {
+  std::uintptr_t first = 0;
+  std::uintptr_t last = 0;
+};
+
+huge_span whole_huge_pages(void* data, std::size_t bytes) noexcept {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
+  return last > first ? huge_span{first, last} : huge_span{};
+}
+
 }  // namespace
 
 void advise_huge_pages(void* data, std::size_t bytes) noexcept {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (data == nullptr || bytes < huge_pages_min_bytes) return;
-  const auto begin = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
-  const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
+  const auto [first, last] = whole_huge_pages(data, bytes);
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 #else
   (void)data;
@@ -51,9 +62,7 @@ void prefault_bulk(void* data, std::size_t bytes) noexcept {
 #ifdef __linux__
   if (data == nullptr || bytes < huge_pages_min_bytes) return;
   advise_huge_pages(data, bytes);
-  const auto begin = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
-  const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
+  const auto [first, last] = whole_huge_pages(data, bytes);
   if (last <= first) return;
   const std::size_t slices = (last - first + prefault_slice - 1) / prefault_slice;
   std::atomic<std::size_t> next{0};
