@@ -187,12 +187,39 @@ TEST_CASE("stats count submitted, completed, failed") {
 }
 
 TEST_CASE("init is idempotent and default_runtime returns the same instance") {
-  weft::runtime& a = weft::init(weft::config{.threads = 2});
-  weft::runtime& b = weft::init(weft::config{.threads = 5});
+  weft::runtime& a = weft::init(weft::config{.threads = 2, .namespace_ = "lib"});
+  CHECK(weft::is_initialized());
+  weft::runtime& b = weft::init(weft::config{.threads = 2, .namespace_ = "lib"});
   CHECK(&a == &b);
+  CHECK(&weft::init() == &a);  // without a config: whatever exists
   CHECK(&weft::default_runtime() == &a);
   CHECK(a.threads() == 2);
   CHECK(a.submit([] { return 3; }).get() == 3);
+}
+
+TEST_CASE("init with other settings than the default runtime's is an error naming them") {
+  weft::runtime& a = weft::init(weft::config{.threads = 2, .namespace_ = "lib"});
+  CHECK_THROWS_WITH_AS(weft::init(weft::config{.threads = 2, .namespace_ = "other"}),
+                       "weft::init: the default runtime already exists with other settings "
+                       "(namespace_: 'lib' (the default runtime's) vs 'other' (asked for)); call "
+                       "weft::init() without a config to share it as it is, or check "
+                       "weft::is_initialized() first",
+                       weft::config_error);
+  CHECK_THROWS_WITH_AS(weft::init(weft::config{.threads = 5, .namespace_ = "lib"}),
+                       doctest::Contains("(threads: 2 (the default runtime's) vs 5 (asked for))"),
+                       weft::config_error);
+  weft::config secret{.threads = 2, .namespace_ = "lib"};
+  secret.cluster.token = "do-not-print-me";
+  try {
+    weft::init(secret);
+    FAIL("a different token is a difference");
+  } catch (const weft::config_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("cluster.token: another token (not shown)") != std::string::npos);
+    CHECK(what.find("do-not-print-me") == std::string::npos);
+  }
+  CHECK(&weft::init() == &a);  // still there, unchanged
+  CHECK(a.settings().namespace_ == "lib");
 }
 
 TEST_CASE("submit after shutdown, and shutdown from inside a task, are clear errors") {

@@ -255,11 +255,15 @@ std::string current_node_id();
 weft::arena_stats current_arena_stats() noexcept;
 
 /// Creates the process-wide default runtime from `cfg` if none exists yet, and returns it.
-/// Idempotent: later calls return the existing runtime and ignore their `cfg`, so many
-/// libraries in one program may call init() and share one runtime.
+/// A later init(cfg) with the same settings returns the existing runtime, so many libraries
+/// in one program may call it and share one runtime; one asking for other settings (another
+/// namespace, thread count, address, ...) throws config_error naming the first difference.
 runtime& init(const config& cfg);
+/// The default runtime as it is if one exists (whatever its settings), else
 /// init(config::from_env()).
 runtime& init();
+/// True once the default runtime exists (init() or default_runtime() was called).
+bool is_initialized() noexcept;
 /// The process-wide runtime; created from config::from_env() on first use. It is shut down
 /// when the program exits.
 runtime& default_runtime();

@@ -42,8 +42,9 @@ bool log_enabled(log_level level) noexcept {
 }
 
 void log_line(log_level level, std::string_view text) noexcept {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
+  // Never destroyed: runtimes shut down by static destructors at exit still log.
+  static std::mutex* const mutex = new std::mutex;
+  std::lock_guard lock(*mutex);
   std::fprintf(stderr, "weft %s: %.*s\n", label(level), static_cast<int>(text.size()), text.data());
 }
 

@@ -33,9 +33,11 @@ struct registry {
   }
 };
 
+// Never destroyed: the default runtime (weft::init) is shut down by a static destructor at
+// exit, which may run after this registry's would have, and must still find it.
 registry& the_registry() {
-  static registry r;
-  return r;
+  static registry* const r = new registry;
+  return *r;
 }
 }  // namespace
 

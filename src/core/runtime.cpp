@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "cluster_hook.hpp"
+#include "config_difference.hpp"
 #include "log.hpp"
 #include "runtime_core.hpp"
 #include "weft/detail/actor_base.hpp"
@@ -112,8 +113,14 @@ runtime& init(const config& cfg) {
   auto& slot = default_slot();
   if (!slot) {
     slot = std::make_unique<runtime>(cfg);
-  } else {
-    detail::log(detail::log_level::debug, "weft::init: default runtime exists; config ignored");
+    return *slot;
+  }
+  if (auto difference = detail::first_difference(slot->settings(), cfg)) {
+    throw config_error(fmt::format(
+        "weft::init: the default runtime already exists with other settings ({}); call "
+        "weft::init() without a config to share it as it is, or check weft::is_initialized() "
+        "first",
+        *difference));
   }
   return *slot;
 }
@@ -124,6 +131,11 @@ runtime& init() {
     if (default_slot()) return *default_slot();
   }
   return init(config::from_env());
+}
+
+bool is_initialized() noexcept {
+  std::lock_guard lock(default_mutex);
+  return static_cast<bool>(default_slot());
 }
 
 runtime& default_runtime() {
