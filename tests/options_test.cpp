@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "support/flag.hpp"
 #include "weft/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -110,6 +112,65 @@ TEST_CASE("a task needing the whole capacity is not starved by smaller ones") {
   CHECK(big.get() == 100);
   for (auto& r : refs)
     CHECK(r.get() == 1);
+}
+
+namespace {
+// Holds `vector_unit` from its construction until it is killed.
+struct vector_holder {
+  int id;
+  explicit vector_holder(int i) : id(i) {}
+  int who() const { return id; }
+};
+}  // namespace
+
+TEST_CASE("a request waiting for one resource does not hold up requests for another") {
+  weft::runtime rt{weft::config{.threads = 2, .resources = {{"vector_unit", 1}, {"graph_unit", 1}}}};
+  const weft::actor_options vector_needs{.resources = {{"vector_unit", 1}}};
+  auto a = rt.spawn<vector_holder>(vector_needs, 1);
+  REQUIRE(a.call(&vector_holder::who).get_for(10s) == 1);  // a holds vector_unit now
+  auto b = rt.spawn<vector_holder>(vector_needs, 2);       // waits for a to end
+  auto b_ref = b.call(&vector_holder::who);
+  auto c = rt.spawn<vector_holder>(weft::actor_options{.resources = {{"graph_unit", 1}}}, 3);
+  // Neither c nor a task needing only graph_unit (free) may wait behind b.
+  CHECK(c.call(&vector_holder::who).get_for(10s) == 3);
+  auto task = rt.submit(weft::task_options{.resources = {{"graph_unit", 1}}}, [] { return 7; });
+  rt.kill(c);  // releases graph_unit for the task (queued behind c, which asked first)
+  CHECK(task.get_for(10s) == 7);
+  CHECK_FALSE(b_ref.ready());
+  rt.kill(a);
+  CHECK(b_ref.get_for(10s) == 2);
+}
+
+TEST_CASE("a waiting large request is not overtaken on its resource, only on others") {
+  weft::runtime rt{weft::config{.threads = 3, .resources = {{"gpu", 2}, {"cpu", 1}}}};
+  std::atomic<bool> first_started{false};
+  std::atomic<bool> release_first{false};
+  std::vector<int> order;
+  std::mutex order_mutex;
+  auto note = [&](int who) {
+    std::lock_guard lock(order_mutex);
+    order.push_back(who);
+  };
+  auto first = rt.submit(weft::task_options{.resources = {{"gpu", 1}}}, [&] {
+    first_started = true;
+    while (!release_first.load())
+      std::this_thread::sleep_for(1ms);
+    note(1);
+  });
+  // Wait until the first task holds its gpu, so the big one must queue.
+  weft_test::wait_for_flag(first_started);
+  auto big = rt.submit(weft::task_options{.resources = {{"gpu", 2}}}, [&] { note(2); });
+  auto small = rt.submit(weft::task_options{.resources = {{"gpu", 1}}}, [&] { note(3); });
+  auto other = rt.submit(weft::task_options{.resources = {{"cpu", 1}}}, [&] { note(4); });
+  other.get_for(10s);  // cpu is free and nobody waits for it: runs at once
+  CHECK_FALSE(small.ready());  // one gpu is free, but the big request asked for gpus first
+  CHECK_FALSE(big.ready());
+  release_first = true;
+  big.get_for(10s);
+  small.get_for(10s);
+  first.get_for(10s);
+  std::lock_guard lock(order_mutex);
+  CHECK(order == std::vector<int>{4, 1, 2, 3});
 }
 
 TEST_CASE("impossible resource requests fail at submit with a clear error") {

@@ -234,3 +234,5 @@ struct std::hash<weft::actor<T>> {
     return std::hash<const void*>{}(weft::detail::actor_access::cell_of(a));
   }
 };
+
+#include "weft/detail/handle_codec.hpp"

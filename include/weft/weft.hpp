@@ -8,6 +8,7 @@
 #include "weft/bulk_allocator.hpp"
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
+#include "weft/get.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
 #include "weft/remote.hpp"

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <set>
 #include <string>
 
 #include "weft/detail/task.hpp"
@@ -49,20 +50,36 @@ bool resource_pool::fits(const resource_map& request) const {
   return true;
 }
 
+bool resource_pool::waits_behind_others(const resource_map& request) const {
+  for (const auto& [name, amount] : request) {
+    auto found = waiting_requests_.find(name);
+    if (found != waiting_requests_.end() && found->second > 0) return true;
+  }
+  return false;
+}
+
 void resource_pool::take(const resource_map& request) {
   for (const auto& [name, amount] : request)
     free_[name] -= amount;
 }
 
+void resource_pool::count_waiting(const resource_map& request, int sign) {
+  for (const auto& [name, amount] : request) {
+    waiting_requests_[name] += sign;
+    waiting_units_[name] += sign * amount;
+  }
+}
+
 bool resource_pool::acquire_or_park(task_base& task) {
   std::lock_guard lock(mutex_);
   const resource_map& request = task.extras_->resources;
-  if (parked_.empty() && fits(request)) {
+  if (!waits_behind_others(request) && fits(request)) {
     take(request);
     task.holds_resources_ = true;
     return true;
   }
   parked_.push_back(&task);
+  count_waiting(request, +1);
   return false;
 }
 
@@ -76,13 +93,33 @@ std::vector<task_base*> resource_pool::release(const resource_map& held) {
   std::lock_guard lock(mutex_);
   for (const auto& [name, amount] : held)
     free_[name] += amount;
-  while (!parked_.empty() && fits(parked_.front()->extras_->resources)) {
+  // In queue order: a request starts when its resources are free and no earlier request still
+  // waiting names one of them (those it would overtake). Once every resource is named by a
+  // request still waiting, nothing further can start: stop there.
+  std::set<std::string> blocked;
+  std::vector<task_base*> still_waiting;
+  while (!parked_.empty()) {
     task_base* next = parked_.front();
     parked_.pop_front();
-    take(next->extras_->resources);
-    next->holds_resources_ = true;
-    runnable.push_back(next);
+    const resource_map& request = next->extras_->resources;
+    bool overtakes = false;
+    for (const auto& [name, amount] : request)
+      overtakes = overtakes || blocked.count(name) != 0;
+    if (!overtakes && fits(request)) {
+      take(request);
+      count_waiting(request, -1);
+      next->holds_resources_ = true;
+      runnable.push_back(next);
+      continue;
+    }
+    still_waiting.push_back(next);
+    for (const auto& [name, amount] : request)
+      blocked.insert(name);
+    if (blocked.size() == capacity_.size()) break;
   }
+  // Those looked at and left go back in front of the rest, in their order.
+  for (auto it = still_waiting.rbegin(); it != still_waiting.rend(); ++it)
+    parked_.push_front(*it);
   return runnable;
 }
 
@@ -90,6 +127,21 @@ std::vector<task_base*> resource_pool::take_parked() {
   std::lock_guard lock(mutex_);
   std::vector<task_base*> out(parked_.begin(), parked_.end());
   parked_.clear();
+  waiting_requests_.clear();
+  waiting_units_.clear();
+  return out;
+}
+
+resource_map resource_pool::available() const {
+  std::lock_guard lock(mutex_);
+  return free_;
+}
+
+resource_map resource_pool::waiting_demand() const {
+  std::lock_guard lock(mutex_);
+  resource_map out;
+  for (const auto& [name, units] : waiting_units_)
+    if (units > 0) out.emplace(name, units);
   return out;
 }
 

@@ -25,15 +25,43 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <list>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <span>
 #include <sstream>
 #include <streambuf>
 #include <string>
+#include <tuple>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+#include <deque>
 #include <vector>
 
 #include "weft/detail/huge_pages.hpp"
+
+namespace weft {
+template <class T>
+class ref;
+template <class T>
+class actor;
+
+// cereal functions of refs and actor handles inside values sent to other nodes, declared here
+// so that cereal's traits see them; defined in weft/detail/handle_codec.hpp.
+template <class Archive, class T>
+void save(Archive& archive, const ref<T>& r);
+template <class Archive, class T>
+void load(Archive& archive, ref<T>& r);
+template <class Archive, class T>
+void save(Archive& archive, const actor<T>& a);
+template <class Archive, class T>
+void load(Archive& archive, actor<T>& a);
+}  // namespace weft
 
 namespace weft::detail {
 
@@ -72,17 +100,78 @@ template <class T>
 inline constexpr bool is_direct_v =
     (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>) || is_direct_container<T>::value;
 
-/// True when cereal can save and load T with its binary archives (and T can be default
-/// constructed to load into).
+/// True when cereal's traits say it can save and load T with its binary archives (and T can
+/// be default constructed to load into). For a standard container this only means the
+/// container has cereal functions: whether its elements do is checked by deep_traits below.
 template <class T>
 inline constexpr bool is_cereal_v =
     cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value&&
         cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value&&
             std::is_default_constructible_v<T>;
 
-/// True when an arena object of type T can be spilled; others are pinned in memory.
+/// What a value of type T holds, looked at through the standard containers, pairs, tuples,
+/// optionals and variants: `handles` when a weft::ref or weft::actor is somewhere inside, and
+/// `encodable` when every leaf can be encoded (a direct or cereal type, or a handle).
 template <class T>
-inline constexpr bool spillable_v = is_direct_v<T> || is_cereal_v<T>;
+struct deep_traits {
+  static constexpr bool handles = false;
+  static constexpr bool encodable = is_direct_v<T> || is_cereal_v<T>;
+};
+template <class T>
+struct deep_traits<ref<T>> {
+  static constexpr bool handles = true;
+  static constexpr bool encodable = true;
+};
+template <class T>
+struct deep_traits<actor<T>> {
+  static constexpr bool handles = true;
+  static constexpr bool encodable = true;
+};
+/// deep_traits of a container or product type whose parts are E...
+template <class... E>
+struct deep_traits_of_parts {
+  static constexpr bool handles = (deep_traits<E>::handles || ...);
+  static constexpr bool encodable = (deep_traits<E>::encodable && ...);
+};
+template <class E, class A>
+struct deep_traits<std::vector<E, A>> : deep_traits_of_parts<E> {};
+template <class E, class A>
+struct deep_traits<std::deque<E, A>> : deep_traits_of_parts<E> {};
+template <class E, class A>
+struct deep_traits<std::list<E, A>> : deep_traits_of_parts<E> {};
+template <class E, std::size_t N>
+struct deep_traits<std::array<E, N>> : deep_traits_of_parts<E> {};
+template <class K, class V, class C, class A>
+struct deep_traits<std::map<K, V, C, A>> : deep_traits_of_parts<K, V> {};
+template <class K, class V, class H, class E, class A>
+struct deep_traits<std::unordered_map<K, V, H, E, A>> : deep_traits_of_parts<K, V> {};
+template <class K, class C, class A>
+struct deep_traits<std::set<K, C, A>> : deep_traits_of_parts<K> {};
+template <class K, class H, class E, class A>
+struct deep_traits<std::unordered_set<K, H, E, A>> : deep_traits_of_parts<K> {};
+template <class E>
+struct deep_traits<std::optional<E>> : deep_traits_of_parts<E> {};
+template <class A, class B>
+struct deep_traits<std::pair<A, B>> : deep_traits_of_parts<A, B> {};
+template <class... E>
+struct deep_traits<std::tuple<E...>> : deep_traits_of_parts<E...> {};
+template <class... E>
+struct deep_traits<std::variant<E...>> : deep_traits_of_parts<E...> {};
+
+/// True when a T holds a weft::ref or weft::actor somewhere inside a standard container (such
+/// a value can travel to another node as an argument, but cannot be spilled to disk).
+template <class T>
+inline constexpr bool contains_handles_v = deep_traits<T>::handles;
+
+/// True when every part of a T can be encoded: the direct path, cereal, or a ref or actor
+/// handle (which travel to other nodes as references).
+template <class T>
+inline constexpr bool encodable_v = is_direct_v<T> || (deep_traits<T>::encodable && is_cereal_v<T>);
+
+/// True when an arena object of type T can be spilled; others are pinned in memory. Values
+/// holding refs or actor handles are not: a handle means nothing once the process is gone.
+template <class T>
+inline constexpr bool spillable_v = encodable_v<T> && !contains_handles_v<T>;
 
 /// Throws std::runtime_error: a payload of `bytes` is not a whole number of `element` bytes.
 [[noreturn]] void throw_bad_payload_size(std::uint64_t bytes, std::size_t element);
@@ -95,7 +184,7 @@ void encode(const T& value, encoded_value& out) {
   } else if constexpr (is_direct_v<T>) {
     out.pieces.push_back(std::as_bytes(std::span(&value, 1)));
   } else {
-    static_assert(is_cereal_v<T>, "weft: encode() needs a spillable type");
+    static_assert(is_cereal_v<T>, "weft: encode() needs an encodable type");
     std::ostringstream stream(std::ios::binary);
     {
       cereal::BinaryOutputArchive archive(stream);
@@ -138,7 +227,7 @@ T decode(payload_source& source) {
     source.read_all(raw);
     return std::bit_cast<T>(raw);
   } else {
-    static_assert(is_cereal_v<T>, "weft: decode() needs a spillable type");
+    static_assert(is_cereal_v<T>, "weft: decode() needs an encodable type");
     std::string buffer(bytes, '\0');
     source.read_all(std::as_writable_bytes(std::span(buffer.data(), buffer.size())));
     memory_streambuf streambuf(buffer.data(), buffer.size());

@@ -86,10 +86,12 @@ struct is_weft_ref : std::false_type {};
 template <class T>
 struct is_weft_ref<ref<T>> : std::true_type {};
 
-/// True when a value of type T can travel between processes.
+/// True when a value of type T can travel between processes. Refs and actor handles inside
+/// it (in standard containers) travel as references; a ref itself is a dependency, not a
+/// value.
 template <class T>
 inline constexpr bool wire_type_v =
-    spillable_v<T> && !is_weft_ref<T>::value && !std::is_pointer_v<T>;
+    encodable_v<T> && !is_weft_ref<T>::value && !std::is_pointer_v<T>;
 
 /// True when a parameter of type P can be received from the wire: by value, const&, or &&.
 template <class P>
@@ -124,8 +126,12 @@ requires(sizeof...(P) == sizeof...(S)) struct arguments_fit<type_list<P...>, S..
     : std::bool_constant<(wire_argument_v<P, S> && ...)> {
 };
 
+/// True when a result of type R can travel back to the caller (refs and actor handles inside
+/// results cannot, yet: such a task runs where it was submitted).
 template <class R>
-inline constexpr bool wire_result_v = std::is_void_v<R> || wire_type_v<std::remove_cvref_t<R>>;
+inline constexpr bool wire_result_v =
+    std::is_void_v<R> ||
+    (wire_type_v<std::remove_cvref_t<R>> && !contains_handles_v<std::remove_cvref_t<R>>);
 
 /// True when a method call F on an actor (its stored instance argument I, then S...) may run
 /// in another process.

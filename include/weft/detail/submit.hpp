@@ -327,27 +327,32 @@ class task final : public state<R>, public task_base {
   template <class P, class X>
   static void encode_argument(wire_value& out, const X& x) {
     using V = typename stored_value<X>::type;
-    const V* value = nullptr;
-    if constexpr (is_ref_v<X>) {
+    if constexpr (is_ref_v<X> && std::is_same_v<std::decay_t<P>, V>) {
       auto* st = ref_access::state_of(x);
-      if (object_record* r = st->record()) {
-        if (r->remote_ && std::is_same_v<std::decay_t<P>, V>) {
-          // Owned by another node: the receiver pulls it from there, not through here.
-          out.append_reference(r->remote_->owner(), r->remote_->id(), r->remote_->size());
-          return;
-        }
-        out.pin(r);  // restored if spilled, held while sent
+      if (!st->ready())
+        out.append_deferred(*st, &append_ref_value<V>);  // the receiver asks for it once ready
+      else
+        append_ref_value<V>(*st, out);
+    } else {
+      const V* value = nullptr;
+      object_record* source = nullptr;
+      if constexpr (is_ref_v<X>) {
+        auto* st = ref_access::state_of(x);
+        source = st->record();
+        if (source != nullptr) out.pin(source);  // restored if spilled, held while sent
+        value = &static_cast<const V&>(st->value());
+      } else {
+        value = &x;
       }
-      value = &static_cast<const V&>(st->value());
-    } else {
-      value = &x;
-    }
-    if constexpr (std::is_same_v<std::decay_t<P>, V>) {
-      out.append_entry(*value);
-    } else {
-      auto converted = std::make_shared<const std::decay_t<P>>(*value);
-      out.append_entry(*converted);
-      out.keep_alive(std::move(converted));
+      if constexpr (std::is_same_v<std::decay_t<P>, V>) {
+        out.append_entry(*value);
+      } else {
+        // Converted to the parameter's type here: the copy is sent, not the object.
+        (void)source;
+        auto converted = std::make_shared<const std::decay_t<P>>(*value);
+        out.append_entry(*converted);
+        out.keep_alive(std::move(converted));
+      }
     }
   }
 
