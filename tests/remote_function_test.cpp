@@ -96,7 +96,7 @@ template <class R>
 R call(const char* name, const encoded_arguments& args) {
   const auto* fn = find_remote_function(name);
   REQUIRE(fn != nullptr);
-  auto result = fn->invoke(args);
+  auto result = fn->invoke(args, nullptr);
   return weft::detail::decode_bytes<R>(flatten(*result));
 }
 
@@ -127,12 +127,12 @@ TEST_CASE("invokers decode arguments, call, and encode the result") {
   geometry::labelled l{"sum", {1, 2, 3}};
   std::map<std::string, int> extra{{"a", 1}, {"b", 2}};
   CHECK(call<std::string>("describe", arguments(l, extra)) == "sum:6:2");
-  auto none = find_remote_function("nothing")->invoke(arguments());
+  auto none = find_remote_function("nothing")->invoke(arguments(), nullptr);
   CHECK(none->size() == 0);
 }
 
 TEST_CASE("the function's exception propagates out of the invoker") {
-  CHECK_THROWS_WITH_AS(find_remote_function("throws")->invoke(arguments(7)), "x = 7",
+  CHECK_THROWS_WITH_AS(find_remote_function("throws")->invoke(arguments(7), nullptr), "x = 7",
                        std::out_of_range);
 }
 
@@ -151,16 +151,16 @@ TEST_CASE("malformed argument lists throw protocol_error, never read past the en
                        weft::protocol_error);
   // Wrong counts and wrong sizes per value.
   const auto* fn = find_remote_function("add");
-  CHECK_THROWS_WITH_AS(fn->invoke(arguments(1)),
+  CHECK_THROWS_WITH_AS(fn->invoke(arguments(1), nullptr),
                        doctest::Contains("1 arguments arrived for a function of 2"),
                        weft::protocol_error);
-  CHECK_THROWS_AS(fn->invoke(arguments(1, 2, 3)), weft::protocol_error);
-  CHECK_THROWS_AS(fn->invoke(arguments(1, std::string("two"))), std::exception);
+  CHECK_THROWS_AS(fn->invoke(arguments(1, 2, 3), nullptr), weft::protocol_error);
+  CHECK_THROWS_AS(fn->invoke(arguments(1, std::string("two")), nullptr), std::exception);
 }
 
 TEST_CASE("reference entries name an object on another node") {
   wire_value v;
-  v.append_reference("worker-2", 77, 1 << 20);
+  v.append_reference("worker-2", 77, 1 << 20, 9);
   auto bytes = flatten(v);
   auto entries = weft::detail::split_entries(bytes);
   REQUIRE(entries.size() == 1);
@@ -169,6 +169,7 @@ TEST_CASE("reference entries name an object on another node") {
   CHECK(r.owner == "worker-2");
   CHECK(r.id == 77);
   CHECK(r.size == 1u << 20);
+  CHECK(r.key == 9);
   std::vector<std::byte> cut(entries[0].bytes.begin(), entries[0].bytes.end() - 1);
   CHECK_THROWS_AS(weft::detail::parse_reference(cut), weft::protocol_error);
 }

@@ -239,3 +239,32 @@ TEST_CASE("submit after shutdown, and shutdown from inside a task, are clear err
   CHECK_THROWS_WITH_AS(rt.submit([] {}), doctest::Contains("the runtime is shut down"),
                        weft::error);
 }
+
+namespace {
+struct gpu_holder {
+  int ping() const { return 1; }
+};
+}  // namespace
+
+TEST_CASE("nodes, cluster_resources and available_resources in-process") {
+  weft::runtime rt{weft::config{.threads = 2, .resources = {{"gpu", 2}, {"disk", 1}}}};
+  const auto nodes = rt.nodes();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].id.empty());
+  CHECK(nodes[0].role == "local");
+  CHECK(rt.cluster_resources() == weft::resource_map{{"disk", 1}, {"gpu", 2}});
+  CHECK(rt.available_resources() == weft::resource_map{{"disk", 1}, {"gpu", 2}});
+  auto holder = rt.spawn<gpu_holder>(weft::actor_options{.resources = {{"gpu", 1}}});
+  REQUIRE(holder.call(&gpu_holder::ping).get() == 1);  // constructed: it holds its gpu now
+  CHECK(rt.available_resources() == weft::resource_map{{"disk", 1}, {"gpu", 1}});
+  // A request waiting for what is held counts against what is available.
+  auto second = rt.spawn<gpu_holder>(weft::actor_options{.resources = {{"gpu", 1}}});
+  REQUIRE(second.call(&gpu_holder::ping).get() == 1);
+  auto third = rt.spawn<gpu_holder>(weft::actor_options{.resources = {{"gpu", 1}}});
+  auto third_ping = third.call(&gpu_holder::ping);
+  CHECK(rt.available_resources() == weft::resource_map{{"disk", 1}, {"gpu", 0}});
+  CHECK(rt.nodes()[0].available.at("gpu") == -1);  // one more asked for than is free
+  rt.kill(holder);
+  CHECK(third_ping.get_for(10s) == 1);
+  CHECK(rt.cluster_resources().at("gpu") == 2);
+}

@@ -176,6 +176,22 @@ actor<T> spawn_local(runtime_core* core, const actor_options& options, bool get_
   return handle;
 }
 
+/// Appends one spawn argument to `out`: a value as it is; a ref's value when it is complete,
+/// else a placeholder the receiver resolves once it is (the actor waits for it there).
+template <class A>
+void append_spawn_argument(wire_value& out, const A& argument) {
+  if constexpr (is_ref_v<A>) {
+    using V = typename A::value_type;
+    auto* st = ref_access::state_of(argument);
+    if (st->ready() && !st->failed())
+      append_ref_value<V>(*st, out);
+    else
+      out.append_deferred(*st, &append_ref_value<V>);
+  } else {
+    out.append_entry(argument);
+  }
+}
+
 /// Creates an actor of type T: in-process as spawn_local; in a cluster wherever placement puts
 /// it (DESIGN.md section 5), which may be another node when T is registered with WEFT_ACTOR
 /// and the arguments can travel.
@@ -189,12 +205,12 @@ actor<T> spawn_actor(runtime_core* core, const actor_options& options, bool get_
   request.options = &options;
   request.get_existing = get_existing;
   if constexpr (wire_spawn_v<A...>) {
-    (void)&actor_factory_of<T, std::decay_t<A>...>::registered;
-    request.factory = factory_key<T, std::decay_t<A>...>();
+    (void)&actor_factory_of<T, spawn_value_t<A>...>::registered;
+    request.factory = factory_key<T, spawn_value_t<A>...>();
     request.encode = [&] {
       auto out = std::make_shared<wire_value>();
       auto copies = std::make_shared<const std::tuple<std::decay_t<A>...>>(args...);
-      std::apply([&](const auto&... v) { (out->append_entry(v), ...); }, *copies);
+      std::apply([&](const auto&... v) { (append_spawn_argument(*out, v), ...); }, *copies);
       out->keep_alive(std::move(copies));
       return out;
     };
@@ -215,7 +231,7 @@ ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,
   // Decodes the parameters, runs the method on the instance, encodes its result.
   auto run = [arguments](T& self) {
     return invocation::decode_call_encode(
-        arguments->values,
+        arguments->values, arguments->handles.get(),
         [&self](auto&... v) -> typename sig::result { return (self.*Method)(std::move(v)...); });
   };
   if (gate != nullptr)

@@ -19,6 +19,9 @@ struct node_status {
   std::string role;          ///< "head", "worker" or "driver".
   std::string address;       ///< Where it listens for peers (host:port).
   resource_map resources{};  ///< Its resource capacities.
+  /// Units of each resource free at its last heartbeat: neither held by running tasks and
+  /// actors nor asked for by work waiting there (negative when more is waiting than free).
+  resource_map available{};
   std::vector<std::string> functions{};    ///< Names registered with WEFT_REMOTE in its program.
   std::vector<std::string> actor_types{};  ///< Types registered with WEFT_ACTOR in its program.
   std::uint64_t load = 0;                  ///< Tasks live on it at its last heartbeat.
@@ -27,6 +30,7 @@ struct node_status {
   std::uint64_t bytes_received = 0;        ///< Bytes it read from other nodes.
   double uptime_seconds = 0;               ///< Time since it joined.
   std::int64_t pid = 0;                    ///< Its process id (on its machine).
+  std::uint64_t heartbeats = 0;            ///< Heartbeats the head received from it.
 };
 
 /// A named actor as the head's directory records it.

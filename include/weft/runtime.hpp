@@ -12,6 +12,7 @@
 
 #include "weft/actor.hpp"
 #include "weft/arena.hpp"
+#include "weft/cluster.hpp"
 #include "weft/config.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
@@ -212,6 +213,18 @@ class runtime {
   /// This runtime's node id in its cluster ("head", "worker-2", "driver-1", ...), or "" for an
   /// in-process runtime.
   std::string node_id() const;
+
+  /// The nodes work can run on: in-process, this runtime alone (id "", role "local"); in a
+  /// cluster, every live node as the head last reported it (resources, load, heartbeats), with
+  /// this node's own figures current. `available` counts what is neither held by running tasks
+  /// and actors nor asked for by work waiting there.
+  std::vector<node_status> nodes() const;
+  /// The capacity of each named resource (Ray's `cluster_resources`): this runtime's
+  /// in-process, summed over the live nodes in a cluster.
+  resource_map cluster_resources() const;
+  /// The units of each resource free now (Ray's `available_resources`), summed like
+  /// cluster_resources(); other nodes' figures are as of their last heartbeat.
+  resource_map available_resources() const;
 
   /// True once shutdown() has begun.
   bool is_shut_down() const noexcept;

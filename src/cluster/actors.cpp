@@ -10,8 +10,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "actor_proxy.hpp"
+#include "arguments.hpp"
 #include "core/actor_registry.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
@@ -36,14 +39,6 @@ std::string death_message(const detail::actor_base& actor) {
   } catch (...) {
   }
   return fmt::format("{} died", actor.describe());
-}
-
-bool fits(const resource_map& capacity, const resource_map& needs) {
-  for (const auto& [name, amount] : needs) {
-    auto have = capacity.find(name);
-    if (have == capacity.end() || have->second < amount) return false;
-  }
-  return true;
 }
 
 std::string request_with(request_kind kind, const std::string& body) {
@@ -177,28 +172,69 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
         "cannot spawn {} on node '{}' (actor_options::node): no such live node in the cluster",
         type_name, o.node));
   }
+  // A detached actor spawned by a driver belongs to the cluster, not to the driver: it goes to
+  // a worker, so that it outlives the driver (as a detached actor does in Ray).
+  const bool outlive_driver =
+      o.lifetime == lifetime::detached && settings_.role != node_role::worker;
   const bool fits_here = fits(core_.settings().resources, o.resources);
-  if (fits_here) {
+  const bool free_here = fits(core_.spare_resources(), o.resources);
+  if (fits_here && !outlive_driver) {
     if (!can_travel) return "";
     // As for tasks: local while the local load (counting this actor) stays within the
-    // threshold; a threshold of 0 sends every actor that can travel to a worker.
+    // threshold, and its resources are free here; a threshold of 0 sends every actor that can
+    // travel to a worker.
     const std::uint64_t live = core_.live_tasks();
     const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
-    if (local + 1 <= local_threshold()) return "";
+    if (local + 1 <= local_threshold() && free_here) return "";
   } else if (!can_travel) {
-    return "";  // the local spawn refuses it, naming the missing resources
+    if (outlive_driver && fits_here) {
+      log(log_level::warn,
+          "detached {} stays in this process ({}), so it ends when {} exits: {}; register it "
+          "with WEFT_ACTOR so that a worker can host it",
+          request.options->name.empty() ? type_name : "'" + request.options->name + "'", id_, id_,
+          why_not());
+    }
+    return "";  // the local spawn refuses it when it lacks the resources, naming them
   }
+  // Among the workers that register the type and have the resources: those with them free now
+  // first (counting what this node placed there since their last heartbeat), else any (the
+  // actor then waits there until a holder ends, and the log says so).
   std::vector<placement_candidate> candidates;
   for (const node_status& n : view_.nodes)
-    if (n.id != id_) candidates.push_back({&n, in_flight_[n.id]});
+    if (n.id != id_ && fits(expected_available(n), o.resources))
+      candidates.push_back({&n, in_flight_[n.id]});
   std::optional<std::size_t> pick =
       choose_node(candidates, &node_status::actor_types, type->name, o.resources, rotation_++);
   if (pick) return candidates[*pick].node->id;
-  if (fits_here) return "";
+  if (fits_here && free_here && !outlive_driver) return "";
+  candidates.clear();
+  for (const node_status& n : view_.nodes)
+    if (n.id != id_) candidates.push_back({&n, in_flight_[n.id]});
+  pick = choose_node(candidates, &node_status::actor_types, type->name, o.resources, rotation_++);
+  const std::string shown =
+      request.options->name.empty() ? type_name : "'" + request.options->name + "'";
+  if (pick) {
+    const std::string& target = candidates[*pick].node->id;
+    log(log_level::warn,
+        "actor {} needs {}, which no node of the cluster has free now ({}); it waits on {} until "
+        "they are released",
+        shown, format_resources(o.resources), describe_resource_holders(o.resources), target);
+    return target;
+  }
+  if (fits_here) {
+    if (outlive_driver) {
+      log(log_level::warn,
+          "detached actor {} stays in this process ({}), so it ends when {} exits: no live worker "
+          "registers actor type {}{}",
+          shown, id_, id_, type_name,
+          o.resources.empty() ? "" : " with resources " + format_resources(o.resources));
+    }
+    return "";
+  }
   throw error(fmt::format(
-      "{} needs resources that this node lacks, and no live worker of the cluster registers "
-      "actor type {} with them",
-      type_name, type_name));
+      "actor {} needs resources {} that this node lacks, and no live worker of the cluster "
+      "registers actor type {} with them ({})",
+      shown, format_resources(o.resources), type_name, describe_resource_holders(o.resources)));
 }
 
 detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
@@ -213,32 +249,59 @@ detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
   named.type = type ? type->name : detail::type_name(*request.type);
   named.node = target.empty() ? self : target;
   if (!options.name.empty() || !target.empty()) named.id = new_actor_id();
-  if (!options.name.empty()) {
+  // An actor that is ending still holds its name at the head until its owner has told the
+  // head; meanwhile a spawn of the name waits for it to be free (bounded), as in-process,
+  // where the name of an ending actor is free at once.
+  const auto patience = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
+  const auto deadline = clock::now() + patience;
+  while (!options.name.empty()) {
     const wire::byte_buffer answer = ask_head(request_kind::claim_name, to_bytes(named));
     claim_reply reply = from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
-    if (!reply.claimed) {
-      const actor_status& holder = reply.holder;
-      if (!request.get_existing) {
-        throw error(fmt::format(
-            "an actor named '{}' already exists in namespace '{}' (on node {}); look it up "
-            "with get_actor, use get_or_spawn to share it, or kill it first",
-            holder.name, holder.name_space, holder.node));
-      }
-      if (holder.type != named.type) {
-        throw error(
-            fmt::format("get_or_spawn: the actor named '{}' in namespace '{}' is a {}, not a {}",
-                        holder.name, holder.name_space, holder.type, named.type));
-      }
-      if (holder.node == self) {
-        if (detail::actor_base* here =
-                core_.actors().try_find(holder.name, holder.name_space, *request.type))
-          return here;
-        throw error(
-            fmt::format("get_or_spawn: the actor named '{}' in namespace '{}' is ending; try again",
-                        holder.name, holder.name_space));
-      }
-      return attach_proxy(holder, *request.type);
+    if (reply.claimed) break;
+    const actor_status& holder = reply.holder;
+    if (request.get_existing && holder.type != named.type) {
+      throw error(
+          fmt::format("get_or_spawn: the actor named '{}' in namespace '{}' is a {}, not a {}",
+                      holder.name, holder.name_space, holder.type, named.type));
     }
+    if (holder.node == self) {
+      detail::actor_base* here =
+          core_.actors().try_find(holder.name, holder.name_space, *request.type);
+      if (here != nullptr && request.get_existing) return here;
+      if (here != nullptr) {
+        here->drop_handle();
+        here->release();
+      }
+      if (here == nullptr) {
+        // Ending here: wait until its end has freed the name at the head.
+        if (clock::now() >= deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+    } else {
+      // Alive (then it is the answer, or a duplicate), or ended: its owner frees the name at
+      // the head soon; wait for that.
+      if (detail::actor_base* there = attach_proxy(holder, *request.type)) {
+        if (request.get_existing) return there;
+        there->drop_handle();
+        there->release();
+      } else {
+        if (clock::now() >= deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+    }
+    throw error(fmt::format(
+        "an actor named '{}' already exists in namespace '{}' (on node {}); look it up with "
+        "get_actor, use get_or_spawn to share it, or kill it first",
+        holder.name, holder.name_space, holder.node));
+  }
+  if (!options.name.empty() && clock::now() >= deadline) {
+    throw error(fmt::format(
+        "{}: the actor named '{}' in namespace '{}' is ending, and its name was still taken at "
+        "the head after {} ms (is its node overloaded?); try again later",
+        request.get_existing ? "get_or_spawn" : "spawn", named.name, named.name_space,
+        std::chrono::duration_cast<std::chrono::milliseconds>(patience).count()));
   }
   if (target.empty()) {
     detail::actor_base* cell = nullptr;
@@ -295,31 +358,52 @@ void node::send_spawn(const std::string& target, spawn_order order,
   prefix += encoded;
   std::shared_ptr<connection> via;
   const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
-  {
+  outgoing_arguments left;
+  std::shared_ptr<detail::wire_value> body;
+  try {
+    body = prepare_arguments(arguments, target, id, left);
     std::lock_guard lock(mutex_);
     for (const node_status& n : view_.nodes)
       if (n.id == target) via = peer_connection(n);
     if (!via) throw error(fmt::format("node {} is no longer in the cluster", target));
-    spawns_.emplace(id, order.id);
+    // Its arguments (and what they left here) are kept until the owner answers, which it
+    // does once it has gathered them.
+    spawns_.emplace(id, pending_spawn{order.id, target, left, arguments, order.resources});
+    if (!order.resources.empty()) reservations_.push_back({target, order.resources, id, 0});
+  } catch (...) {
+    release_arguments(left);
+    throw;
   }
-  via->send(wire::frame_type::request, id, std::move(prefix), std::move(arguments));
+  via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
 }
 
 bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) {
-  std::string actor;
+  pending_spawn spawn;
   {
     std::lock_guard lock(mutex_);
     auto found = spawns_.find(id);
     if (found == spawns_.end()) return false;
-    actor = std::move(found->second);
+    spawn = std::move(found->second);
     spawns_.erase(found);
+    const bool ok = payload[0] == std::byte(response_status::ok);
+    for (auto it = reservations_.begin(); it != reservations_.end(); ++it) {
+      if (it->request != id) continue;
+      if (ok && payload.size() >= 9) {
+        it->request = 0;  // until a later heartbeat of that node shows the actor
+        it->after = read_u64(payload.subspan(1), "spawn answer");
+      } else {
+        reservations_.erase(it);
+      }
+      break;
+    }
   }
+  release_arguments(spawn.left);
   if (payload[0] == std::byte(response_status::ok)) return true;
   failure f = from_bytes<failure>(payload.subspan(1), "spawn failure");
   actor_proxy* proxy = nullptr;
   {
     std::lock_guard lock(mutex_);
-    auto found = proxies_.find(actor);
+    auto found = proxies_.find(spawn.actor);
     if (found != proxies_.end() && found->second->try_retain()) proxy = found->second;
   }
   if (proxy) {
@@ -354,25 +438,26 @@ detail::actor_base* node::find_actor(const std::string& name, const std::string&
 }
 
 detail::actor_base* node::attach_proxy(const actor_status& where, const std::type_info& type) {
-  actor_proxy* existing = nullptr;
-  {
+  auto existing_proxy = [&]() -> actor_proxy* {
     std::lock_guard lock(mutex_);
     auto found = proxies_.find(where.id);
-    if (found != proxies_.end() && found->second->try_retain()) existing = found->second;
-  }
-  if (existing) {
-    if (existing->try_add_handle()) return existing;  // one stand-in per actor per node
-    existing->release();
-  }
+    if (found == proxies_.end() || !found->second->try_retain()) return nullptr;
+    if (found->second->try_add_handle()) return found->second;  // one stand-in per actor per node
+    found->second->release();
+    return nullptr;
+  };
+  if (actor_proxy* p = existing_proxy()) return p;
+  // The owner counts this node as a holder before the stand-in exists, and says whether the
+  // actor still lives (a lookup of an ending actor finds nothing).
+  const wire::byte_buffer answer = ask_node(where.node, request_kind::attach_actor, where.id);
+  if (answer[0] != std::byte(response_status::ok)) return nullptr;
+  if (actor_proxy* p = existing_proxy()) return p;  // made by another thread meanwhile
   actor_options shown;
   shown.name = where.name;
   shown.namespace_ = where.name_space;
   actor_proxy* proxy = make_proxy(core_, shown, type, handle_, where.node, where.id);
-  {
-    std::lock_guard lock(mutex_);
-    proxies_[where.id] = proxy;
-  }
-  send_to_node(where.node, request_kind::attach_actor, where.id);
+  std::lock_guard lock(mutex_);
+  proxies_[where.id] = proxy;
   return proxy;
 }
 
@@ -516,20 +601,18 @@ std::string node::tombstone(const std::string& id) {
                      id_);
 }
 
-void node::serve_spawn(connection& c, std::uint64_t id, std::span<const std::byte> body) {
+void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& f) {
+  // Payload: kind byte, u32 length, spawn order, encoded argument entries.
+  auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
+  const std::span<const std::byte> body = std::span<const std::byte>(*owned).subspan(1);
   if (body.size() < 4) throw protocol_error("a spawn request is truncated");
   std::uint32_t length = 0;
   for (int i = 0; i < 4; ++i)
     length |= std::to_integer<std::uint32_t>(body[static_cast<std::size_t>(i)]) << (8 * i);
   if (body.size() - 4 < length) throw protocol_error("a spawn request is truncated");
   spawn_order order = from_bytes<spawn_order>(body.subspan(4, length), "spawn order");
-  const std::vector<detail::wire_entry> entries = detail::split_entries(body.subspan(4 + length));
-  std::vector<std::span<const std::byte>> values;
-  for (const detail::wire_entry& e : entries) {
-    if (e.tag != detail::wire_value::entry_value)
-      throw protocol_error("a spawn request carries a reference among its arguments");
-    values.push_back(e.bytes);
-  }
+  auto via = shared(c);
+  std::shared_ptr<arrival> a = receive_arguments(owned, body.subspan(4 + length), via);
   const std::string self = node_id();
   actor_status named;
   named.name = order.name;
@@ -562,16 +645,45 @@ void node::serve_spawn(connection& c, std::uint64_t id, std::span<const std::byt
   options.max_restarts = order.max_restarts;
   options.lifetime = order.detached ? lifetime::detached : lifetime::owned;
   options.resources = order.resources;
+  // Arguments still to pull or resolve: the actor exists at once (calls queue behind its
+  // construction), and is built once they are here (the gate).
+  std::optional<ref<bool>> gate;
+  if (!a->complete()) {
+    auto* gate_state = new detail::plain_state<bool>();
+    gate = detail::ref_access::make(detail::state_ptr<detail::state<bool>>(gate_state));
+  }
   detail::actor_base* cell = nullptr;
   try {
-    cell = factory(&core_, options, values);
+    cell = factory(&core_, options, a->arguments, gate ? &*gate : nullptr);
   } catch (...) {
     refuse(std::current_exception());
     return;
   }
   export_actor(cell, named, &c);  // the factory's handle is now the spawner's
   cell->release();                // the export holds its own reference
-  c.send(wire::frame_type::response, id, std::string(1, static_cast<char>(response_status::ok)));
+  if (!gate) {
+    answer_spawn(via, id);
+    return;
+  }
+  a->done = [this, via, id, gate = *gate](std::exception_ptr failed) {
+    auto* st = detail::ref_access::state_of(gate);
+    if (failed) {
+      st->fail(std::move(failed));  // the actor dies, telling the spawner why
+    } else {
+      st->emplace_value(true);
+      st->commit_value();
+    }
+    answer_spawn(via, id);
+  };
+  gather(a);
+}
+
+void node::answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id) {
+  // With the count of heartbeats sent so far: the spawner counts the actor's resources as
+  // taken here until a later heartbeat shows them.
+  std::string answer(1, static_cast<char>(response_status::ok));
+  append_u64(answer, heartbeats_sent_.load(std::memory_order_acquire));
+  via->send(wire::frame_type::response, id, std::move(answer));
 }
 
 detail::actor_base* node::exported_cell(const std::string& id) {
@@ -582,7 +694,7 @@ detail::actor_base* node::exported_cell(const std::string& id) {
   return found->second.cell;
 }
 
-void node::on_attach_actor(connection& c, std::span<const std::byte> body) {
+void node::on_attach_actor(connection& c, std::uint64_t request, std::span<const std::byte> body) {
   const std::string id(reinterpret_cast<const char*>(body.data()), body.size());
   detail::actor_base* extra = nullptr;
   bool attached = false;
@@ -603,6 +715,16 @@ void node::on_attach_actor(connection& c, std::span<const std::byte> body) {
   if (extra) {
     extra->drop_handle();
     extra->release();
+  }
+  if (request != 0) {  // a lookup waiting for the answer
+    if (attached) {
+      c.send(wire::frame_type::response, request,
+             std::string(1, static_cast<char>(response_status::ok)));
+    } else {
+      failure gone{std::string(actor_died_type), tombstone(id), node_id()};
+      c.send(wire::frame_type::response, request, failure_prefix(gone));
+    }
+    return;
   }
   if (!attached) {
     actor_end ended;

@@ -18,16 +18,6 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-// Arguments at least this large are held here and pulled by the worker, not sent inline.
-constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
-
-std::string format_resources(const resource_map& r) {
-  std::string out;
-  for (const auto& [name, amount] : r)
-    out += fmt::format("{}{}={}", out.empty() ? "" : ",", name, amount);
-  return out.empty() ? "none" : out;
-}
-
 }  // namespace
 
 std::exception_ptr node::lost_call(const pending_call& p, const std::string& why) {
@@ -63,12 +53,23 @@ bool node::route(detail::task_base& task) noexcept {
     }
     std::vector<placement_candidate>& candidates = candidates_;  // reused: no allocation
     candidates.clear();
-    for (const node_status& n : view_.nodes)
-      candidates.push_back({&n, in_flight_[n.id]});
-    std::optional<std::size_t> pick =
-        choose_node(candidates, &node_status::functions, function, needs, rotation_++);
-    if (pick) {
-      const node_status& target = view_.nodes[*pick];
+    const node_status* picked = nullptr;
+    if (!needs.empty()) {
+      // Prefer a node with the resources free now; else one that has them (it waits there).
+      for (const node_status& n : view_.nodes)
+        if (fits(expected_available(n), needs)) candidates.push_back({&n, in_flight_[n.id]});
+      auto pick = choose_node(candidates, &node_status::functions, function, needs, rotation_++);
+      if (pick) picked = candidates[*pick].node;
+      candidates.clear();
+    }
+    if (picked == nullptr) {
+      for (const node_status& n : view_.nodes)
+        candidates.push_back({&n, in_flight_[n.id]});
+      auto pick = choose_node(candidates, &node_status::functions, function, needs, rotation_++);
+      if (pick) picked = candidates[*pick].node;
+    }
+    if (picked != nullptr) {
+      const node_status& target = *picked;
       try {
         via = peer_connection(target);
         chosen = target.id;
@@ -115,38 +116,40 @@ bool node::route(detail::task_base& task) noexcept {
 std::exception_ptr node::send_call(detail::task_base& task, const std::string& chosen,
                                    std::shared_ptr<connection> via, std::string prefix,
                                    bool& unsent) {
+  const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+  outgoing_arguments left;
   try {
-    std::vector<std::uint64_t> holds;
-    std::shared_ptr<detail::wire_value> body = hoist_large_arguments(task.encode_call(), holds);
-    const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<detail::wire_value> body =
+        prepare_arguments(task.encode_call(), chosen, id, left);
     {
       std::lock_guard lock(mutex_);
       // Registered only while the node runs and the connection is still its link to the
       // worker: stop() and on_closed fail what is registered, under this same lock.
       auto link = peers_.find(chosen);
       if (stopped_.load() || link == peers_.end() || link->second != via) {
-        for (std::uint64_t h : holds)
-          held_.erase(h);
         unsent = true;
         throw cancelled_error(fmt::format(
             "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
       }
-      pending_.emplace(id, pending_call{&task, chosen, via.get(), holds});
+      resource_map needs;
+      if (task.extras_ && !task.mailbox_) needs = task.extras_->resources;
+      pending_.emplace(id, pending_call{&task, chosen, via.get(), left, std::move(needs)});
       ++in_flight_[chosen];
       ++in_flight_total_;
     }
     try {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
     } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (pending_.erase(id) == 0) return nullptr;  // already failed by a closing connection
-      for (std::uint64_t h : holds)
-        held_.erase(h);
-      --in_flight_[chosen];
-      --in_flight_total_;
+      {
+        std::lock_guard lock(mutex_);
+        if (pending_.erase(id) == 0) return nullptr;  // already failed by a closing connection
+        --in_flight_[chosen];
+        --in_flight_total_;
+      }
       throw;
     }
   } catch (...) {
+    release_arguments(left);
     return std::current_exception();
   }
   return nullptr;
@@ -185,10 +188,18 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
     --in_flight_[call.node];
     --in_flight_total_;
   }
-  release_holds(call.holds);
+  release_arguments(call.left);
   detail::task_base& task = *call.task;
   const auto status = static_cast<response_status>(payload[0]);
   std::span<const std::byte> body = payload.subspan(1);
+  if (status == response_status::failed) {
+    if (std::exception_ptr own = task.dependency_error()) {
+      // A ref argument the receiver resolved from here failed: the call fails with that
+      // ref's own error, as it would have in-process.
+      fail_call(task, std::move(own));
+      return;
+    }
+  }
   try {
     if (status == response_status::ok) {
       task.complete_remote(body);
@@ -233,46 +244,9 @@ void node::fail_calls_where(const std::function<bool(const pending_call&)>& matc
     }
   }
   for (auto& [call, e] : failed) {
-    release_holds(call.holds);
+    release_arguments(call.left);
     fail_call(*call.task, std::move(e));
   }
-}
-
-std::shared_ptr<detail::wire_value> node::hoist_large_arguments(
-    std::shared_ptr<detail::wire_value> body, std::vector<std::uint64_t>& holds) {
-  std::string self;
-  {
-    std::lock_guard lock(mutex_);
-    if (listen_address_.empty()) return body;  // nobody could pull from here
-    self = id_;
-  }
-  bool any = false;
-  for (const auto& e : body->entries())
-    any = any || (e.tag == detail::wire_value::entry_value && e.size >= hoist_min_bytes);
-  if (!any) return body;
-  // Large arguments stay here and the worker pulls them in chunks: no frame size limit, and
-  // the request itself stays small.
-  auto out = std::make_shared<detail::wire_value>();
-  out->keep_alive(body);
-  const auto& pieces = body->pieces();
-  for (const auto& e : body->entries()) {
-    auto span = std::span(pieces).subspan(e.first_piece, e.pieces);
-    if (e.tag == detail::wire_value::entry_reference) {
-      for (auto piece : span)
-        out->append_borrowed(piece);
-    } else if (e.size < hoist_min_bytes) {
-      out->append_entry_pieces(span, e.size);
-    } else {
-      auto held = std::make_shared<detail::wire_value>();
-      held->keep_alive(body);
-      for (auto piece : span)
-        held->append_borrowed(piece);
-      const std::uint64_t id = hold(std::move(held), nullptr);
-      holds.push_back(id);
-      out->append_reference(self, id, e.size);
-    }
-  }
-  return out;
 }
 
 void node::release_holds(const std::vector<std::uint64_t>& holds) {
@@ -310,6 +284,13 @@ void node::apply_view(cluster_status view) {
       }
     }
     view_ = std::move(view);
+    // A reservation ends once a heartbeat sent after its spawn was answered shows the actor
+    // (or when its node is gone).
+    std::erase_if(reservations_, [&](const reservation& r) {
+      for (const node_status& n : view_.nodes)
+        if (n.id == r.node) return r.request == 0 && n.heartbeats > r.after;
+      return true;
+    });
   }
   for (const std::string& id : gone) {
     log(log_level::info, "node {} left the cluster", id);
@@ -320,12 +301,54 @@ void node::apply_view(cluster_status view) {
     proxies_lost(id, why);
     fail_pulls_where([&](const pull_job& j) { return j.owner == id; },
                      "its owner left the cluster");
-    drop_copies_where([&](const std::string& owner, std::uint64_t) { return owner == id; });
+    drop_copies_where([&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
+    drop_exports_for(id);
+    drop_grants_for(id);
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);
   }
   for (auto& c : to_close)
     c->close("the head reported this node gone");
+}
+
+}  // namespace weft::cluster
+
+namespace weft::cluster {
+
+resource_map node::expected_available(const node_status& n) const {
+  // mutex_ held.
+  resource_map free = n.available;
+  for (const reservation& r : reservations_) {
+    if (r.node != n.id) continue;
+    for (const auto& [name, amount] : r.resources)
+      free[name] -= amount;
+  }
+  for (const auto& [id, call] : pending_) {
+    if (call.node != n.id) continue;
+    for (const auto& [name, amount] : call.resources)
+      free[name] -= amount;
+  }
+  return free;
+}
+
+std::string node::describe_resource_holders(const resource_map& needs) const {
+  // mutex_ held.
+  std::string out;
+  for (const auto& [name, amount] : needs) {
+    std::string holders;
+    for (const node_status& n : view_.nodes) {
+      auto total = n.resources.find(name);
+      if (total == n.resources.end()) continue;
+      const resource_map free = expected_available(n);
+      auto left = free.find(name);
+      const std::int64_t now = left == free.end() ? 0 : std::max<std::int64_t>(left->second, 0);
+      holders += fmt::format("{}{} has {} of {} free", holders.empty() ? "" : ", ", n.id, now,
+                             total->second);
+    }
+    out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", name,
+                       holders.empty() ? "no node has it" : holders);
+  }
+  return out;
 }
 
 }  // namespace weft::cluster

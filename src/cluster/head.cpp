@@ -77,6 +77,7 @@ void node::head_on_stop(connection& c, std::uint64_t id) {
 void node::head_tick() {
   heartbeat self;
   self.load = core_.live_tasks();
+  self.available = core_.spare_resources();
   members_->update_self(self);
   const auto now = clock::now();
   const auto since_last = now - last_tick_;

@@ -19,6 +19,8 @@ std::string membership::join(node_status node, clock::time_point now) {
     id = fmt::format("{}-{}", node.role, ++counters_[node.role]);
   } while (members_.count(id) != 0);
   node.id = id;
+  node.available = node.resources;  // until its first heartbeat says otherwise
+  node.heartbeats = 0;
   members_.emplace(id, member{std::move(node), now, now, joins_++});
   return id;
 }
@@ -33,6 +35,8 @@ bool membership::heartbeat(const std::string& id, const cluster::heartbeat& beat
   m.status.tasks_served = beat.tasks_served;
   m.status.bytes_sent = beat.bytes_sent;
   m.status.bytes_received = beat.bytes_received;
+  m.status.available = beat.available;
+  ++m.status.heartbeats;
   return true;
 }
 

@@ -129,6 +129,16 @@ std::string failure_prefix(const failure& f) {
   return prefix;
 }
 
+std::exception_ptr exception_from(failure f, const std::string& task) {
+  if (f.type == actor_died_type) return std::make_exception_ptr(actor_died(std::move(f.message)));
+  if (f.type == "weft::object_lost")
+    return std::make_exception_ptr(object_lost(std::move(f.message)));
+  if (f.type == "weft::cancelled_error")
+    return std::make_exception_ptr(cancelled_error(std::move(f.message)));
+  return std::make_exception_ptr(
+      task_error(task, std::move(f.type), std::move(f.message), std::move(f.node)));
+}
+
 void throw_undecodable(const char* what, const char* why) {
   throw protocol_error(fmt::format("a {} does not decode: {}", what, why));
 }

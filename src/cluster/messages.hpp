@@ -25,8 +25,8 @@ namespace weft {
 /// cereal's view of a node_status (kept out of the public header).
 template <class Archive>
 void serialize(Archive& a, node_status& n) {
-  a(n.id, n.role, n.address, n.resources, n.functions, n.actor_types, n.load, n.tasks_served,
-    n.bytes_sent, n.bytes_received, n.uptime_seconds, n.pid);
+  a(n.id, n.role, n.address, n.resources, n.available, n.functions, n.actor_types, n.load,
+    n.tasks_served, n.bytes_sent, n.bytes_received, n.uptime_seconds, n.pid, n.heartbeats);
 }
 
 /// cereal's view of an actor_status.
@@ -68,7 +68,15 @@ enum class request_kind : std::uint8_t {
                         ///< actor_status (its id empty when no live actor has the name).
   forget_name = 16,     ///< owner -> head (id 0): actor_status; the name is free again.
   object_dropped = 17,  ///< owner -> puller (id 0): owner id (u32 length, text), object id
-                        ///< (u64); drop the copy kept of it.
+                        ///< (u64), then optionally a byte: 1 when the id is an object key (a
+                        ///< tracked object offered under several holds); drop the copy kept.
+  resolve_ref = 18,     ///< receiver -> sender: a ref export token (u64); answered, once the
+                        ///< ref is ready, with a tag byte and one argument entry's bytes (its
+                        ///< value, or a reference to pull), or failed with the ref's error.
+  grant_actor = 19,     ///< sender -> owner (id 0): actor id, grantee, grantor (texts), token
+                        ///< (u64): hold a handle for the grantee until it attaches.
+  attach_granted = 20,  ///< holder -> owner (id 0): actor id, grantor (texts), token (u64):
+                        ///< the sender holds a handle now, under that grant.
 };
 
 /// Byte that starts a response.
@@ -94,9 +102,11 @@ struct heartbeat {
   std::uint64_t tasks_served = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
+  /// Units of each resource neither held nor asked for by work waiting there.
+  resource_map available;
   template <class A>
   void serialize(A& a) {
-    a(load, tasks_served, bytes_sent, bytes_received);
+    a(load, tasks_served, bytes_sent, bytes_received, available);
   }
 };
 
@@ -180,6 +190,9 @@ struct failure {
 failure describe_exception(const std::exception_ptr& e, const std::string& node);
 /// A failed response's payload: the status byte and `f`.
 std::string failure_prefix(const failure& f);
+/// The error a caller sees for failure `f` of what `task` names: weft::actor_died,
+/// object_lost and cancelled_error keep their type; anything else is a weft::task_error.
+std::exception_ptr exception_from(failure f, const std::string& task);
 
 /// Appends `v` to `out` as 4 little-endian bytes.
 void append_u32(std::string& out, std::uint32_t v);

@@ -58,6 +58,20 @@ std::string node::node_id() const {
   return id_;
 }
 
+std::vector<node_status> node::nodes() const {
+  std::vector<node_status> out;
+  {
+    std::lock_guard lock(mutex_);
+    out = view_.nodes;
+  }
+  for (node_status& n : out) {
+    if (n.id != id_) continue;
+    n.available = core_.spare_resources();
+    n.load = core_.live_tasks();
+  }
+  return out;
+}
+
 link_identity node::identity(std::string self_id) const {
   link_identity id;
   id.cluster_name = settings_.cluster_name;
@@ -254,14 +268,23 @@ void node::on_request(connection& c, wire::frame&& f) {
       return;
     case request_kind::spawn_actor:
       if (head) break;
-      serve_spawn(c, id, body);
+      serve_spawn(c, id, std::move(f));
+      return;
+    case request_kind::resolve_ref:
+      serve_resolve(c, id, body);
+      return;
+    case request_kind::grant_actor:
+      on_grant_actor(body);
+      return;
+    case request_kind::attach_granted:
+      on_attach_granted(c, body);
       return;
     case request_kind::call_actor:
       if (head) break;
       serve_actor_call(c, id, std::move(f));
       return;
     case request_kind::attach_actor:
-      on_attach_actor(c, body);
+      on_attach_actor(c, id, body);
       return;
     case request_kind::release_actor:
       on_release_actor(c, body);
@@ -324,6 +347,7 @@ void node::on_response(connection& c, wire::frame&& f) {
   if (complete_pull(c, id, f.payload, !f.placed.empty())) return;
   if (complete_ask(id, f)) return;
   if (complete_spawn(id, f.payload)) return;
+  if (complete_resolve(id, f)) return;
   complete_call(id, f.payload);
 }
 
@@ -388,8 +412,11 @@ void node::on_closed(connection& c, const std::string& reason) {
     proxies_lost(lost_peer,
                  fmt::format("the connection to node {} closed ({})", lost_peer, reason));
     // It can no longer tell us when it drops an object: forget the copies of its objects.
-    drop_copies_where([&](const std::string& owner, std::uint64_t) { return owner == lost_peer; });
+    drop_copies_where(
+        [&](const std::string& owner, std::uint64_t, bool) { return owner == lost_peer; });
   }
+  fail_resolves_where([&](const pending_resolve& r) { return r.via == &c; },
+                      fmt::format("the connection to the node that sent it closed ({})", reason));
   if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
                    [&](const pending_call& p) {
@@ -415,6 +442,7 @@ void node::tick() {
     if (head && head->is_open()) {
       heartbeat beat;
       beat.load = core_.live_tasks();
+      beat.available = core_.spare_resources();
       beat.tasks_served = tasks_served_.load();
       beat.bytes_sent = closed_sent_ + head->bytes_sent();
       beat.bytes_received = closed_received_ + head->bytes_received();
@@ -428,6 +456,7 @@ void node::tick() {
         beat.bytes_received += c->bytes_received();
       }
       head->send(wire::frame_type::heartbeat, 0, to_bytes(beat));
+      heartbeats_sent_.fetch_add(1, std::memory_order_release);
     }
   }
   tick_timer_.expires_after(settings_.heartbeat_interval);
@@ -517,7 +546,13 @@ void node::stop() noexcept {
   // The io thread is gone: whatever still waits for bytes will not get them.
   fail_pulls_where([](const pull_job&) { return true; }, "the runtime shut down");
   fail_asks("the runtime shut down");
-  drop_copies_where([](const std::string&, std::uint64_t) { return true; });
+  drop_copies_where([](const std::string&, std::uint64_t, bool) { return true; });
+  fail_resolves_where([](const pending_resolve&) { return true; }, "the runtime shut down");
+  std::unordered_map<std::uint64_t, ref_export> exports;
+  {
+    std::lock_guard lock(mutex_);
+    exports.swap(ref_exports_);
+  }
 }
 
 }  // namespace weft::cluster

@@ -48,6 +48,25 @@ namespace weft::cluster {
 class node;
 class actor_proxy;
 struct reply_link;
+struct arrival;
+using wire_reference_t = detail::wire_reference;
+
+/// A ref this node exported for another node to resolve (arguments.cpp).
+struct ref_export {
+  detail::state_ptr<detail::state_base> state;
+  detail::ref_value_encoder encode = nullptr;
+  std::string grantee;        ///< The node it was sent to.
+  std::uint64_t request = 0;  ///< The request whose arguments named it.
+};
+/// The answer to a resolve: the error, or the entry's tag and bytes (kept alive by `keep`).
+using resolve_done =
+    std::function<void(std::exception_ptr error, unsigned char tag,
+                       std::span<const std::byte> bytes, std::shared_ptr<const void> keep)>;
+/// A resolve asked of another node and not answered yet.
+struct pending_resolve {
+  const connection* via = nullptr;
+  resolve_done done;
+};
 /// A task result on its way back to the caller.
 using result_ref = ref<std::shared_ptr<detail::wire_value>>;
 
@@ -77,6 +96,7 @@ class node final : public detail::task_router, private connection_events {
   detail::actor_base* find_actor(const std::string& name, const std::string& ns,
                                  const std::type_info& type) override;
   void actor_died(detail::actor_base& actor) noexcept override;
+  std::vector<node_status> nodes() const override;
 
   /// Sends `call` (its turn has come in `proxy`'s mailbox) to the actor's node; its result
   /// completes it later. Returns the error to fail it with if it cannot be sent.
@@ -97,33 +117,48 @@ class node final : public detail::task_router, private connection_events {
                                                              std::uint64_t id, std::uint64_t size);
   /// Tells node `owner` that the last local ref to its object `id` is gone.
   void release_remote(const std::string& owner, std::uint64_t id);
+  /// The tracked object `key`, offered to other nodes, is gone here: every node that pulled
+  /// it is told to drop its copy.
+  void object_gone(std::uint64_t key) noexcept;
 
   /// Serves the cluster until the head stops it (or, for the head, `weft stop`), or SIGTERM or
   /// SIGINT arrives. Throws weft::error if the connection to the head is lost.
   void serve();
 
  private:
+  // What a request's arguments left here for the receiver: large values held for it to pull,
+  // and refs exported under tokens for it to resolve. Released when the answer comes.
+  struct outgoing_arguments {
+    std::vector<std::uint64_t> holds;
+    std::vector<std::uint64_t> exports;
+  };
   struct pending_call {
     detail::task_base* task;
     std::string node;
     const connection* via;
-    std::vector<std::uint64_t> holds;  // large arguments held here for the worker to pull
+    outgoing_arguments left;
+    resource_map resources;  // what the task holds there while it runs
   };
   using clock = std::chrono::steady_clock;
   using pull_done =
       std::function<void(std::exception_ptr, std::shared_ptr<const wire::byte_buffer>)>;
   // What pull_uncached calls: the bytes are the caller's to keep or move.
   using raw_pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
-  // A result kept for a caller on the node that computed it.
+  // A result kept for a caller on the node that computed it, or an argument held for one
+  // request. `key`, when not 0, names the tracked object it is the value of: every hold of
+  // that object carries the key, pullers keep one copy per key, and they are told when the
+  // object itself is gone (object_pullers_) rather than when this hold is.
   struct held_object {
     std::shared_ptr<detail::wire_value> value;
     const connection* for_link;                      // dropped when this connection closes
     std::vector<std::weak_ptr<connection>> pullers;  // told when it is dropped
+    std::uint64_t key = 0;
   };
   // An object being pulled from its owner, chunk by chunk (io thread).
   struct pull_job {
     std::string owner;
     std::uint64_t object = 0;
+    std::uint64_t key = 0;
     std::shared_ptr<wire::byte_buffer> bytes;
     std::uint64_t chunk = 0;
     std::uint64_t next = 0;
@@ -180,24 +215,27 @@ class node final : public detail::task_router, private connection_events {
   void answer_task(reply_link& link) noexcept;
 
   // objects.cpp
-  std::uint64_t hold(std::shared_ptr<detail::wire_value> value, const connection* for_link);
+  std::uint64_t hold(std::shared_ptr<detail::wire_value> value, const connection* for_link,
+                     std::uint64_t key = 0);
+  // The key under which the tracked object `record` is offered to other nodes (its arena
+  // id); the first call arranges for its pullers to be told when the object is gone.
+  std::uint64_t watch_object(detail::object_record& record);
+
   void on_release(std::span<const std::byte> body);
   void drop_held_for(const connection& c);
   void serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body);
   // Pulls an object (or takes the copy kept here); `keep` keeps the copy in the arena for later
   // tasks, until the owner drops the object.
-  void start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size, bool keep,
-                  pull_done done);
+  void start_pull(const wire_reference_t& where, bool keep, pull_done done);
   std::shared_ptr<const wire::byte_buffer> kept_copy(const std::string& key);
   std::shared_ptr<const wire::byte_buffer> keep_copy(const std::string& key,
-                                                     const std::string& owner,
+                                                     const detail::wire_reference& where,
                                                      std::shared_ptr<wire::byte_buffer> bytes);
   void drop_copies_where(
-      const std::function<bool(const std::string& owner, std::uint64_t id)>& match);
+      const std::function<bool(const std::string& owner, std::uint64_t id, bool keyed)>& match);
   void on_object_dropped(std::span<const std::byte> body);
   void tell_pullers(std::uint64_t id, const held_object& held);
-  void pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
-                     raw_pull_done done);
+  void pull_uncached(const wire_reference_t& where, raw_pull_done done);
   void request_chunk(const std::shared_ptr<pull_job>& job, const std::shared_ptr<connection>& via);
   bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
                      bool placed);
@@ -213,11 +251,54 @@ class node final : public detail::task_router, private connection_events {
     std::map<const connection*, std::weak_ptr<connection>> holders;
   };
 
+  // arguments.cpp: a request's arguments, sent (prepare_arguments: large values held for the
+  // receiver to pull, refs not ready exported under tokens, handles inside values turned into
+  // entries) and received (receive_arguments: pulls and resolves, then decoding).
+  std::shared_ptr<detail::wire_value> prepare_arguments(std::shared_ptr<detail::wire_value> body,
+                                                        const std::string& target,
+                                                        std::uint64_t request,
+                                                        outgoing_arguments& left);
+  void release_arguments(const outgoing_arguments& left);
+  std::uint64_t export_ref(const detail::wire_handle& handle, const std::string& target,
+                           std::uint64_t request, outgoing_arguments& left);
+  void append_handle_entries(const detail::wire_value& body, const std::string& target,
+                             std::uint64_t request, outgoing_arguments& left, std::string& table);
+  void hold_for_request(std::uint64_t request, std::uint64_t held);
+  void serve_resolve(connection& c, std::uint64_t id, std::span<const std::byte> body);
+  void answer_resolve(const std::shared_ptr<connection>& via, std::uint64_t id,
+                      const ref_export& exported) noexcept;
+  void send_resolve(const std::shared_ptr<connection>& via, std::uint64_t token, resolve_done done);
+  bool complete_resolve(std::uint64_t id, wire::frame& f);
+  void fail_resolves_where(const std::function<bool(const pending_resolve&)>& match,
+                           const std::string& why);
+  void drop_exports_for(const std::string& node_id);
+  std::shared_ptr<arrival> receive_arguments(std::shared_ptr<wire::byte_buffer> request,
+                                             std::span<const std::byte> entries,
+                                             std::shared_ptr<connection> via);
+  void gather(const std::shared_ptr<arrival>& a);
+
   // actors.cpp
   std::string new_actor_id();
   std::string place_actor(const detail::cluster_spawn_request& request,
                           const detail::actor_type* type, bool can_travel);
+  // A stand-in for the live actor `where` (attached at its owner, which answers); nullptr when
+  // the owner says it has ended.
   detail::actor_base* attach_proxy(const actor_status& where, const std::type_info& type);
+  // The actor an entry of an arrived argument list names, with a reference and a handle held
+  // for the caller (a stand-in when it lives elsewhere); attaches under the entry's grant.
+  detail::actor_base* attach_arrived(const detail::wire_actor& entry);
+  // Describes `cell` for node `target`, asking its owner to hold a handle for `target` until
+  // it attaches (a grant).
+  detail::wire_actor grant_actor(detail::actor_base& cell, const std::string& target);
+  void on_grant_actor(std::span<const std::byte> body);
+  void on_attach_granted(connection& c, std::span<const std::byte> body);
+  void drop_grants_for(const std::string& node_id);
+  wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
+                             const std::string& body);
+  // Resource units this node expects node `id` to have free: its last report, less what was
+  // sent there since (actors not yet confirmed by a later heartbeat, tasks still running).
+  resource_map expected_available(const node_status& n) const;
+  std::string describe_resource_holders(const resource_map& needs) const;
   void send_spawn(const std::string& target, spawn_order order,
                   std::shared_ptr<detail::wire_value> arguments);
   void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
@@ -227,8 +308,8 @@ class node final : public detail::task_router, private connection_events {
   std::string tombstone(const std::string& id);
   void send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept;
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);
-  void serve_spawn(connection& c, std::uint64_t id, std::span<const std::byte> body);
-  void on_attach_actor(connection& c, std::span<const std::byte> body);
+  void serve_spawn(connection& c, std::uint64_t id, wire::frame&& f);
+  void on_attach_actor(connection& c, std::uint64_t id, std::span<const std::byte> body);
   void on_release_actor(connection& c, std::span<const std::byte> body);
   void on_kill_actor(connection& c, std::span<const std::byte> body);
   void on_actor_ended(std::span<const std::byte> body);
@@ -236,6 +317,7 @@ class node final : public detail::task_router, private connection_events {
   void proxies_lost(const std::string& node_id, const std::string& why);
   bool complete_ask(std::uint64_t id, wire::frame& f);
   bool complete_spawn(std::uint64_t id, std::span<const std::byte> payload);
+  void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
   void fail_asks(const std::string& why);
 
   // head.cpp (named actors)
@@ -259,8 +341,6 @@ class node final : public detail::task_router, private connection_events {
   void fail_calls_where(const std::function<bool(const pending_call&)>& match,
                         const std::function<std::exception_ptr(const pending_call&)>& why);
   void apply_view(cluster_status view);
-  std::shared_ptr<detail::wire_value> hoist_large_arguments(
-      std::shared_ptr<detail::wire_value> body, std::vector<std::uint64_t>& holds);
   void release_holds(const std::vector<std::uint64_t>& holds);
   std::size_t local_threshold() const;
 
@@ -293,7 +373,8 @@ class node final : public detail::task_router, private connection_events {
   struct kept_object {
     detail::state_ptr<detail::state<wire::byte_buffer>> value;
     std::string owner;
-    std::uint64_t id = 0;
+    std::uint64_t id = 0;  // the hold's id, or the object's key when `keyed`
+    bool keyed = false;
   };
   std::map<std::string, kept_object> kept_;
   struct pull_waiters {
@@ -306,7 +387,41 @@ class node final : public detail::task_router, private connection_events {
   std::map<std::string, std::string> tombstones_;          // ended actors' ids -> death messages
   std::deque<std::string> tombstone_order_;                // oldest first, to bound tombstones_
   std::unordered_map<std::string, actor_proxy*> proxies_;  // stand-ins here, by actor id
-  std::unordered_map<std::uint64_t, std::string> spawns_;  // spawn requests -> actor ids
+  // Spawn requests sent and not answered: the actor's id, and what its arguments left here.
+  struct pending_spawn {
+    std::string actor;
+    std::string node;
+    outgoing_arguments left;
+    std::shared_ptr<detail::wire_value> arguments;  // their values, kept until the answer
+    resource_map resources;
+  };
+  std::unordered_map<std::uint64_t, pending_spawn> spawns_;
+  // Refs exported under tokens, for the receivers of requests to resolve.
+  std::unordered_map<std::uint64_t, ref_export> ref_exports_;
+  std::uint64_t next_export_ = 1;
+  // Resolves asked of other nodes, by request id.
+  std::unordered_map<std::uint64_t, pending_resolve> resolves_;
+  // Grants of handles to this node's actors, by "grantor/token": held until the grantee
+  // attaches (or leaves); attaches that came before their grant.
+  struct actor_grant {
+    std::string actor;
+    std::string grantee;
+  };
+  std::map<std::string, actor_grant> grants_;
+  std::set<std::string> early_attaches_;
+  std::deque<std::string> early_attach_order_;
+  std::uint64_t next_grant_ = 1;
+  // Resources of actors this node placed elsewhere, until a heartbeat of that node sent after
+  // the spawn was answered (its count above `after`) shows them.
+  struct reservation {
+    std::string node;
+    resource_map resources;
+    std::uint64_t request = 0;  // the spawn request, until answered
+    std::uint64_t after = 0;    // the node's heartbeat count when it answered
+  };
+  std::vector<reservation> reservations_;
+  // Who pulled each tracked object offered under a key (see held_object).
+  std::map<std::uint64_t, std::vector<std::weak_ptr<connection>>> object_pullers_;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<wire::byte_buffer>>> asks_;
   std::uint64_t next_actor_ = 1;
   bool serve_done_ = false;
@@ -329,6 +444,7 @@ class node final : public detail::task_router, private connection_events {
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};
+  std::atomic<std::uint64_t> heartbeats_sent_{0};
 };
 
 }  // namespace weft::cluster

@@ -106,11 +106,58 @@ std::shared_ptr<detail::remote_object> node::remote_result(const std::string& ow
   return std::make_shared<remote_handle>(handle_, owner, id, size);
 }
 
-std::uint64_t node::hold(std::shared_ptr<detail::wire_value> value, const connection* for_link) {
+std::uint64_t node::hold(std::shared_ptr<detail::wire_value> value, const connection* for_link,
+                         std::uint64_t key) {
   std::lock_guard lock(mutex_);
   const std::uint64_t id = next_object_++;
-  held_.emplace(id, held_object{std::move(value), for_link, {}});
+  held_.emplace(id, held_object{std::move(value), for_link, {}, key});
   return id;
+}
+
+namespace {
+
+// Lives as long as a tracked object that was offered to other nodes (its record owns it):
+// when the object is gone, the nodes that pulled it are told to drop their copies.
+class object_watcher final : public detail::object_watch {
+ public:
+  object_watcher(std::shared_ptr<node_handle> home, std::uint64_t key)
+      : home_(std::move(home)), key_(key) {}
+  ~object_watcher() override {
+    std::lock_guard lock(home_->mutex);
+    if (home_->self) home_->self->object_gone(key_);
+  }
+
+ private:
+  std::shared_ptr<node_handle> home_;
+  std::uint64_t key_;
+};
+
+}  // namespace
+
+std::uint64_t node::watch_object(detail::object_record& record) {
+  std::lock_guard lock(record.mutex_);
+  if (!record.watch_) record.watch_ = std::make_unique<object_watcher>(handle_, record.id_);
+  return record.id_;
+}
+
+void node::object_gone(std::uint64_t key) noexcept {
+  std::vector<std::weak_ptr<connection>> pullers;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = object_pullers_.find(key);
+    if (found == object_pullers_.end()) return;
+    pullers = std::move(found->second);
+    object_pullers_.erase(found);
+  }
+  try {
+    held_object gone;
+    gone.pullers = std::move(pullers);
+    gone.key = key;
+    tell_pullers(key, gone);
+  } catch (const std::exception& e) {
+    log(log_level::debug, "cannot tell the pullers of object key {} that it is gone: {}", key,
+        e.what());
+  }
 }
 
 void node::release_remote(const std::string& owner, std::uint64_t id) {
@@ -171,7 +218,8 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
     if (found != held_.end()) {
       value = found->second.value;
       if (offset == 0) {  // the first chunk: remember who may keep a copy, to tell them
-        auto& pullers = found->second.pullers;
+        const std::uint64_t key = found->second.key;
+        auto& pullers = key != 0 ? object_pullers_[key] : found->second.pullers;
         std::erase_if(pullers, [](const std::weak_ptr<connection>& w) { return w.expired(); });
         pullers.push_back(c.weak_from_this());
       }
@@ -209,7 +257,7 @@ std::future<std::shared_ptr<const wire::byte_buffer>> node::pull(const std::stri
   auto promise = std::make_shared<std::promise<std::shared_ptr<const wire::byte_buffer>>>();
   auto future = promise->get_future();
   // A ref read here decodes the bytes into its own arena object: no second copy is kept.
-  start_pull(owner, id, size, false,
+  start_pull(detail::wire_reference{owner, id, size, 0}, false,
              [promise](std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
                if (e)
                  promise->set_exception(std::move(e));
@@ -238,7 +286,7 @@ std::shared_ptr<const wire::byte_buffer> node::kept_copy(const std::string& key)
 }
 
 std::shared_ptr<const wire::byte_buffer> node::keep_copy(const std::string& key,
-                                                         const std::string& owner,
+                                                         const detail::wire_reference& where,
                                                          std::shared_ptr<wire::byte_buffer> bytes) {
   const std::size_t size = bytes->size();
   auto* state = new detail::plain_state<wire::byte_buffer>();
@@ -250,8 +298,8 @@ std::shared_ptr<const wire::byte_buffer> node::keep_copy(const std::string& key,
   detail::object_record* record = state->record();
   if (record != nullptr) record->pin();  // for the tasks waiting for it
   std::lock_guard lock(mutex_);
-  const auto slash = key.rfind('/');
-  kept_[key] = kept_object{value, owner, std::stoull(key.substr(slash + 1))};
+  kept_[key] =
+      kept_object{value, where.owner, where.key != 0 ? where.key : where.id, where.key != 0};
   const wire::byte_buffer* raw = &value->value();
   return std::shared_ptr<const wire::byte_buffer>(
       raw, [value = std::move(value), record](const wire::byte_buffer*) {
@@ -259,11 +307,12 @@ std::shared_ptr<const wire::byte_buffer> node::keep_copy(const std::string& key,
       });
 }
 
-void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t size, bool keep,
-                      pull_done done) {
+void node::start_pull(const detail::wire_reference& where, bool keep, pull_done done) {
   // One pull per object at a time; with `keep`, the copy stays in the arena for later tasks.
-  const std::string key = fmt::format("{}/{}", owner, id);
-  if (keep && owner == node_id()) keep = false;  // our own object: it is here already
+  // Holds of one tracked object share its key: one copy serves them all.
+  const std::string key = where.key != 0 ? fmt::format("{}/key/{}", where.owner, where.key)
+                                         : fmt::format("{}/{}", where.owner, where.id);
+  if (keep && where.owner == node_id()) keep = false;  // our own object: it is here already
   {
     std::unique_lock lock(mutex_);
     if (auto copy = kept_copy(key)) {
@@ -281,8 +330,8 @@ void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t 
     waiters.keep = keep;
     waiters.done.push_back(std::move(done));
   }
-  pull_uncached(owner, id, size,
-                [this, key, owner](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
+  pull_uncached(where,
+                [this, key, where](std::exception_ptr e, std::shared_ptr<wire::byte_buffer> bytes) {
                   pull_waiters waiting;
                   {
                     std::lock_guard lock(mutex_);
@@ -292,7 +341,7 @@ void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t 
                   std::shared_ptr<const wire::byte_buffer> result = bytes;
                   if (bytes && waiting.keep) {
                     try {
-                      result = keep_copy(key, owner, std::move(bytes));
+                      result = keep_copy(key, where, std::move(bytes));
                     } catch (...) {
                       e = std::current_exception();
                       result = nullptr;
@@ -304,11 +353,11 @@ void node::start_pull(const std::string& owner, std::uint64_t id, std::uint64_t 
 }
 
 void node::drop_copies_where(
-    const std::function<bool(const std::string& owner, std::uint64_t id)>& match) {
+    const std::function<bool(const std::string& owner, std::uint64_t id, bool keyed)>& match) {
   std::vector<kept_object> dropped;  // released after the lock
   std::lock_guard lock(mutex_);
   for (auto it = kept_.begin(); it != kept_.end();) {
-    if (match(it->second.owner, it->second.id)) {
+    if (match(it->second.owner, it->second.id, it->second.keyed)) {
       dropped.push_back(std::move(it->second));
       it = kept_.erase(it);
     } else {
@@ -326,7 +375,11 @@ void node::on_object_dropped(std::span<const std::byte> body) {
     throw protocol_error("an object_dropped notice is truncated");
   const std::string owner(reinterpret_cast<const char*>(body.data() + 4), length);
   const std::uint64_t id = read_u64(body.subspan(4 + length), "object_dropped notice");
-  drop_copies_where([&](const std::string& o, std::uint64_t i) { return o == owner && i == id; });
+  const bool keyed =
+      body.size() > 4 + std::uint64_t{length} + 8 && body[4 + length + 8] == std::byte{1};
+  drop_copies_where([&](const std::string& o, std::uint64_t i, bool k) {
+    return o == owner && i == id && k == keyed;
+  });
 }
 
 void node::tell_pullers(std::uint64_t id, const held_object& held) {
@@ -336,6 +389,7 @@ void node::tell_pullers(std::uint64_t id, const held_object& held) {
   append_u32(notice, static_cast<std::uint32_t>(self.size()));
   notice += self;
   append_u64(notice, id);
+  notice.push_back(held.key != 0 ? 1 : 0);  // the id is an object key
   for (const auto& weak : held.pullers) {
     if (auto c = weak.lock()) {
       try {
@@ -348,11 +402,14 @@ void node::tell_pullers(std::uint64_t id, const held_object& held) {
   }
 }
 
-void node::pull_uncached(const std::string& owner, std::uint64_t id, std::uint64_t size,
-                         raw_pull_done done) {
+void node::pull_uncached(const detail::wire_reference& where, raw_pull_done done) {
+  const std::string& owner = where.owner;
+  const std::uint64_t id = where.id;
+  const std::uint64_t size = where.size;
   auto job = std::make_shared<pull_job>();
   job->owner = owner;
   job->object = id;
+  job->key = where.key;
   job->done = std::move(done);
   try {
     job->bytes = std::make_shared<wire::byte_buffer>(static_cast<std::size_t>(size));

@@ -5,18 +5,31 @@
 #include <algorithm>
 #include <limits>
 
+#include <fmt/core.h>
+
 namespace weft::cluster {
+
+std::string format_resources(const resource_map& r) {
+  std::string out;
+  for (const auto& [name, amount] : r)
+    out += fmt::format("{}{}={}", out.empty() ? "" : ",", name, amount);
+  return out.empty() ? "none" : out;
+}
+
+bool fits(const resource_map& have, const resource_map& needs) {
+  for (const auto& [resource, amount] : needs) {
+    auto found = have.find(resource);
+    if (found == have.end() || found->second < amount) return false;
+  }
+  return true;
+}
 
 bool can_run(const node_status& node, catalog list, const std::string& name,
              const resource_map& resources) {
   if (node.role != "worker") return false;
   const std::vector<std::string>& names = node.*list;
   if (!std::binary_search(names.begin(), names.end(), name)) return false;
-  for (const auto& [resource, amount] : resources) {
-    auto have = node.resources.find(resource);
-    if (have == node.resources.end() || have->second < amount) return false;
-  }
-  return true;
+  return fits(node.resources, resources);
 }
 
 std::optional<std::size_t> choose_node(const std::vector<placement_candidate>& candidates,

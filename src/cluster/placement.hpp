@@ -31,6 +31,12 @@ std::optional<std::size_t> choose_node(const std::vector<placement_candidate>& c
                                        catalog list, const std::string& name,
                                        const resource_map& resources, std::size_t rotation);
 
+/// `r` as "gpu=1,mem=4" ("none" when empty), for messages.
+std::string format_resources(const resource_map& r);
+
+/// True when `have` holds at least `needs` of every resource `needs` names.
+bool fits(const resource_map& have, const resource_map& needs);
+
 /// True when `node` is a worker whose `list` has `name` and that has `resources`.
 bool can_run(const node_status& node, catalog list, const std::string& name,
              const resource_map& resources);

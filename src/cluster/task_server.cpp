@@ -6,6 +6,7 @@
 #include <cstring>
 #include <typeinfo>
 
+#include "arguments.hpp"
 #include "core/actor_registry.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
@@ -67,20 +68,6 @@ void node::answer_task(reply_link& link) noexcept {
   }
 }
 
-namespace {
-
-// The arguments of one task being gathered: their bytes are in the request, or pulled from
-// the nodes that own them; the task is submitted once the last one is here.
-struct argument_gathering {
-  std::shared_ptr<wire::byte_buffer> request;
-  std::vector<std::shared_ptr<const wire::byte_buffer>> pulled;
-  std::vector<std::span<const std::byte>> values;
-  int missing = 0;
-  std::exception_ptr error;
-};
-
-}  // namespace
-
 // Runs `body` (which returns the encoded result) as a task here and answers request `id`.
 template <class Start>
 void node::answer_when_ready(const std::shared_ptr<connection>& via, std::uint64_t id,
@@ -124,48 +111,24 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
         "WEFT_REMOTE({}) to it)",
         header.function, header.function));
   }
-  const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
-  std::vector<std::span<const std::byte>> values(entries.size());
-  std::vector<std::pair<std::size_t, detail::wire_reference>> references;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].tag == detail::wire_value::entry_reference)
-      references.emplace_back(i, detail::parse_reference(entries[i].bytes));
-    else
-      values[i] = entries[i].bytes;
-  }
   auto via = shared(c);
-  if (references.empty()) {
+  std::shared_ptr<arrival> a = receive_arguments(owned, rest, via);
+  std::shared_ptr<detail::arrived_arguments> arguments = a->arguments;
+  auto run = [fn, arguments] { return fn->invoke(arguments->values, arguments->handles.get()); };
+  if (a->complete()) {
     // Everything is in the request (the common case): no gathering, no pulls.
-    run_served(via, id, header,
-               [fn, owned, values = std::move(values)] { return fn->invoke(values); });
+    run_served(via, id, header, run);
     return;
   }
-  auto gathering = std::make_shared<argument_gathering>();
-  gathering->request = owned;
-  gathering->values = std::move(values);
-  gathering->pulled.resize(entries.size());
-  gathering->missing = static_cast<int>(references.size());
-  auto run = [this, fn, header, via, id, gathering] {
-    if (gathering->error) {
+  a->done = [this, header, via, id, run](std::exception_ptr failed) {
+    if (failed) {
       via->send(wire::frame_type::response, id,
-                failure_prefix(describe_exception(gathering->error, node_id())));
+                failure_prefix(describe_exception(failed, node_id())));
       return;
     }
-    run_served(via, id, header, [fn, gathering] { return fn->invoke(gathering->values); });
+    run_served(via, id, header, run);
   };
-  for (auto& [index, ref] : references) {
-    // Completions run on the io thread (or right here for an object this node holds).
-    start_pull(ref.owner, ref.id, ref.size, true,
-               [gathering, run, index = index](std::exception_ptr e,
-                                               std::shared_ptr<const wire::byte_buffer> bytes) {
-                 if (e && !gathering->error) gathering->error = e;
-                 if (bytes) {
-                   gathering->values[index] = *bytes;
-                   gathering->pulled[index] = std::move(bytes);
-                 }
-                 if (--gathering->missing == 0) run();
-               });
-  }
+  gather(a);
 }
 
 }  // namespace weft::cluster
@@ -202,21 +165,12 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
                   self)));
     return;
   }
-  const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
-  auto arguments = std::make_shared<detail::arrived_arguments>();
-  arguments->keep.push_back(owned);
-  arguments->values.resize(entries.size());
-  std::vector<std::pair<std::size_t, detail::wire_reference>> references;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].tag == detail::wire_value::entry_reference)
-      references.emplace_back(i, detail::parse_reference(entries[i].bytes));
-    else
-      arguments->values[i] = entries[i].bytes;
-  }
+  std::shared_ptr<arrival> a = receive_arguments(owned, rest, via);
+  std::shared_ptr<const detail::arrived_arguments> arguments = a->arguments;
   task_options options;
   options.name = header.name.empty() ? header.method : header.name;
   options.retries = header.retries;
-  if (references.empty()) {
+  if (a->complete()) {
     answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, nullptr, options); });
     return;
   }
@@ -225,36 +179,16 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   auto* gate_state = new detail::plain_state<bool>();
   ref<bool> gate = detail::ref_access::make(detail::state_ptr<detail::state<bool>>(gate_state));
   answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, &gate, options); });
-  auto missing = std::make_shared<int>(static_cast<int>(references.size()));
-  auto first_error = std::make_shared<std::exception_ptr>();
-  auto arrived = [gate, arguments, missing, first_error](
-                     std::size_t index, std::exception_ptr e,
-                     std::shared_ptr<const wire::byte_buffer> bytes) {
-    if (e && !*first_error) *first_error = e;
-    if (bytes) {
-      arguments->values[index] = *bytes;
-      arguments->keep.push_back(std::move(bytes));
-    }
-    if (--*missing != 0) return;
+  a->done = [gate](std::exception_ptr failed) {
     auto* st = detail::ref_access::state_of(gate);
-    if (*first_error) {
-      st->fail(*first_error);
+    if (failed) {
+      st->fail(std::move(failed));
     } else {
       st->emplace_value(true);
       st->commit_value();
     }
   };
-  for (auto& [index, reference] : references) {
-    try {
-      start_pull(reference.owner, reference.id, reference.size, true,
-                 [arrived, index = index](std::exception_ptr e,
-                                          std::shared_ptr<const wire::byte_buffer> bytes) {
-                   arrived(index, std::move(e), std::move(bytes));
-                 });
-    } catch (...) {
-      arrived(index, std::current_exception(), nullptr);
-    }
-  }
+  gather(a);
 }
 
 }  // namespace weft::cluster

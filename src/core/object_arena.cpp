@@ -435,6 +435,12 @@ object_record* track_remote_object(runtime_core* core, state_base& owner, const 
 }
 
 void forget_object(object_record* record) noexcept {
+  std::unique_ptr<object_watch> watch;
+  {
+    std::lock_guard lock(record->mutex_);
+    watch = std::move(record->watch_);
+  }
+  watch.reset();  // tells whoever offered the object to other nodes, outside the record's lock
   record->arena_->forget(record);
 }
 

@@ -2,6 +2,9 @@
 
 #include "weft/runtime.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -53,6 +56,33 @@ void runtime::serve() {
 
 std::string runtime::node_id() const {
   return core_->router() ? core_->router()->node_id() : std::string();
+}
+
+std::vector<node_status> runtime::nodes() const {
+  if (core_->router()) return core_->router()->nodes();
+  node_status self;
+  self.role = "local";
+  self.resources = core_->resource_capacity();
+  self.available = core_->spare_resources();
+  self.load = core_->live_tasks();
+  self.pid = static_cast<std::int64_t>(::getpid());
+  return {self};
+}
+
+resource_map runtime::cluster_resources() const {
+  resource_map total;
+  for (const node_status& n : nodes())
+    for (const auto& [name, count] : n.resources)
+      total[name] += count;
+  return total;
+}
+
+resource_map runtime::available_resources() const {
+  resource_map total;
+  for (const node_status& n : nodes())
+    for (const auto& [name, count] : n.available)
+      total[name] += std::max<std::int64_t>(count, 0);
+  return total;
 }
 
 arena_stats current_arena_stats() noexcept {

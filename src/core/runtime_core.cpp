@@ -243,6 +243,13 @@ void runtime_core::release_resources(const resource_map& held) noexcept {
     resume_parked(*next);
 }
 
+resource_map runtime_core::spare_resources() const {
+  resource_map spare = resources_.available();
+  for (const auto& [name, waiting] : resources_.waiting_demand())
+    spare[name] -= waiting;
+  return spare;
+}
+
 void runtime_core::spawn(task_base& task) noexcept {
   WEFT_HAPPENS_BEFORE(&task);
   run_closure closure(this, &task, &runtime_core::run);

@@ -65,6 +65,13 @@ class runtime_core {
   }
   /// Returns resources held by an actor and starts what was waiting for them.
   void release_resources(const resource_map& held) noexcept;
+  /// The capacity of each named resource.
+  const resource_map& resource_capacity() const noexcept { return resources_.capacity(); }
+  /// The units of each resource free now.
+  resource_map free_resources() const { return resources_.available(); }
+  /// The units of each resource free now minus what waiting requests ask for (negative when
+  /// more waits than is free): what new work could still take without queueing.
+  resource_map spare_resources() const;
   /// The runtime's actors.
   actor_registry& actors() noexcept { return actors_; }
   /// The runtime's object arena.

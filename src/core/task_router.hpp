@@ -6,6 +6,9 @@
 
 #include <string>
 #include <typeinfo>
+#include <vector>
+
+#include "weft/cluster.hpp"
 
 namespace weft::detail {
 
@@ -41,6 +44,10 @@ class task_router {
                                  const std::type_info& type) = 0;
   /// An actor other nodes can reach (marked exported) died: tell them, free its name.
   virtual void actor_died(actor_base& actor) noexcept = 0;
+
+  /// Every live node as the head last reported it, this node's own figures (load, available
+  /// resources) current.
+  virtual std::vector<node_status> nodes() const = 0;
 };
 
 }  // namespace weft::detail

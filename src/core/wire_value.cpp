@@ -119,12 +119,13 @@ std::vector<wire_entry> split_entries(std::span<const std::byte> bytes) {
 wire_reference parse_reference(std::span<const std::byte> bytes) {
   if (bytes.size() < 8) throw protocol_error("a reference argument is truncated");
   const std::uint64_t owner_bytes = read_u64(bytes);
-  if (owner_bytes > 255 || bytes.size() != 8 + owner_bytes + 16)
+  if (owner_bytes > 255 || bytes.size() != 8 + owner_bytes + 24)
     throw protocol_error("a reference argument has the wrong size");
   wire_reference r;
   r.owner.assign(reinterpret_cast<const char*>(bytes.data() + 8), owner_bytes);
   r.id = read_u64(bytes.subspan(8 + owner_bytes));
   r.size = read_u64(bytes.subspan(16 + owner_bytes));
+  r.key = read_u64(bytes.subspan(24 + owner_bytes));
   return r;
 }
 
@@ -171,13 +172,15 @@ void wire_value::append_tagged(unsigned char tag, std::span<const std::byte> bod
   add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
 }
 
-void wire_value::append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size) {
+void wire_value::append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size,
+                                  std::uint64_t key) {
   std::string entry(1, static_cast<char>(entry_reference));
-  write_u64(entry, 8 + owner.size() + 16);
+  write_u64(entry, 8 + owner.size() + 24);
   write_u64(entry, owner.size());
   entry += owner;
   write_u64(entry, id);
   write_u64(entry, size);
+  write_u64(entry, key);
   std::string& stable = buffers_.emplace_back(std::move(entry));
   entries_.push_back({entry_reference, pieces_.size(), 1, stable.size()});
   add_piece(std::as_bytes(std::span(stable.data(), stable.size())));

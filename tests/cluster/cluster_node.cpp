@@ -216,6 +216,7 @@ void actor_owner_scenario(weft::runtime& rt) {
   }
   auto same = rt.get_or_spawn<ledger>("ledger");
   std::printf("get_or_spawn_same=%d\n", same == book ? 1 : 0);
+  std::fflush(stdout);
 
   // Wait (bounded) for driver B to kill the ledger.
   for (int i = 0; i < 300; ++i) {

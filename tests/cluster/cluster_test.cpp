@@ -279,7 +279,9 @@ TEST_CASE("remote actors: a named actor on a worker, ordered calls from two driv
   cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& a = cluster.start("driver-a", {}, {"actor_owner"});
-  REQUIRE(a.wait_for_output("title=book", 30s));
+  // Driver B kills the ledger: it starts once driver A's checks of the live ledger are done
+  // (started earlier, B's kill could come first and A's duplicate-name check would spawn).
+  REQUIRE(a.wait_for_output("get_or_spawn_same=", 60s));
   child_process& b = cluster.start("driver-b", {}, {"actor_peer"});
   const auto status = cluster.run_cli({"status", "--address", cluster.address()}, "status");
   auto rc_b = b.wait_for(60s);

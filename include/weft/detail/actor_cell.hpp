@@ -69,7 +69,13 @@ struct message_factory {
     attach_extras(*t, opts);
     admit_task(cell.core(), *t);
     cell.post(*t);
-    t->subscribe_dependencies();
+    if (method != nullptr && cell.is_proxy()) {
+      // A call to an actor of another node is sent at its turn even if its ref arguments are
+      // not ready: the owner resolves them from here and keeps the call's place meanwhile.
+      t->pending_.fetch_sub(static_cast<int>(ref_count_v<S...>), std::memory_order_relaxed);
+    } else {
+      t->subscribe_dependencies();
+    }
     if (t->pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       if (t->extras_ && !t->extras_->resources.empty())
         task_ready(cell.core(), *t);  // waits for its resources first
@@ -143,6 +149,66 @@ void post_constructor(actor_cell<T, S...>& cell) {
         (void)owner;
       },
       deps);
+}
+
+/// An actor of type T built on this node for another node's spawn: its constructor arguments
+/// S... arrived encoded and are decoded each time the instance is (re-)created, so restarts
+/// work as for a local actor.
+template <class T, class... S>
+class arrived_actor_cell final : public actor_base {
+  static_assert(std::is_constructible_v<T, S&...>,
+                "weft: T cannot be constructed from these spawn arguments");
+
+ public:
+  arrived_actor_cell(runtime_core* core, actor_options options,
+                     std::shared_ptr<const arrived_arguments> arguments)
+      : actor_base(core, std::move(options), typeid(T)), arguments_(std::move(arguments)) {}
+  ~arrived_actor_cell() override { destroy(); }
+
+ private:
+  void construct() override {
+    value_list_reader reader(arguments_->values, arguments_->handles.get());
+    // Braced initialisation evaluates left to right: the values come off in order.
+    std::tuple<S...> values{reader.template next<S>()...};
+    reader.finish();
+    std::apply([this](S&... v) { object_.emplace(v...); }, values);
+    instance_ = &*object_;
+  }
+  void destroy() noexcept override {
+    instance_ = nullptr;
+    object_.reset();
+  }
+
+  std::shared_ptr<const arrived_arguments> arguments_;
+  std::optional<T> object_;
+};
+
+template <class T, class... S>
+actor_base* spawn_arrived(runtime_core* core, const actor_options& options,
+                          std::shared_ptr<const arrived_arguments> arguments,
+                          const ref<bool>* gate) {
+  auto* cell = new arrived_actor_cell<T, S...>(core, options, std::move(arguments));
+  try {
+    task_options opts;
+    opts.name = cell->describe() + " constructor";
+    opts.resources = cell->options().resources;
+    if (gate != nullptr) {
+      auto owner = message_factory<void, constructor_call, ref<bool>>::post(
+          *cell, &opts, nullptr, constructor_call{cell}, *gate);
+      (void)owner;
+    } else {
+      auto owner = message_factory<void, constructor_call>::post(*cell, &opts, nullptr,
+                                                                 constructor_call{cell});
+      (void)owner;
+    }
+    cell->enroll(false);
+  } catch (...) {
+    cell->abandon();
+    cell->drop_handle();
+    cell->release();
+    throw;
+  }
+  return cell;
 }
 
 }  // namespace weft::detail

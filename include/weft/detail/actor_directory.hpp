@@ -38,10 +38,12 @@ class actor_base;
 class runtime_core;
 
 /// The encoded arguments of a call or spawn that arrived from another node: one span per
-/// parameter, and what keeps their bytes alive.
+/// parameter, what keeps their bytes alive, and where the refs and actor handles inside them
+/// come from (null when there are none).
 struct arrived_arguments {
   std::vector<std::span<const std::byte>> values;
   std::vector<std::shared_ptr<const void>> keep;
+  std::shared_ptr<handle_source> handles;
 };
 
 /// Queues a call of one registered method on a local actor from encoded arguments; the ref
@@ -70,10 +72,13 @@ struct actor_type {
   std::vector<actor_method> methods;     ///< In the order the macro lists them.
 };
 
-/// Builds and starts a local actor from encoded constructor arguments; returns its cell with
-/// one reference and one handle for the caller. Throws for undecodable arguments or options.
+/// Builds and starts a local actor from encoded constructor arguments (decoded when it is
+/// constructed, after `gate`, if given, is ready; a failed gate or undecodable arguments make
+/// the actor die with the reason); returns its cell with one reference and one handle for the
+/// caller. Throws weft::error for invalid options.
 using actor_factory = actor_base* (*)(runtime_core* core, const actor_options& options,
-                                      std::span<const std::span<const std::byte>> arguments);
+                                      std::shared_ptr<const arrived_arguments> arguments,
+                                      const ref<bool>* gate);
 
 /// Adds an actor type (at static initialisation). `method_list` is the macro's text of the
 /// method pointers ("&T::a, &T::b"), which names the methods in order. A second registration
@@ -118,17 +123,21 @@ template <class T, class... A>
 actor<T> spawn_local(runtime_core* core, const actor_options& options, bool get_existing,
                      A&&... args);
 
+/// Creates a local actor of type T whose constructor arguments S... are decoded from
+/// `arguments` when it is constructed (after `gate`, if given); see actor_cell.hpp.
+template <class T, class... S>
+actor_base* spawn_arrived(runtime_core* core, const actor_options& options,
+                          std::shared_ptr<const arrived_arguments> arguments,
+                          const ref<bool>* gate);
+
 /// The factory of a T built from arguments S... (all encodable); registered once the template
 /// is used, at static initialisation.
 template <class T, class... S>
 struct actor_factory_of {
   static actor_base* make(runtime_core* core, const actor_options& options,
-                          std::span<const std::span<const std::byte>> arguments) {
-    value_list_reader reader(arguments);
-    std::tuple<S...> values{reader.template next<S>()...};
-    reader.finish();
-    return release_handle(std::apply(
-        [&](S&... v) { return spawn_local<T>(core, options, false, std::move(v)...); }, values));
+                          std::shared_ptr<const arrived_arguments> arguments,
+                          const ref<bool>* gate) {
+    return spawn_arrived<T, S...>(core, options, std::move(arguments), gate);
   }
   static const bool registered;
 };
@@ -136,9 +145,19 @@ template <class T, class... S>
 const bool actor_factory_of<T, S...>::registered =
     register_actor_factory(factory_key<T, S...>(), &actor_factory_of<T, S...>::make);
 
+/// What a spawn argument of type A stands for on the node that builds the actor: a ref's
+/// value type (the value travels, or the receiver asks for it once ready), else A itself.
+template <class A>
+using spawn_value_t = typename stored_value<std::decay_t<A>>::type;
+
+/// True when a spawn argument of type A can be sent to another node.
+template <class A>
+inline constexpr bool wire_spawn_argument_v =
+    !std::is_void_v<spawn_value_t<A>> && wire_type_v<spawn_value_t<A>>;
+
 /// True when a spawn with arguments A... can be sent to another node.
 template <class... A>
-inline constexpr bool wire_spawn_v = (wire_type_v<std::decay_t<A>> && ...);
+inline constexpr bool wire_spawn_v = (wire_spawn_argument_v<A> && ...);
 
 template <class T, auto Method>
 ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,

@@ -115,7 +115,10 @@ class object_record {
   /// Set for a value owned by another node; kept after the first pull so that later tasks on
   /// other nodes can be sent the reference instead of the bytes.
   std::shared_ptr<remote_object> remote_;
-  bool awaiting_pull_ = false;     // remote, never pulled: counted as remote bytes (mutex_)
+  bool awaiting_pull_ = false;  // remote, never pulled: counted as remote bytes (mutex_)
+  /// Set (under mutex_) once the object was offered to other nodes; destroyed first when the
+  /// object is forgotten.
+  std::unique_ptr<object_watch> watch_;
   object_record* prev_ = nullptr;  // the arena's list (its mutex)
   object_record* next_ = nullptr;
 };

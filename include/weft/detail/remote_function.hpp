@@ -28,10 +28,11 @@ namespace weft::detail {
 /// Any function pointer, as the registry stores it (converted back only by its invoker).
 using any_function = void (*)();
 
-/// Runs a registered function on its encoded arguments (one byte span per parameter); returns
-/// the encoded result. Exceptions of the function propagate.
-using remote_invoker =
-    std::shared_ptr<wire_value> (*)(std::span<const std::span<const std::byte>> arguments);
+/// Runs a registered function on its encoded arguments (one byte span per parameter; refs and
+/// actor handles inside them come from `handles`, null when there are none); returns the
+/// encoded result. Exceptions of the function propagate.
+using remote_invoker = std::shared_ptr<wire_value> (*)(
+    std::span<const std::span<const std::byte>> arguments, handle_source* handles);
 
 /// One registered function.
 struct remote_function {
@@ -129,9 +130,9 @@ requires(sizeof...(P) == sizeof...(S)) struct arguments_fit<type_list<P...>, S..
 /// True when a result of type R can travel back to the caller (refs and actor handles inside
 /// results cannot, yet: such a task runs where it was submitted).
 template <class R>
-inline constexpr bool wire_result_v =
-    std::is_void_v<R> ||
-    (wire_type_v<std::remove_cvref_t<R>> && !contains_handles_v<std::remove_cvref_t<R>>);
+inline constexpr bool wire_result_v = std::is_void_v<R> ||
+                                      (wire_type_v<std::remove_cvref_t<R>> &&
+                                       !contains_handles_v<std::remove_cvref_t<R>>);
 
 /// True when a method call F on an actor (its stored instance argument I, then S...) may run
 /// in another process.
@@ -170,8 +171,8 @@ struct remote_invocation<type_list<R, P...>> {
   /// from) and encodes what it returns (an R).
   template <class Call>
   static std::shared_ptr<wire_value> decode_call_encode(
-      std::span<const std::span<const std::byte>> arguments, Call&& call) {
-    value_list_reader reader(arguments);
+      std::span<const std::span<const std::byte>> arguments, handle_source* handles, Call&& call) {
+    value_list_reader reader(arguments, handles);
     // Braced initialisation evaluates left to right: the values come off in order.
     std::tuple<std::decay_t<P>...> values{reader.next<std::decay_t<P>>()...};
     reader.finish();
@@ -184,8 +185,9 @@ struct remote_invocation<type_list<R, P...>> {
     return out;
   }
   template <auto Fn>
-  static std::shared_ptr<wire_value> run(std::span<const std::span<const std::byte>> arguments) {
-    return decode_call_encode(arguments,
+  static std::shared_ptr<wire_value> run(std::span<const std::span<const std::byte>> arguments,
+                                         handle_source* handles) {
+    return decode_call_encode(arguments, handles,
                               [](std::decay_t<P>&... v) -> R { return Fn(std::move(v)...); });
   }
 };
@@ -199,10 +201,11 @@ struct prepend<R, type_list<P...>> {
 
 /// The invoker of function Fn: decodes its parameters, calls it, encodes its result.
 template <auto Fn>
-std::shared_ptr<wire_value> invoke_remote(std::span<const std::span<const std::byte>> arguments) {
+std::shared_ptr<wire_value> invoke_remote(std::span<const std::span<const std::byte>> arguments,
+                                          handle_source* handles) {
   using sig = function_signature<decltype(Fn)>;
   using list = typename prepend<typename sig::result, typename sig::params>::type;
-  return remote_invocation<list>::template run<Fn>(arguments);
+  return remote_invocation<list>::template run<Fn>(arguments, handles);
 }
 
 template <class... P>

@@ -14,6 +14,13 @@ namespace weft::detail {
 
 class payload_source;
 
+/// Told, by being destroyed, that an arena object offered to other nodes is gone (its record
+/// owns it); implemented by the cluster layer, which then tells the nodes that pulled it.
+class object_watch {
+ public:
+  virtual ~object_watch() = default;
+};
+
 /// Where an object lives when it is not here; implemented by the cluster layer.
 class remote_object {
  public:

@@ -193,6 +193,9 @@ class task final : public state<R>, public task_base {
   bool dependency_failed() const noexcept override {
     return payload_ && first_dependency_error() != nullptr;
   }
+  std::exception_ptr dependency_error() const noexcept override {
+    return payload_ ? first_dependency_error() : nullptr;
+  }
 
   std::shared_ptr<wire_value> encode_call() override {
     if constexpr (remotable) {
@@ -329,8 +332,10 @@ class task final : public state<R>, public task_base {
     using V = typename stored_value<X>::type;
     if constexpr (is_ref_v<X> && std::is_same_v<std::decay_t<P>, V>) {
       auto* st = ref_access::state_of(x);
-      if (!st->ready())
-        out.append_deferred(*st, &append_ref_value<V>);  // the receiver asks for it once ready
+      // Not ready (or failed since the caller looked): the receiver asks for it, and gets the
+      // value once it is ready, or its error.
+      if (!st->ready() || st->failed())
+        out.append_deferred(*st, &append_ref_value<V>);
       else
         append_ref_value<V>(*st, out);
     } else {

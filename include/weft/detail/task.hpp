@@ -66,6 +66,8 @@ class task_base {
   /// True when one of the task's ref arguments completed with an error (the task will fail
   /// with it instead of running).
   virtual bool dependency_failed() const noexcept = 0;
+  /// The error of the first ref argument that completed with one, or null.
+  virtual std::exception_ptr dependency_error() const noexcept = 0;
   /// Encodes the arguments for a remote run of `remote_`'s function (pinning arena objects
   /// among them while the encoding lives); only called for tasks with `remote_` set.
   virtual std::shared_ptr<wire_value> encode_call() = 0;

@@ -8,8 +8,8 @@
 /// A task's argument list is encoded as entries: a tag byte, an 8-byte little-endian length
 /// and that many bytes. Tag `entry_value`: the value's bytes (codec.hpp: direct bytes or a
 /// cereal binary archive). Tag `entry_reference`: an object owned by another node (its id as
-/// a length-prefixed text, then the object's id and size, 8 bytes each), which the receiver
-/// pulls from that node before the task runs. Tag `entry_deferred`: a ref that the sending
+/// a length-prefixed text, then the object's id, size and key, 8 bytes each), which the
+/// receiver pulls from that node before the task runs. Tag `entry_deferred`: a ref that the sending
 /// node exported under a token (the node's id as a length-prefixed text, then the token), whose
 /// value the receiver asks that node for; the answer comes once the ref is ready. Tag
 /// `entry_handles`, last if present: the refs and actor handles found inside the other values
@@ -190,8 +190,10 @@ class wire_value {
   }
   /// The argument entries appended so far, in order.
   const std::vector<entry_pieces>& entries() const noexcept { return entries_; }
-  /// Appends an argument entry naming object `id` (of `size` bytes) owned by node `owner`.
-  void append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size);
+  /// Appends an argument entry naming object `id` (of `size` bytes) owned by node `owner`,
+  /// the value of its tracked object `key` (0: none).
+  void append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size,
+                        std::uint64_t key = 0);
   /// Appends an entry for ref `state`, not complete yet, whose value `encode` appends once it
   /// is: a placeholder (no bytes) the cluster layer replaces by a deferred entry.
   void append_deferred(state_base& state, ref_value_encoder encode) {
@@ -278,9 +280,9 @@ class wire_value {
   void (*owner_release_)(void*) = nullptr;
 };
 
-/// Appends the value of the complete ref state `s` (of a ref<T>) to `out` as one argument
-/// entry: a reference to the node that owns it when it lives elsewhere, else its bytes (an
-/// arena object pinned while `out` lives).
+/// Appends the value of the complete, not failed ref state `s` (of a ref<T>) to `out` as one
+/// argument entry: a reference to the node that owns it when it lives elsewhere, else its
+/// bytes (an arena object pinned while `out` lives).
 template <class T>
 void append_ref_value(state_base& s, wire_value& out) {
   auto& st = static_cast<state<T>&>(s);
@@ -327,11 +329,14 @@ struct wire_entry {
 /// Splits an encoded argument list into its entries; throws protocol_error if it is malformed.
 std::vector<wire_entry> split_entries(std::span<const std::byte> bytes);
 
-/// A reference entry's fields.
+/// A reference entry's fields: the node holding the bytes, the hold's id there, their size,
+/// and the key of the tracked object they are the value of (0 for none): holds of one object
+/// share its key, so a node keeps one copy per key however many holds name it.
 struct wire_reference {
   std::string owner;
   std::uint64_t id = 0;
   std::uint64_t size = 0;
+  std::uint64_t key = 0;
 };
 /// Decodes a reference entry's bytes; throws protocol_error if they are malformed.
 wire_reference parse_reference(std::span<const std::byte> bytes);

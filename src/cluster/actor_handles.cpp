@@ -1,0 +1,310 @@
+// Actor handles that travel inside arguments (a std::vector<weft::actor<T>> passed to a task, a
+// spawn, an actor call). The owner of an actor counts one handle per node holding it; a node
+// that sends a handle to another asks the owner, on its own link to it and before the request
+// leaves, to hold a handle for the receiver under a grant (a token). The receiver attaches
+// under that grant when it decodes the handle. Whichever of grant and attach reaches the
+// owner first, the actor keeps a handle for the receiver from the grant on, so the sender may
+// drop its own handle as soon as its request is answered.
+
+#include <fmt/core.h>
+
+#include <cstring>
+#include <future>
+
+#include "actor_proxy.hpp"
+#include "core/actor_registry.hpp"
+#include "core/log.hpp"
+#include "core/runtime_core.hpp"
+#include "node.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::cluster {
+namespace {
+
+using detail::log;
+using detail::log_level;
+
+// Attaches seen before their grants, kept to match them (the oldest are forgotten past this).
+constexpr std::size_t max_early_attaches = 4096;
+
+void put_text(std::string& out, const std::string& text) {
+  append_u32(out, static_cast<std::uint32_t>(text.size()));
+  out += text;
+}
+
+// Reads the length-prefixed texts and the final u64 of a grant or an attach.
+class grant_reader {
+ public:
+  grant_reader(std::span<const std::byte> bytes, const char* what) : rest_(bytes), what_(what) {}
+  std::string text() {
+    if (rest_.size() < 4) truncated();
+    std::uint32_t n = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+      n |= std::to_integer<std::uint32_t>(rest_[i]) << (8 * i);
+    rest_ = rest_.subspan(4);
+    if (rest_.size() < n) truncated();
+    std::string out(reinterpret_cast<const char*>(rest_.data()), n);
+    rest_ = rest_.subspan(n);
+    return out;
+  }
+  std::uint64_t token() {
+    if (rest_.size() != 8) truncated();
+    return read_u64(rest_, what_);
+  }
+
+ private:
+  [[noreturn]] void truncated() const { throw_undecodable(what_, "it is truncated"); }
+  std::span<const std::byte> rest_;
+  const char* what_;
+};
+
+std::string grant_key(const std::string& grantor, std::uint64_t token) {
+  return fmt::format("{}/{}", grantor, token);
+}
+
+}  // namespace
+
+wire::byte_buffer node::ask_node(const std::string& node_id, request_kind kind,
+                                 const std::string& body) {
+  auto promise = std::make_shared<std::promise<wire::byte_buffer>>();
+  std::future<wire::byte_buffer> answer = promise->get_future();
+  const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<connection> via;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_.load())
+      throw error(fmt::format("cannot ask node {}: the runtime shut down", node_id));
+    for (const node_status& n : view_.nodes)
+      if (n.id == node_id) via = peer_connection(n);
+    if (!via) throw error(fmt::format("cannot ask node {}: it is not in the cluster", node_id));
+    asks_.emplace(id, promise);
+  }
+  std::string request(1, static_cast<char>(kind));
+  request += body;
+  via->send(wire::frame_type::request, id, std::move(request));
+  const auto limit = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
+  if (answer.wait_for(limit) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    asks_.erase(id);
+    throw error(fmt::format("node {} did not answer within {} ms", node_id,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()));
+  }
+  wire::byte_buffer reply = answer.get();
+  if (reply.empty()) throw protocol_error(fmt::format("an empty answer from node {}", node_id));
+  return reply;
+}
+
+detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string& target) {
+  const detail::actor_type* type = detail::find_actor_type(cell.type());
+  if (type == nullptr) {
+    throw error(fmt::format(
+        "{} cannot be sent to another node inside an argument: its type is not registered with "
+        "WEFT_ACTOR",
+        cell.describe()));
+  }
+  detail::wire_actor out;
+  out.name = cell.name();
+  out.name_space = cell.name_space();
+  out.type = type->name;
+  out.grantor = node_id();
+  {
+    std::lock_guard lock(mutex_);
+    out.grant = next_grant_++;
+  }
+  if (cell.is_proxy()) {
+    const auto& proxy = static_cast<const actor_proxy&>(cell);
+    out.owner = proxy.owner();
+    out.id = proxy.id();
+  } else {
+    out.owner = out.grantor;
+    std::string id;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto found = export_ids_.find(&cell); found != export_ids_.end()) id = found->second;
+    }
+    if (id.empty()) {
+      // Reachable from other nodes from now on (its death is reported to them).
+      actor_status described;
+      described.name_space = out.name_space;
+      described.type = out.type;
+      described.node = out.owner;
+      described.id = id = new_actor_id();
+      export_actor(&cell, described, nullptr);
+      std::lock_guard lock(mutex_);
+      if (auto found = export_ids_.find(&cell); found != export_ids_.end()) id = found->second;
+    }
+    out.id = id;
+  }
+  std::string grant;
+  put_text(grant, out.id);
+  put_text(grant, target);
+  put_text(grant, out.grantor);
+  append_u64(grant, out.grant);
+  if (out.owner == out.grantor) {
+    on_grant_actor(std::as_bytes(std::span(grant)));
+  } else {
+    // On this node's own link to the owner, before the request that carries the handle.
+    std::string body(1, static_cast<char>(request_kind::grant_actor));
+    body += grant;
+    std::shared_ptr<connection> via;
+    {
+      std::lock_guard lock(mutex_);
+      for (const node_status& n : view_.nodes)
+        if (n.id == out.owner) via = peer_connection(n);
+    }
+    if (!via) {
+      throw weft::actor_died(
+          fmt::format("{} died: node {} left the cluster", cell.describe(), out.owner));
+    }
+    via->send(wire::frame_type::request, 0, std::move(body));
+  }
+  return out;
+}
+
+void node::on_grant_actor(std::span<const std::byte> body) {
+  grant_reader in(body, "actor grant");
+  const std::string actor = in.text();
+  const std::string grantee = in.text();
+  const std::string grantor = in.text();
+  const std::string key = grant_key(grantor, in.token());
+  std::lock_guard lock(mutex_);
+  if (early_attaches_.erase(key) != 0) return;  // the grantee attached already, with its own
+  auto found = exports_.find(actor);
+  if (found == exports_.end() || !found->second.cell->try_add_handle()) return;
+  grants_.emplace(key, actor_grant{actor, grantee});
+}
+
+void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
+  grant_reader in(body, "actor attach");
+  const std::string actor = in.text();
+  const std::string grantor = in.text();
+  const std::string key = grant_key(grantor, in.token());
+  detail::actor_base* surplus = nullptr;  // a handle to give back (this link holds one)
+  bool ended = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = exports_.find(actor);
+    if (found == exports_.end()) {
+      ended = true;
+    } else {
+      exported_actor& e = found->second;
+      const bool granted = grants_.erase(key) != 0;  // its handle is this link's now
+      if (!granted) {
+        early_attaches_.insert(key);
+        early_attach_order_.push_back(key);
+        if (early_attach_order_.size() > max_early_attaches) {
+          early_attaches_.erase(early_attach_order_.front());
+          early_attach_order_.pop_front();
+        }
+      }
+      if (e.holders.count(&c) != 0) {
+        if (granted) {
+          surplus = e.cell;
+          surplus->retain();
+        }
+      } else if (granted || e.cell->try_add_handle()) {
+        e.holders.emplace(&c, c.weak_from_this());
+      } else {
+        ended = true;
+      }
+    }
+  }
+  if (surplus) {
+    surplus->drop_handle();
+    surplus->release();
+  }
+  if (ended) {
+    actor_end notice;
+    notice.id = actor;
+    notice.message = tombstone(actor);
+    std::string out(1, static_cast<char>(request_kind::actor_ended));
+    out += to_bytes(notice);
+    c.send(wire::frame_type::request, 0, std::move(out));
+  }
+}
+
+detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
+  const detail::actor_type* type = detail::find_actor_type(entry.type);
+  if (type == nullptr) {
+    throw error(fmt::format(
+        "an argument holds a handle to actor '{}' of type {}, but this node's program does not "
+        "register {} with WEFT_ACTOR",
+        entry.id, entry.type, entry.type));
+  }
+  const std::string key = grant_key(entry.grantor, entry.grant);
+  if (entry.owner == node_id()) {
+    // The actor lives here: the grant (made on the sender's link to us, before its request)
+    // becomes the handle handed out.
+    detail::actor_base* cell = nullptr;
+    bool granted = false;
+    {
+      std::lock_guard lock(mutex_);
+      granted = grants_.erase(key) != 0;
+      if (!granted) {
+        early_attaches_.insert(key);
+        early_attach_order_.push_back(key);
+      }
+      auto found = exports_.find(entry.id);
+      if (found != exports_.end()) {
+        cell = found->second.cell;
+        cell->retain();
+      }
+    }
+    if (cell != nullptr && (granted || cell->try_add_handle())) return cell;
+    if (cell != nullptr) {
+      cell->release();
+    } else if (granted) {
+      log(log_level::debug, "a grant for actor {} outlived it", entry.id);
+    }
+    throw weft::actor_died(tombstone(entry.id));
+  }
+  actor_proxy* proxy = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = proxies_.find(entry.id);
+    if (found != proxies_.end() && found->second->try_retain()) {
+      if (found->second->try_add_handle())
+        proxy = found->second;
+      else
+        found->second->release();
+    }
+  }
+  if (proxy == nullptr) {
+    actor_options shown;
+    shown.name = entry.name;
+    shown.namespace_ = entry.name_space;
+    proxy = make_proxy(core_, shown, *type->type, handle_, entry.owner, entry.id);
+    std::lock_guard lock(mutex_);
+    proxies_[entry.id] = proxy;
+  }
+  std::string attach;
+  put_text(attach, entry.id);
+  put_text(attach, entry.grantor);
+  append_u64(attach, entry.grant);
+  send_to_node(entry.owner, request_kind::attach_granted, attach);
+  return proxy;
+}
+
+void node::drop_grants_for(const std::string& node_id) {
+  std::vector<detail::actor_base*> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = grants_.begin(); it != grants_.end();) {
+      if (it->second.grantee != node_id) {
+        ++it;
+        continue;
+      }
+      if (auto found = exports_.find(it->second.actor); found != exports_.end()) {
+        found->second.cell->retain();
+        dropped.push_back(found->second.cell);
+      }
+      it = grants_.erase(it);
+    }
+  }
+  for (detail::actor_base* cell : dropped) {
+    cell->drop_handle();
+    cell->release();
+  }
+}
+
+}  // namespace weft::cluster
