@@ -1,11 +1,14 @@
 // A parallel genetic algorithm searching trading strategies, in miniature: the market data and
-// each generation's population live in the object arena, fitness is evaluated by tasks that
-// read both without copying, and selection and mutation breed the next generation. The same
-// search then runs serially with the same seed: the results must match, and the program
-// prints the speedup. With WEFT_ADDRESS set it is a cluster driver and the scoring tasks may
-// run on workers (the same program started with WEFT_ROLE=worker); see examples/cluster/.
+// each generation's population are shared with the fitness tasks without copies, and
+// selection and mutation breed the next generation. Where the data lives is a storage backend
+// chosen by configuration (EVOLVE_STORAGE): `shared` (the default) puts it in weft's object
+// arena, and the scoring tasks are registered functions that may run on other nodes of a
+// cluster, each reading the one copy pulled there; `local` keeps it in this process and scores
+// with local tasks. The same search then runs serially with the same seed: the results must
+// match, and the program prints the speedup. With WEFT_ADDRESS set it is a cluster driver (the
+// same program started with WEFT_ROLE=worker serves the scoring tasks); see examples/cluster/.
 //
-// usage: evolve [generations=20] [population=128] [seed=7]
+// usage: EVOLVE_STORAGE=shared|local evolve [generations=20] [population=128] [seed=7]
 #include <weft/weft.hpp>
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
@@ -198,6 +202,94 @@ run_result search(int generations, std::size_t size, std::uint64_t seed, Score&&
   return result;
 }
 
+// Where the market data lives, and how a generation is scored against it.
+class storage {
+ public:
+  virtual ~storage() = default;
+  /// The backend's name, as EVOLVE_STORAGE spells it.
+  virtual const char* name() const = 0;
+  /// The market, for reading here.
+  virtual const market& data() const = 0;
+  /// Scores a generation: the population, now shared and immutable, and its scores.
+  virtual scored score(population&& pop) = 0;
+};
+
+// The data stays in this process; each generation is scored by local tasks sharing it.
+class local_storage final : public storage {
+ public:
+  local_storage(weft::runtime& rt, market m, std::size_t slices)
+      : rt_(rt), data_(std::make_shared<const market>(std::move(m))), slices_(slices) {}
+  const char* name() const override { return "local"; }
+  const market& data() const override { return *data_; }
+  scored score(population&& pop) override {
+    auto members = std::make_shared<const population>(std::move(pop));
+    std::vector<weft::ref<std::vector<double>>> parts;
+    for (std::size_t s = 0; s < slices_; ++s) {
+      std::size_t begin = members->size() * s / slices_;
+      std::size_t end = members->size() * (s + 1) / slices_;
+      parts.push_back(rt_.submit([data = data_, members, begin, end] {
+        return score_slice(*data, *members, begin, end);
+      }));
+    }
+    std::vector<double> scores;
+    for (auto& part : parts) {
+      const auto& values = part.get();
+      scores.insert(scores.end(), values.begin(), values.end());
+    }
+    return scored{members, std::move(scores)};
+  }
+
+ private:
+  weft::runtime& rt_;
+  std::shared_ptr<const market> data_;
+  std::size_t slices_;
+};
+
+// The data goes into the arena once; each generation's population is put there too, and
+// registered scoring tasks read both by const reference, wherever they run.
+class shared_storage final : public storage {
+ public:
+  shared_storage(weft::runtime& rt, market m, std::size_t slices)
+      : rt_(rt), data_(rt.put(std::move(m))), view_(data_.share()), slices_(slices) {}
+  const char* name() const override { return "shared"; }
+  const market& data() const override { return *view_; }
+  scored score(population&& pop) override {
+    const std::size_t n = pop.size();
+    weft::ref<population> shared = rt_.put(std::move(pop));
+    std::vector<weft::ref<std::vector<double>>> parts;
+    for (std::size_t s = 0; s < slices_; ++s) {
+      std::size_t begin = n * s / slices_;
+      std::size_t end = n * (s + 1) / slices_;
+      parts.push_back(rt_.submit(score_slice, data_, shared, begin, end));
+    }
+    std::vector<double> scores;
+    for (auto& part : parts) {
+      const auto& values = part.get();
+      scores.insert(scores.end(), values.begin(), values.end());
+    }
+    return scored{shared.share(), std::move(scores)};
+  }
+
+ private:
+  weft::runtime& rt_;
+  weft::ref<market> data_;
+  std::shared_ptr<const market> view_;
+  std::size_t slices_;
+};
+
+// The backend EVOLVE_STORAGE names (default: shared).
+std::unique_ptr<storage> open_storage(weft::runtime& rt, market m, std::size_t slices) {
+  const char* chosen = std::getenv("EVOLVE_STORAGE");
+  if (chosen == nullptr || std::strcmp(chosen, "shared") == 0)
+    return std::make_unique<shared_storage>(rt, std::move(m), slices);
+  if (std::strcmp(chosen, "local") == 0)
+    return std::make_unique<local_storage>(rt, std::move(m), slices);
+  std::fprintf(stderr,
+               "evolve: EVOLVE_STORAGE='%s' is not a storage backend; use shared or local\n",
+               chosen);
+  std::exit(2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,35 +301,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   weft::runtime rt{weft::config::from_env()};
-  // The market data goes into the arena once; every fitness task reads this one copy.
-  weft::ref<market> data = rt.put(make_market(static_cast<std::uint64_t>(seed), 100'000));
   const std::size_t slices = std::max<std::size_t>(1, rt.threads() * 4);
+  std::unique_ptr<storage> store =
+      open_storage(rt, make_market(static_cast<std::uint64_t>(seed), 100'000), slices);
 
-  // Parallel: each generation's population is put in the arena and scored by tasks, each
-  // reading the population and the market by const reference.
-  auto parallel_score = [&](population&& pop) {
-    const std::size_t n = pop.size();
-    weft::ref<population> shared = rt.put(std::move(pop));
-    std::vector<weft::ref<std::vector<double>>> parts;
-    for (std::size_t s = 0; s < slices; ++s) {
-      std::size_t begin = n * s / slices;
-      std::size_t end = n * (s + 1) / slices;
-      parts.push_back(rt.submit(score_slice, data, shared, begin, end));
-    }
-    std::vector<double> scores;
-    for (auto& part : parts) {
-      const auto& values = part.get();
-      scores.insert(scores.end(), values.begin(), values.end());
-    }
-    return scored{shared.share(), std::move(scores)};
-  };
-  std::printf("evolve: %ld generations of %ld strategies on %u threads\n", generations, size,
-              rt.threads());
-  run_result parallel = search(static_cast<int>(generations), static_cast<std::size_t>(size),
-                               static_cast<std::uint64_t>(seed), parallel_score, true);
+  std::printf("evolve: %ld generations of %ld strategies on %u threads, %s storage\n", generations,
+              size, rt.threads(), store->name());
+  run_result parallel = search(
+      static_cast<int>(generations), static_cast<std::size_t>(size),
+      static_cast<std::uint64_t>(seed),
+      [&](population&& pop) { return store->score(std::move(pop)); }, true);
 
   // Serial: the same search on the calling thread, reading the same market object.
-  const market& m = *data.share();
+  const market& m = store->data();
   auto serial_score = [&](population&& pop) {
     auto members = std::make_shared<const population>(std::move(pop));
     return scored{members, score_slice(m, *members, 0, members->size())};

@@ -202,19 +202,23 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
   std::vector<placement_candidate> candidates;
   for (const node_status& n : view_.nodes)
     if (n.id != id_ && fits(expected_available(n), o.resources))
-      candidates.push_back({&n, in_flight_[n.id]});
+      candidates.push_back({&n, in_flight_[n.id] + actors_placed_[n.id]});
   std::optional<std::size_t> pick =
       choose_node(candidates, &node_status::actor_types, type->name, o.resources, rotation_++);
-  if (pick) return candidates[*pick].node->id;
+  if (pick) {
+    ++actors_placed_[candidates[*pick].node->id];  // spreads the next ones
+    return candidates[*pick].node->id;
+  }
   if (fits_here && free_here && !outlive_driver) return "";
   candidates.clear();
   for (const node_status& n : view_.nodes)
-    if (n.id != id_) candidates.push_back({&n, in_flight_[n.id]});
+    if (n.id != id_) candidates.push_back({&n, in_flight_[n.id] + actors_placed_[n.id]});
   pick = choose_node(candidates, &node_status::actor_types, type->name, o.resources, rotation_++);
   const std::string shown =
       request.options->name.empty() ? type_name : "'" + request.options->name + "'";
   if (pick) {
     const std::string& target = candidates[*pick].node->id;
+    ++actors_placed_[target];
     log(log_level::warn,
         "actor {} needs {}, which no node of the cluster has free now ({}); it waits on {} until "
         "they are released",
@@ -375,6 +379,7 @@ void node::send_spawn(const std::string& target, spawn_order order,
     throw;
   }
   via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
+  activate_exports(left, via);  // their values follow the request on its connection
 }
 
 bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) {
@@ -601,9 +606,9 @@ std::string node::tombstone(const std::string& id) {
                      id_);
 }
 
-void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& f) {
+void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& request) {
   // Payload: kind byte, u32 length, spawn order, encoded argument entries.
-  auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
+  auto owned = std::make_shared<wire::byte_buffer>(std::move(request.payload));
   const std::span<const std::byte> body = std::span<const std::byte>(*owned).subspan(1);
   if (body.size() < 4) throw protocol_error("a spawn request is truncated");
   std::uint32_t length = 0;
@@ -612,7 +617,8 @@ void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& f) {
   if (body.size() - 4 < length) throw protocol_error("a spawn request is truncated");
   spawn_order order = from_bytes<spawn_order>(body.subspan(4, length), "spawn order");
   auto via = shared(c);
-  std::shared_ptr<arrival> a = receive_arguments(owned, body.subspan(4 + length), via);
+  std::shared_ptr<arrival> a =
+      receive_arguments(owned, detail::split_entries(body.subspan(4 + length)), via);
   const std::string self = node_id();
   actor_status named;
   named.name = order.name;

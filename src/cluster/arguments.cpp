@@ -232,8 +232,12 @@ std::uint64_t node::export_ref(const detail::wire_handle& handle, const std::str
                                std::uint64_t request, outgoing_arguments& left) {
   std::lock_guard lock(mutex_);
   const std::uint64_t token = next_export_++;
-  ref_exports_.emplace(token, ref_export{detail::state_ptr<detail::state_base>::share(handle.state),
-                                         handle.encode, target, request});
+  ref_export exported;
+  exported.state = detail::state_ptr<detail::state_base>::share(handle.state);
+  exported.encode = handle.encode;
+  exported.grantee = target;
+  exported.request = request;
+  ref_exports_.emplace(token, std::move(exported));
   left.exports.push_back(token);
   return token;
 }
@@ -281,19 +285,16 @@ void node::hold_for_request(std::uint64_t request, std::uint64_t held) {
 
 namespace {
 
-// Answers a resolve once the exported ref is ready; deletes itself after.
-struct resolve_link final : detail::continuation {
+// Sends an exported ref's value once the ref is ready; deletes itself after.
+struct push_link final : detail::continuation {
   std::shared_ptr<node_handle> home;
-  std::shared_ptr<connection> via;
-  std::uint64_t request = 0;
-  ref_export exported;
-  void (node::*answer)(const std::shared_ptr<connection>&, std::uint64_t,
-                       const ref_export&) noexcept = nullptr;
+  std::uint64_t token = 0;
+  void (node::*push)(std::uint64_t) noexcept = nullptr;
 
   void on_ready() noexcept override {
     {
       std::lock_guard lock(home->mutex);
-      if (home->self) (home->self->*answer)(via, request, exported);
+      if (home->self) (home->self->*push)(token);
     }
     delete this;
   }
@@ -301,46 +302,47 @@ struct resolve_link final : detail::continuation {
 
 }  // namespace
 
-void node::serve_resolve(connection& c, std::uint64_t id, std::span<const std::byte> body) {
-  const std::uint64_t token = read_u64(body, "resolve request");
-  ref_export exported;
-  bool found = false;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = ref_exports_.find(token);
-    if (it != ref_exports_.end()) {
-      exported = std::move(it->second);
-      ref_exports_.erase(it);
-      found = true;
+void node::activate_exports(const outgoing_arguments& left,
+                            const std::shared_ptr<connection>& via) {
+  for (std::uint64_t token : left.exports) {
+    detail::state_base* state = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      auto found = ref_exports_.find(token);
+      if (found == ref_exports_.end()) continue;  // the request is over already
+      found->second.via = via;
+      state = found->second.state.get();
+      state->retain();  // kept while subscribing: the export may be pushed and dropped meanwhile
     }
+    auto* link = new push_link();
+    link->home = handle_;
+    link->token = token;
+    link->push = &node::push_ref;
+    if (!state->subscribe(link)) link->on_ready();
+    state->release();
   }
-  if (!found) {
-    failure f{"weft::object_lost",
-              fmt::format("node {} has no ref exported under token {} (the request that named it "
-                          "has ended)",
-                          node_id(), token),
-              node_id()};
-    c.send(wire::frame_type::response, id, failure_prefix(f));
-    return;
-  }
-  auto* link = new resolve_link();
-  link->home = handle_;
-  link->via = shared(c);
-  link->request = id;
-  link->answer = &node::answer_resolve;
-  detail::state_base* state = exported.state.get();
-  link->exported = std::move(exported);
-  if (!state->subscribe(link)) link->on_ready();
 }
 
-void node::answer_resolve(const std::shared_ptr<connection>& via, std::uint64_t id,
-                          const ref_export& exported) noexcept {
+void node::push_ref(std::uint64_t token) noexcept {
+  ref_export exported;
+  std::shared_ptr<connection> via;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = ref_exports_.find(token);
+    if (found == ref_exports_.end()) return;  // the request ended first
+    exported = std::move(found->second);
+    ref_exports_.erase(found);
+    via = exported.via.lock();
+  }
+  if (!via) return;  // its connection closed: the receiver failed the request already
   const std::string self = node_id();
+  std::string prefix(1, static_cast<char>(request_kind::ref_value));
+  append_u64(prefix, token);
   try {
     detail::state_base& state = *exported.state;
     if (state.failed()) {
-      via->send(wire::frame_type::response, id,
-                failure_prefix(describe_exception(state.error(), self)));
+      prefix += failure_prefix(describe_exception(state.error(), self));
+      via->send(wire::frame_type::request, 0, std::move(prefix));
       return;
     }
     auto value = std::make_shared<wire_value>();
@@ -352,17 +354,18 @@ void node::answer_resolve(const std::shared_ptr<connection>& via, std::uint64_t 
     }
     const wire_value::entry_pieces& e = value->entries().front();
     auto span = std::span(value->pieces()).subspan(e.first_piece, e.pieces);
-    std::string prefix(1, static_cast<char>(response_status::ok));
-    auto answer = std::make_shared<wire_value>();
-    answer->keep_alive(value);
+    prefix.push_back(static_cast<char>(response_status::ok));
+    auto body = std::make_shared<wire_value>();
+    body->keep_alive(value);
     if (e.tag == wire_value::entry_reference) {
       prefix.push_back(static_cast<char>(wire_value::entry_reference));
-      answer->append_borrowed(span.front().subspan(9));  // the entry's body, after tag and length
+      body->append_borrowed(span.front().subspan(9));  // the entry's body, after tag and length
     } else if (e.size < hoist_min_bytes) {
       prefix.push_back(static_cast<char>(wire_value::entry_value));
       for (auto piece : span)
-        answer->append_borrowed(piece);
+        body->append_borrowed(piece);
     } else {
+      // Large: held here for the request's receiver to pull, until the request is answered.
       auto held = std::make_shared<wire_value>();
       held->keep_alive(value);
       for (auto piece : span)
@@ -375,72 +378,81 @@ void node::answer_resolve(const std::shared_ptr<connection>& via, std::uint64_t 
       prefix.push_back(static_cast<char>(wire_value::entry_reference));
       prefix += copy_pieces(reference.pieces()).substr(9);
     }
-    via->send(wire::frame_type::response, id, std::move(prefix), std::move(answer));
+    via->send(wire::frame_type::request, 0, std::move(prefix), std::move(body));
   } catch (...) {
     try {
-      via->send(wire::frame_type::response, id,
-                failure_prefix(describe_exception(std::current_exception(), self)));
+      std::string failed(1, static_cast<char>(request_kind::ref_value));
+      append_u64(failed, token);
+      failed += failure_prefix(describe_exception(std::current_exception(), self));
+      via->send(wire::frame_type::request, 0, std::move(failed));
     } catch (const std::exception& e) {
-      log(log_level::debug, "cannot answer resolve {}: {}", id, e.what());
+      log(log_level::debug, "cannot send the value of ref token {}: {}", token, e.what());
     }
   }
 }
 
 // ---- the receiver ----
 
-void node::send_resolve(const std::shared_ptr<connection>& via, std::uint64_t token,
-                        resolve_done done) {
-  const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+void node::await_ref(const std::shared_ptr<connection>& via, std::uint64_t token,
+                     resolve_done done) {
+  early_value early;
   {
     std::lock_guard lock(mutex_);
-    resolves_.emplace(id, pending_resolve{via.get(), done});
-  }
-  std::string prefix(1, static_cast<char>(request_kind::resolve_ref));
-  append_u64(prefix, token);
-  try {
-    via->send(wire::frame_type::request, id, std::move(prefix));
-  } catch (...) {
-    bool mine = false;
-    {
-      std::lock_guard lock(mutex_);
-      mine = resolves_.erase(id) != 0;
+    const auto key = std::make_pair(static_cast<const connection*>(via.get()), token);
+    auto found = early_values_.find(key);
+    if (found == early_values_.end()) {
+      awaited_.emplace(key, pending_resolve{via.get(), std::move(done)});
+      return;
     }
-    if (mine) done(std::current_exception(), 0, {}, nullptr);
+    early = std::move(found->second);
+    early_values_.erase(found);
   }
+  deliver_ref_value(early.body, early.frame, done);
 }
 
-bool node::complete_resolve(std::uint64_t id, wire::frame& f) {
+void node::on_ref_value(connection& c, std::span<const std::byte> body) {
+  // Payload after the kind byte: token, status, then a tag and an entry's bytes, or a failure.
+  const std::uint64_t token = read_u64(body, "ref value");
   pending_resolve waiting;
+  auto frame = std::make_shared<wire::byte_buffer>(body.begin() + 8, body.end());
   {
     std::lock_guard lock(mutex_);
-    auto found = resolves_.find(id);
-    if (found == resolves_.end()) return false;
+    const auto key = std::make_pair(static_cast<const connection*>(&c), token);
+    auto found = awaited_.find(key);
+    if (found == awaited_.end()) {
+      // Its request is still being read (it came first on this connection): keep it.
+      early_values_[key] = early_value{frame, std::span<const std::byte>(*frame)};
+      return;
+    }
     waiting = std::move(found->second);
-    resolves_.erase(found);
+    awaited_.erase(found);
   }
-  auto payload = std::make_shared<wire::byte_buffer>(std::move(f.payload));
-  const std::span<const std::byte> bytes(*payload);
+  deliver_ref_value(std::span<const std::byte>(*frame), frame, waiting.done);
+}
+
+void node::deliver_ref_value(std::span<const std::byte> bytes, std::shared_ptr<const void> keep,
+                             const resolve_done& done) {
   std::exception_ptr failed;
   unsigned char tag = 0;
   try {
+    if (bytes.empty()) throw protocol_error("a ref value is truncated");
     if (bytes[0] == std::byte(response_status::failed)) {
-      failed = exception_from(from_bytes<failure>(bytes.subspan(1), "resolve failure"),
+      failed = exception_from(from_bytes<failure>(bytes.subspan(1), "ref value failure"),
                               "a ref argument");
     } else if (bytes.size() < 2) {
-      throw protocol_error("a resolve answer is truncated");
+      throw protocol_error("a ref value is truncated");
     } else {
       tag = std::to_integer<unsigned char>(bytes[1]);
       if (tag != wire_value::entry_value && tag != wire_value::entry_reference)
-        throw protocol_error(fmt::format("a resolve answer has the tag {}", tag));
+        throw protocol_error(fmt::format("a ref value has the tag {}", tag));
     }
   } catch (...) {
     failed = std::current_exception();
   }
   if (failed)
-    waiting.done(std::move(failed), 0, {}, nullptr);
+    done(std::move(failed), 0, {}, nullptr);
   else
-    waiting.done(nullptr, tag, bytes.subspan(2), payload);
-  return true;
+    done(nullptr, tag, bytes.subspan(2), std::move(keep));
 }
 
 void node::fail_resolves_where(const std::function<bool(const pending_resolve&)>& match,
@@ -448,10 +460,10 @@ void node::fail_resolves_where(const std::function<bool(const pending_resolve&)>
   std::vector<pending_resolve> failed;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = resolves_.begin(); it != resolves_.end();) {
+    for (auto it = awaited_.begin(); it != awaited_.end();) {
       if (match(it->second)) {
         failed.push_back(std::move(it->second));
-        it = resolves_.erase(it);
+        it = awaited_.erase(it);
       } else {
         ++it;
       }
@@ -464,14 +476,25 @@ void node::fail_resolves_where(const std::function<bool(const pending_resolve&)>
   }
 }
 
+std::shared_ptr<detail::arrived_arguments> plain_arguments(
+    std::shared_ptr<wire::byte_buffer> request, const std::vector<detail::wire_entry>& entries) {
+  for (const detail::wire_entry& e : entries)
+    if (e.tag != wire_value::entry_value) return nullptr;
+  auto arguments = std::make_shared<detail::arrived_arguments>();
+  arguments->keep.push_back(std::move(request));
+  arguments->values.reserve(entries.size());
+  for (const detail::wire_entry& e : entries)
+    arguments->values.push_back(e.bytes);
+  return arguments;
+}
+
 std::shared_ptr<arrival> node::receive_arguments(std::shared_ptr<wire::byte_buffer> request,
-                                                 std::span<const std::byte> entries,
+                                                 const std::vector<detail::wire_entry>& split,
                                                  std::shared_ptr<connection> via) {
   auto a = std::make_shared<arrival>();
   a->arguments = std::make_shared<detail::arrived_arguments>();
   a->arguments->keep.push_back(request);
   a->via = std::move(via);
-  const std::vector<detail::wire_entry> split = detail::split_entries(entries);
   auto& values = a->arguments->values;
   for (std::size_t i = 0; i < split.size(); ++i) {
     const detail::wire_entry& e = split[i];
@@ -569,10 +592,10 @@ void node::gather(const std::shared_ptr<arrival>& a) {
   }
   for (const auto& [k, deferred] : a->table_resolves) {
     a->expect();
-    send_resolve(a->via, deferred.token,
-                 [land, pull_into, k = k](std::exception_ptr e, unsigned char tag,
-                                          std::span<const std::byte> bytes,
-                                          std::shared_ptr<const void> keep) {
+    await_ref(a->via, deferred.token,
+              [land, pull_into, k = k](std::exception_ptr e, unsigned char tag,
+                                       std::span<const std::byte> bytes,
+                                       std::shared_ptr<const void> keep) {
                    if (e) {
                      land(k, std::move(e), {}, nullptr);
                    } else if (tag == wire_value::entry_value) {

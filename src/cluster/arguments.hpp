@@ -18,6 +18,7 @@
 
 #include "weft/detail/actor_directory.hpp"
 #include "weft/detail/wire_value.hpp"
+#include "wire/frame.hpp"
 
 namespace weft::cluster {
 
@@ -87,5 +88,10 @@ struct arrival {
   std::mutex mutex_;
   std::exception_ptr error_;
 };
+
+/// The arguments of a request when all of them are values in it (the common case: nothing to
+/// pull or resolve, no handles), kept alive by the request's buffer; else null.
+std::shared_ptr<detail::arrived_arguments> plain_arguments(
+    std::shared_ptr<wire::byte_buffer> request, const std::vector<detail::wire_entry>& entries);
 
 }  // namespace weft::cluster

@@ -139,6 +139,7 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
     }
     try {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
+      activate_exports(left, via);  // their values follow the request on its connection
     } catch (...) {
       {
         std::lock_guard lock(mutex_);
@@ -306,6 +307,7 @@ void node::apply_view(cluster_status view) {
     drop_grants_for(id);
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);
+    actors_placed_.erase(id);
   }
   for (auto& c : to_close)
     c->close("the head reported this node gone");

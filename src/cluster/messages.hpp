@@ -70,9 +70,10 @@ enum class request_kind : std::uint8_t {
   object_dropped = 17,  ///< owner -> puller (id 0): owner id (u32 length, text), object id
                         ///< (u64), then optionally a byte: 1 when the id is an object key (a
                         ///< tracked object offered under several holds); drop the copy kept.
-  resolve_ref = 18,     ///< receiver -> sender: a ref export token (u64); answered, once the
-                        ///< ref is ready, with a tag byte and one argument entry's bytes (its
-                        ///< value, or a reference to pull), or failed with the ref's error.
+  ref_value = 18,       ///< sender -> receiver (id 0), on the connection of the request that
+                        ///< named the ref: its token (u64), once the ref is ready; then the
+                        ///< ok status, a tag byte and one argument entry's bytes (its value, or
+                        ///< a reference to pull), or the failed status and a failure.
   grant_actor = 19,     ///< sender -> owner (id 0): actor id, grantee, grantor (texts), token
                         ///< (u64): hold a handle for the grantee until it attaches.
   attach_granted = 20,  ///< holder -> owner (id 0): actor id, grantor (texts), token (u64):

@@ -270,8 +270,8 @@ void node::on_request(connection& c, wire::frame&& f) {
       if (head) break;
       serve_spawn(c, id, std::move(f));
       return;
-    case request_kind::resolve_ref:
-      serve_resolve(c, id, body);
+    case request_kind::ref_value:
+      on_ref_value(c, body);
       return;
     case request_kind::grant_actor:
       on_grant_actor(body);
@@ -347,7 +347,6 @@ void node::on_response(connection& c, wire::frame&& f) {
   if (complete_pull(c, id, f.payload, !f.placed.empty())) return;
   if (complete_ask(id, f)) return;
   if (complete_spawn(id, f.payload)) return;
-  if (complete_resolve(id, f)) return;
   complete_call(id, f.payload);
 }
 
@@ -417,6 +416,10 @@ void node::on_closed(connection& c, const std::string& reason) {
   }
   fail_resolves_where([&](const pending_resolve& r) { return r.via == &c; },
                       fmt::format("the connection to the node that sent it closed ({})", reason));
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(early_values_, [&](const auto& e) { return e.first.first == &c; });
+  }
   if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
                    [&](const pending_call& p) {

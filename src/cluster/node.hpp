@@ -51,18 +51,21 @@ struct reply_link;
 struct arrival;
 using wire_reference_t = detail::wire_reference;
 
-/// A ref this node exported for another node to resolve (arguments.cpp).
+/// A ref this node sent to another node before it was ready (arguments.cpp): its value is sent
+/// there under the token once it is.
 struct ref_export {
   detail::state_ptr<detail::state_base> state;
   detail::ref_value_encoder encode = nullptr;
-  std::string grantee;        ///< The node it was sent to.
-  std::uint64_t request = 0;  ///< The request whose arguments named it.
+  std::string grantee;            ///< The node it was sent to.
+  std::uint64_t request = 0;      ///< The request whose arguments named it.
+  std::weak_ptr<connection> via;  ///< The request's connection (set once it was sent).
 };
-/// The answer to a resolve: the error, or the entry's tag and bytes (kept alive by `keep`).
+/// What a ref's value arriving under a token gives: its error, or the entry's tag and bytes
+/// (kept alive by `keep`).
 using resolve_done =
     std::function<void(std::exception_ptr error, unsigned char tag,
                        std::span<const std::byte> bytes, std::shared_ptr<const void> keep)>;
-/// A resolve asked of another node and not answered yet.
+/// A ref's value awaited from the node that sent it (on connection `via`).
 struct pending_resolve {
   const connection* via = nullptr;
   resolve_done done;
@@ -73,7 +76,9 @@ using result_ref = ref<std::shared_ptr<detail::wire_value>>;
 /// How a remote object's local stand-in reaches its node: cleared when the node stops, since
 /// refs may outlive their runtime.
 struct node_handle {
-  std::mutex mutex;
+  // Recursive: a call made through the handle (a stand-in forwarding a call) may complete a
+  // ref whose continuation reaches the node through the handle again.
+  std::recursive_mutex mutex;
   node* self = nullptr;
 };
 
@@ -264,16 +269,19 @@ class node final : public detail::task_router, private connection_events {
   void append_handle_entries(const detail::wire_value& body, const std::string& target,
                              std::uint64_t request, outgoing_arguments& left, std::string& table);
   void hold_for_request(std::uint64_t request, std::uint64_t held);
-  void serve_resolve(connection& c, std::uint64_t id, std::span<const std::byte> body);
-  void answer_resolve(const std::shared_ptr<connection>& via, std::uint64_t id,
-                      const ref_export& exported) noexcept;
-  void send_resolve(const std::shared_ptr<connection>& via, std::uint64_t token, resolve_done done);
-  bool complete_resolve(std::uint64_t id, wire::frame& f);
+  // Once a request naming exported refs is on its connection: each ref's value follows it
+  // there when the ref is ready (push_ref).
+  void activate_exports(const outgoing_arguments& left, const std::shared_ptr<connection>& via);
+  void push_ref(std::uint64_t token) noexcept;
+  void await_ref(const std::shared_ptr<connection>& via, std::uint64_t token, resolve_done done);
+  void on_ref_value(connection& c, std::span<const std::byte> body);
+  void deliver_ref_value(std::span<const std::byte> bytes, std::shared_ptr<const void> keep,
+                         const resolve_done& done);
   void fail_resolves_where(const std::function<bool(const pending_resolve&)>& match,
                            const std::string& why);
   void drop_exports_for(const std::string& node_id);
   std::shared_ptr<arrival> receive_arguments(std::shared_ptr<wire::byte_buffer> request,
-                                             std::span<const std::byte> entries,
+                                             const std::vector<detail::wire_entry>& entries,
                                              std::shared_ptr<connection> via);
   void gather(const std::shared_ptr<arrival>& a);
 
@@ -360,6 +368,8 @@ class node final : public detail::task_router, private connection_events {
   cluster_status view_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
   std::map<std::string, std::uint64_t> in_flight_;
+  // Actors this node placed on each node, counted as load there so that actors spread.
+  std::map<std::string, std::uint64_t> actors_placed_;
   std::uint64_t in_flight_total_ = 0;
   std::unordered_map<std::uint64_t, pending_call> pending_;
   std::size_t rotation_ = 0;
@@ -396,11 +406,17 @@ class node final : public detail::task_router, private connection_events {
     resource_map resources;
   };
   std::unordered_map<std::uint64_t, pending_spawn> spawns_;
-  // Refs exported under tokens, for the receivers of requests to resolve.
+  // Refs sent before they were ready, by token, until their values have followed.
   std::unordered_map<std::uint64_t, ref_export> ref_exports_;
   std::uint64_t next_export_ = 1;
-  // Resolves asked of other nodes, by request id.
-  std::unordered_map<std::uint64_t, pending_resolve> resolves_;
+  // Refs' values awaited from the nodes that sent them, by connection and token; values that
+  // came before anyone awaited them.
+  std::map<std::pair<const connection*, std::uint64_t>, pending_resolve> awaited_;
+  struct early_value {
+    std::shared_ptr<wire::byte_buffer> frame;
+    std::span<const std::byte> body;
+  };
+  std::map<std::pair<const connection*, std::uint64_t>, early_value> early_values_;
   // Grants of handles to this node's actors, by "grantor/token": held until the grantee
   // attaches (or leaves); attaches that came before their grant.
   struct actor_grant {

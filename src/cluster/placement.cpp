@@ -35,14 +35,17 @@ bool can_run(const node_status& node, catalog list, const std::string& name,
 std::optional<std::size_t> choose_node(const std::vector<placement_candidate>& candidates,
                                        catalog list, const std::string& name,
                                        const resource_map& resources, std::size_t rotation) {
-  const std::size_t n = candidates.size();
+  // Among the nodes that qualify, the least loaded; equals take turns (the rotation starts at
+  // a different qualifying node each time, so two qualifying nodes among many share evenly).
+  std::vector<std::size_t> qualifying;
+  for (std::size_t i = 0; i < candidates.size(); ++i)
+    if (can_run(*candidates[i].node, list, name, resources)) qualifying.push_back(i);
+  if (qualifying.empty()) return std::nullopt;
   std::optional<std::size_t> best;
   std::uint64_t best_load = std::numeric_limits<std::uint64_t>::max();
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = (rotation + k) % n;
-    const placement_candidate& c = candidates[i];
-    if (!can_run(*c.node, list, name, resources)) continue;
-    const std::uint64_t load = c.node->load + c.in_flight;
+  for (std::size_t k = 0; k < qualifying.size(); ++k) {
+    const std::size_t i = qualifying[(rotation + k) % qualifying.size()];
+    const std::uint64_t load = candidates[i].node->load + candidates[i].in_flight;
     if (load < best_load) {
       best = i;
       best_load = load;

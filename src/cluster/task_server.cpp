@@ -112,11 +112,17 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
         header.function, header.function));
   }
   auto via = shared(c);
-  std::shared_ptr<arrival> a = receive_arguments(owned, rest, via);
+  const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
+  if (auto plain = plain_arguments(owned, entries)) {
+    // Everything is in the request (the common case): no gathering, no pulls.
+    run_served(via, id, header,
+               [fn, plain] { return fn->invoke(plain->values, nullptr); });
+    return;
+  }
+  std::shared_ptr<arrival> a = receive_arguments(owned, entries, via);
   std::shared_ptr<detail::arrived_arguments> arguments = a->arguments;
   auto run = [fn, arguments] { return fn->invoke(arguments->values, arguments->handles.get()); };
   if (a->complete()) {
-    // Everything is in the request (the common case): no gathering, no pulls.
     run_served(via, id, header, run);
     return;
   }
@@ -165,11 +171,17 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
                   self)));
     return;
   }
-  std::shared_ptr<arrival> a = receive_arguments(owned, rest, via);
-  std::shared_ptr<const detail::arrived_arguments> arguments = a->arguments;
   task_options options;
   options.name = header.name.empty() ? header.method : header.name;
   options.retries = header.retries;
+  const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
+  if (auto plain = plain_arguments(owned, entries)) {
+    std::shared_ptr<const detail::arrived_arguments> arguments = std::move(plain);
+    answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, nullptr, options); });
+    return;
+  }
+  std::shared_ptr<arrival> a = receive_arguments(owned, entries, via);
+  std::shared_ptr<const detail::arrived_arguments> arguments = a->arguments;
   if (a->complete()) {
     answer_when_ready(via, id, [&] { return method->invoke(*cell, arguments, nullptr, options); });
     return;

@@ -69,13 +69,10 @@ struct message_factory {
     attach_extras(*t, opts);
     admit_task(cell.core(), *t);
     cell.post(*t);
-    if (method != nullptr && cell.is_proxy()) {
-      // A call to an actor of another node is sent at its turn even if its ref arguments are
-      // not ready: the owner resolves them from here and keeps the call's place meanwhile.
-      t->pending_.fetch_sub(static_cast<int>(ref_count_v<S...>), std::memory_order_relaxed);
-    } else {
+    if (method != nullptr && cell.is_proxy())
+      t->subscribe_arriving_dependencies();  // the others are resolved by the actor's node
+    else
       t->subscribe_dependencies();
-    }
     if (t->pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       if (t->extras_ && !t->extras_->resources.empty())
         task_ready(cell.core(), *t);  // waits for its resources first

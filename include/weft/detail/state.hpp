@@ -77,6 +77,9 @@ class state_base {
   virtual runtime_core* home() const noexcept { return nullptr; }
   /// The actor whose call produces this state, or nullptr (to detect an actor awaiting itself).
   virtual const void* mailbox_of() const noexcept { return nullptr; }
+  /// True while the value is being computed for this node by another node of a cluster (or
+  /// may be: a task of a registered function), so it will arrive here over the network.
+  virtual bool arrives_from_another_node() const noexcept { return false; }
 
  protected:
   state_base() = default;

@@ -158,6 +158,15 @@ class task final : public state<R>, public task_base {
     std::size_t k = 0;
     std::apply([&](F&, S&... s) { (subscribe_one(s, k), ...); }, *payload_);
   }
+  /// For a call to an actor of another node: waits only for the ref arguments whose values
+  /// come to this node from another one anyway (results of remote tasks and calls), so the
+  /// call then travels with them at no extra message. The others (a local task still running)
+  /// go as deferred arguments that the actor's node resolves from here, the call keeping its
+  /// place there meanwhile.
+  void subscribe_arriving_dependencies() noexcept {
+    std::size_t k = 0;
+    std::apply([&](F&, S&... s) { (subscribe_if_arriving(s, k), ...); }, *payload_);
+  }
 
   void execute() noexcept override {
     if (std::exception_ptr e = first_dependency_error()) {
@@ -240,6 +249,11 @@ class task final : public state<R>, public task_base {
   }
 
   const void* mailbox_of() const noexcept override { return mailbox_; }
+  bool arrives_from_another_node() const noexcept override {
+    // A registered function (only set in a cluster) or a call to a stand-in: its result is
+    // computed elsewhere and comes back here.
+    return remote_ != nullptr && !this->ready();
+  }
   bool try_run_inline(runtime_core* core) noexcept override {
     // An actor call runs only when its mailbox delivers it, never out of order.
     if (mailbox_ || core != core_ || pending_.load(std::memory_order_acquire) != 0) return false;
@@ -259,6 +273,17 @@ class task final : public state<R>, public task_base {
       dep_link& link = links_[k++];
       link.owner_ = this;
       if (!ref_access::state_of(x)->subscribe(&link)) dependency_ready();
+    }
+  }
+  template <class X>
+  void subscribe_if_arriving(X& x, std::size_t& k) noexcept {
+    if constexpr (is_ref_v<X>) {
+      if (ref_access::state_of(x)->arrives_from_another_node()) {
+        subscribe_one(x, k);
+      } else {
+        ++k;
+        pending_.fetch_sub(1, std::memory_order_relaxed);
+      }
     }
   }
 
