@@ -27,37 +27,6 @@ using detail::log_level;
 // Attaches seen before their grants, kept to match them (the oldest are forgotten past this).
 constexpr std::size_t max_early_attaches = 4096;
 
-void put_text(std::string& out, const std::string& text) {
-  append_u32(out, static_cast<std::uint32_t>(text.size()));
-  out += text;
-}
-
-// Reads the length-prefixed texts and the final u64 of a grant or an attach.
-class grant_reader {
- public:
-  grant_reader(std::span<const std::byte> bytes, const char* what) : rest_(bytes), what_(what) {}
-  std::string text() {
-    if (rest_.size() < 4) truncated();
-    std::uint32_t n = 0;
-    for (std::size_t i = 0; i < 4; ++i)
-      n |= std::to_integer<std::uint32_t>(rest_[i]) << (8 * i);
-    rest_ = rest_.subspan(4);
-    if (rest_.size() < n) truncated();
-    std::string out(reinterpret_cast<const char*>(rest_.data()), n);
-    rest_ = rest_.subspan(n);
-    return out;
-  }
-  std::uint64_t token() {
-    if (rest_.size() != 8) truncated();
-    return read_u64(rest_, what_);
-  }
-
- private:
-  [[noreturn]] void truncated() const { throw_undecodable(what_, "it is truncated"); }
-  std::span<const std::byte> rest_;
-  const char* what_;
-};
-
 std::string grant_key(const std::string& grantor, std::uint64_t token) {
   return fmt::format("{}/{}", grantor, token);
 }
@@ -162,11 +131,12 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
 }
 
 void node::on_grant_actor(std::span<const std::byte> body) {
-  grant_reader in(body, "actor grant");
+  field_reader in(body, "actor grant");
   const std::string actor = in.text();
   const std::string grantee = in.text();
   const std::string grantor = in.text();
-  const std::string key = grant_key(grantor, in.token());
+  const std::string key = grant_key(grantor, in.integer(8));
+  in.finish();
   std::lock_guard lock(mutex_);
   if (early_attaches_.erase(key) != 0) return;  // the grantee attached already, with its own
   auto found = exports_.find(actor);
@@ -175,10 +145,11 @@ void node::on_grant_actor(std::span<const std::byte> body) {
 }
 
 void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
-  grant_reader in(body, "actor attach");
+  field_reader in(body, "actor attach");
   const std::string actor = in.text();
   const std::string grantor = in.text();
-  const std::string key = grant_key(grantor, in.token());
+  const std::string key = grant_key(grantor, in.integer(8));
+  in.finish();
   detail::actor_base* surplus = nullptr;  // a handle to give back (this link holds one)
   bool ended = false;
   {
@@ -189,14 +160,7 @@ void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
     } else {
       exported_actor& e = found->second;
       const bool granted = grants_.erase(key) != 0;  // its handle is this link's now
-      if (!granted) {
-        early_attaches_.insert(key);
-        early_attach_order_.push_back(key);
-        if (early_attach_order_.size() > max_early_attaches) {
-          early_attaches_.erase(early_attach_order_.front());
-          early_attach_order_.pop_front();
-        }
-      }
+      if (!granted) remember_early_attach(key);
       if (e.holders.count(&c) != 0) {
         if (granted) {
           surplus = e.cell;
@@ -223,6 +187,16 @@ void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
   }
 }
 
+void node::remember_early_attach(const std::string& key) {
+  // mutex_ held. Its grant is on its way (or was lost with its sender, hence the bound).
+  early_attaches_.insert(key);
+  early_attach_order_.push_back(key);
+  if (early_attach_order_.size() > max_early_attaches) {
+    early_attaches_.erase(early_attach_order_.front());
+    early_attach_order_.pop_front();
+  }
+}
+
 detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
   const detail::actor_type* type = detail::find_actor_type(entry.type);
   if (type == nullptr) {
@@ -240,10 +214,7 @@ detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
     {
       std::lock_guard lock(mutex_);
       granted = grants_.erase(key) != 0;
-      if (!granted) {
-        early_attaches_.insert(key);
-        early_attach_order_.push_back(key);
-      }
+      if (!granted) remember_early_attach(key);
       auto found = exports_.find(entry.id);
       if (found != exports_.end()) {
         cell = found->second.cell;

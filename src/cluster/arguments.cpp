@@ -164,16 +164,10 @@ std::shared_ptr<wire_value> node::prepare_arguments(std::shared_ptr<wire_value> 
       out->append_entry_pieces(span, e.size);
     } else {
       // Large values stay here and the receiver pulls them in chunks: no frame size limit, and
-      // the request itself stays small. The value of a tracked object carries its key, so a
-      // node that pulled it once keeps it for the next request naming it.
-      auto held = std::make_shared<wire_value>();
-      held->keep_alive(body);
-      for (auto piece : span)
-        held->append_borrowed(piece);
-      const std::uint64_t key = e.source ? watch_object(*e.source) : 0;
-      const std::uint64_t id = hold(std::move(held), nullptr, key);
-      left.holds.push_back(id);
-      out->append_reference(self, id, e.size, key);
+      // the request itself stays small.
+      const detail::wire_reference held = hold_pieces(body, span, e);
+      left.holds.push_back(held.id);
+      out->append_reference(held.owner, held.id, held.size, held.key);
     }
   }
   if (!body->handles().empty()) {
@@ -214,18 +208,27 @@ void node::append_handle_entries(const wire_value& body, const std::string& targ
     } else if (e.size < hoist_min_bytes) {
       append_entry_bytes(table, wire_value::entry_value, copy_pieces(span));
     } else {
-      auto held = std::make_shared<wire_value>();
-      held->keep_alive(value);
-      for (auto piece : span)
-        held->append_borrowed(piece);
-      const std::uint64_t key = e.source ? watch_object(*e.source) : 0;
-      const std::uint64_t id = hold(std::move(held), nullptr, key);
-      left.holds.push_back(id);
+      const detail::wire_reference held = hold_pieces(value, span, e);
+      left.holds.push_back(held.id);
       wire_value reference;
-      reference.append_reference(self, id, e.size, key);
+      reference.append_reference(held.owner, held.id, held.size, held.key);
       table += copy_pieces(reference.pieces());
     }
   }
+}
+
+detail::wire_reference node::hold_pieces(std::shared_ptr<const wire_value> owner,
+                                         std::span<const std::span<const std::byte>> pieces,
+                                         const wire_value::entry_pieces& entry) {
+  auto held = std::make_shared<wire_value>();
+  held->keep_alive(std::move(owner));
+  for (auto piece : pieces)
+    held->append_borrowed(piece);
+  // The value of a tracked object carries its key: a node that pulled it once keeps it for
+  // the next request naming it, until the object is gone here.
+  const std::uint64_t key = entry.source ? watch_object(*entry.source) : 0;
+  const std::uint64_t id = hold(std::move(held), nullptr, key);
+  return detail::wire_reference{node_id(), id, entry.size, key};
 }
 
 std::uint64_t node::export_ref(const detail::wire_handle& handle, const std::string& target,
@@ -366,15 +369,10 @@ void node::push_ref(std::uint64_t token) noexcept {
         body->append_borrowed(piece);
     } else {
       // Large: held here for the request's receiver to pull, until the request is answered.
-      auto held = std::make_shared<wire_value>();
-      held->keep_alive(value);
-      for (auto piece : span)
-        held->append_borrowed(piece);
-      const std::uint64_t key = e.source ? watch_object(*e.source) : 0;
-      const std::uint64_t hid = hold(std::move(held), nullptr, key);
-      hold_for_request(exported.request, hid);
+      const detail::wire_reference held = hold_pieces(value, span, e);
+      hold_for_request(exported.request, held.id);
       wire_value reference;
-      reference.append_reference(self, hid, e.size, key);
+      reference.append_reference(held.owner, held.id, held.size, held.key);
       prefix.push_back(static_cast<char>(wire_value::entry_reference));
       prefix += copy_pieces(reference.pieces()).substr(9);
     }
@@ -596,18 +594,18 @@ void node::gather(const std::shared_ptr<arrival>& a) {
               [land, pull_into, k = k](std::exception_ptr e, unsigned char tag,
                                        std::span<const std::byte> bytes,
                                        std::shared_ptr<const void> keep) {
-                   if (e) {
-                     land(k, std::move(e), {}, nullptr);
-                   } else if (tag == wire_value::entry_value) {
-                     land(k, nullptr, bytes, std::move(keep));
-                   } else {
-                     try {
-                       pull_into(k, detail::parse_reference(bytes));
-                     } catch (...) {
-                       land(k, std::current_exception(), {}, nullptr);
-                     }
-                   }
-                 });
+                if (e) {
+                  land(k, std::move(e), {}, nullptr);
+                } else if (tag == wire_value::entry_value) {
+                  land(k, nullptr, bytes, std::move(keep));
+                } else {
+                  try {
+                    pull_into(k, detail::parse_reference(bytes));
+                  } catch (...) {
+                    land(k, std::current_exception(), {}, nullptr);
+                  }
+                }
+              });
   }
   a->arrived();  // the gathering's own count: done runs once everything above has
 }

@@ -11,42 +11,35 @@
 
 namespace weft::cluster {
 
-namespace {
-
 void put_text(std::string& out, const std::string& s) {
   append_u32(out, static_cast<std::uint32_t>(s.size()));
   out += s;
 }
 
-// Reads fields from the front of a span, refusing to run past its end.
-class field_reader {
- public:
-  field_reader(std::span<const std::byte>& bytes, const char* what) : bytes_(bytes), what_(what) {}
-  std::uint64_t integer(int width) {
-    need(static_cast<std::size_t>(width));
-    std::uint64_t v = 0;
-    for (int i = 0; i < width; ++i)
-      v |= std::to_integer<std::uint64_t>(bytes_[static_cast<std::size_t>(i)]) << (8 * i);
-    bytes_ = bytes_.subspan(static_cast<std::size_t>(width));
-    return v;
-  }
-  std::string text() {
-    const auto n = static_cast<std::size_t>(integer(4));
-    need(n);
-    std::string s(reinterpret_cast<const char*>(bytes_.data()), n);
-    bytes_ = bytes_.subspan(n);
-    return s;
-  }
+std::uint64_t field_reader::integer(int width) {
+  need(static_cast<std::size_t>(width));
+  std::uint64_t v = 0;
+  for (int i = 0; i < width; ++i)
+    v |= std::to_integer<std::uint64_t>(bytes_[static_cast<std::size_t>(i)]) << (8 * i);
+  bytes_ = bytes_.subspan(static_cast<std::size_t>(width));
+  return v;
+}
 
- private:
-  void need(std::size_t n) const {
-    if (bytes_.size() < n) throw_undecodable(what_, "it is truncated");
-  }
-  std::span<const std::byte>& bytes_;
-  const char* what_;
-};
+std::string field_reader::text() {
+  const auto n = static_cast<std::size_t>(integer(4));
+  need(n);
+  std::string s(reinterpret_cast<const char*>(bytes_.data()), n);
+  bytes_ = bytes_.subspan(n);
+  return s;
+}
 
-}  // namespace
+void field_reader::finish() const {
+  if (!bytes_.empty()) throw_undecodable(what_, "bytes are left over");
+}
+
+void field_reader::need(std::size_t n) const {
+  if (bytes_.size() < n) throw_undecodable(what_, "it is truncated");
+}
 
 void append_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i)

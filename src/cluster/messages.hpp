@@ -197,6 +197,26 @@ std::exception_ptr exception_from(failure f, const std::string& task);
 
 /// Appends `v` to `out` as 4 little-endian bytes.
 void append_u32(std::string& out, std::uint32_t v);
+/// Appends `s` to `out` as a 4-byte little-endian length and its bytes.
+void put_text(std::string& out, const std::string& s);
+
+/// Reads the fields put_text and append_u32/append_u64 wrote from the front of `bytes`, which
+/// it advances, refusing to run past its end (protocol_error naming `what`).
+class field_reader {
+ public:
+  field_reader(std::span<const std::byte>& bytes, const char* what) : bytes_(bytes), what_(what) {}
+  /// A little-endian integer of `width` bytes (4 or 8).
+  std::uint64_t integer(int width);
+  /// A text written by put_text.
+  std::string text();
+  /// Throws protocol_error unless every byte was read.
+  void finish() const;
+
+ private:
+  void need(std::size_t n) const;
+  std::span<const std::byte>& bytes_;
+  const char* what_;
+};
 /// Appends `v` to `out` as 8 little-endian bytes.
 void append_u64(std::string& out, std::uint64_t v);
 /// The 8 little-endian bytes at the front of `bytes`; throws protocol_error naming `what` if

@@ -264,6 +264,11 @@ class node final : public detail::task_router, private connection_events {
                                                         std::uint64_t request,
                                                         outgoing_arguments& left);
   void release_arguments(const outgoing_arguments& left);
+  // Holds the bytes `pieces` (of argument entry `entry`, inside `owner`) here for a receiver
+  // to pull; the reference to send it.
+  detail::wire_reference hold_pieces(std::shared_ptr<const detail::wire_value> owner,
+                                     std::span<const std::span<const std::byte>> pieces,
+                                     const detail::wire_value::entry_pieces& entry);
   std::uint64_t export_ref(const detail::wire_handle& handle, const std::string& target,
                            std::uint64_t request, outgoing_arguments& left);
   void append_handle_entries(const detail::wire_value& body, const std::string& target,
@@ -301,6 +306,7 @@ class node final : public detail::task_router, private connection_events {
   void on_grant_actor(std::span<const std::byte> body);
   void on_attach_granted(connection& c, std::span<const std::byte> body);
   void drop_grants_for(const std::string& node_id);
+  void remember_early_attach(const std::string& key);
   wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
                              const std::string& body);
   // Resource units this node expects node `id` to have free: its last report, less what was

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster_member.hpp"
 #include "process.hpp"
 #include "support/flag.hpp"
 #include "weft/remote.hpp"
@@ -42,15 +43,7 @@ class registry {
 };
 
 weft::config member(weft::node_role role, const std::string& address, int threshold = 0) {
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.cluster.role = role;
-  cfg.cluster.address = address;
-  cfg.cluster.serve_on_start = false;
-  cfg.cluster.offload_threshold = threshold;
-  cfg.cluster.heartbeat_interval = std::chrono::milliseconds(50);
-  cfg.cluster.heartbeat_timeout = std::chrono::milliseconds(3000);
-  return cfg;
+  return weft_test::cluster_member(role, address, threshold);
 }
 
 // Waits (bounded) until `rt` sees `resource` at `units` available over the cluster.

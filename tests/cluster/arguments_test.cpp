@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster_member.hpp"
 #include "process.hpp"
 #include "support/flag.hpp"
 #include "weft/remote.hpp"
@@ -107,16 +108,9 @@ class vector_job {
   std::string home() const { return weft::current_node_id(); }
 };
 
+using weft_test::cluster_member;
 weft::config member(weft::node_role role, const std::string& address) {
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.cluster.role = role;
-  cfg.cluster.address = address;
-  cfg.cluster.serve_on_start = false;
-  cfg.cluster.offload_threshold = 0;
-  cfg.cluster.heartbeat_interval = std::chrono::milliseconds(50);
-  cfg.cluster.heartbeat_timeout = std::chrono::milliseconds(3000);
-  return cfg;
+  return cluster_member(role, address);
 }
 
 weft::config worker_with(const std::string& address, weft::resource_map resources) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster_member.hpp"
 #include "process.hpp"
 #include "weft/bulk_allocator.hpp"
 #include "weft/cluster.hpp"
@@ -50,15 +51,7 @@ int refuse(int x) {
 }
 
 weft::config member(weft::node_role role, const std::string& address) {
-  weft::config cfg;
-  cfg.threads = 2;
-  cfg.cluster.role = role;
-  cfg.cluster.address = address;
-  cfg.cluster.serve_on_start = false;
-  cfg.cluster.offload_threshold = 0;
-  cfg.cluster.heartbeat_interval = std::chrono::milliseconds(50);
-  cfg.cluster.heartbeat_timeout = std::chrono::milliseconds(2000);
-  return cfg;
+  return weft_test::cluster_member(role, address, 0, std::chrono::milliseconds(2000));
 }
 
 }  // namespace
