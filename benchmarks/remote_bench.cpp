@@ -216,19 +216,24 @@ void round_trip_weft(benchmark::State& state) {
   }
 }
 
-void pipelined_asio(benchmark::State& state) {
+// `messages` echo messages written back to back and read back, per item of `pipelined`.
+void echo_back_to_back(benchmark::State& state, std::size_t messages) {
   asio::io_context io;
   tcp::socket socket(io);
   socket.connect(
       tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(echo_port)));
   socket.set_option(tcp::no_delay(true));
-  std::vector<char> out(message_bytes * pipelined, 'x'), in(out.size());
+  std::vector<char> out(message_bytes * messages, 'x'), in(out.size());
   for (auto _ : state) {
     std::thread writer([&] { asio::write(socket, asio::buffer(out)); });
     asio::read(socket, asio::buffer(in));
     writer.join();
   }
   state.SetItemsProcessed(state.iterations() * pipelined);
+}
+
+void pipelined_asio(benchmark::State& state) {
+  echo_back_to_back(state, pipelined);
 }
 
 void pipelined_weft(benchmark::State& state) {
@@ -316,18 +321,7 @@ weft::actor<echo> remote_echo() {
 }
 
 void actor_chain_asio(benchmark::State& state) {
-  asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect(
-      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(echo_port)));
-  socket.set_option(tcp::no_delay(true));
-  std::vector<char> out(message_bytes * pipelined * 2, 'x'), in(out.size());
-  for (auto _ : state) {
-    std::thread writer([&] { asio::write(socket, asio::buffer(out)); });
-    asio::read(socket, asio::buffer(in));
-    writer.join();
-  }
-  state.SetItemsProcessed(state.iterations() * pipelined);
+  echo_back_to_back(state, 2 * pipelined);
 }
 
 void actor_chain_weft(benchmark::State& state) {

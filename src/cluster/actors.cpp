@@ -590,6 +590,10 @@ void node::export_actor(detail::actor_base* cell, const actor_status& named,
 
 void node::add_tombstone(const std::string& id, const std::string& message) {
   std::lock_guard lock(mutex_);
+  add_tombstone_locked(id, message);
+}
+
+void node::add_tombstone_locked(const std::string& id, const std::string& message) {
   if (!tombstones_.emplace(id, message).second) return;
   tombstone_order_.push_back(id);
   if (tombstone_order_.size() > max_tombstones) {
@@ -786,19 +790,20 @@ void node::drop_holders_for(const connection& c) {
 void node::actor_died(detail::actor_base& actor) noexcept {
   exported_actor gone;
   std::string id;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = export_ids_.find(&actor);
-    if (found == export_ids_.end()) return;
-    id = found->second;
-    export_ids_.erase(found);
-    auto entry = exports_.find(id);
-    gone = std::move(entry->second);
-    exports_.erase(entry);
-  }
   const std::string message = death_message(actor);
   try {
-    add_tombstone(id, message);
+    {
+      // The tombstone replaces the export at once: a call arriving now gets the death message.
+      std::lock_guard lock(mutex_);
+      auto found = export_ids_.find(&actor);
+      if (found == export_ids_.end()) return;
+      id = found->second;
+      export_ids_.erase(found);
+      auto entry = exports_.find(id);
+      gone = std::move(entry->second);
+      exports_.erase(entry);
+      add_tombstone_locked(id, message);
+    }
     if (!gone.name.empty()) {
       actor_status named;
       named.name = gone.name;

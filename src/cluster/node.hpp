@@ -317,6 +317,7 @@ class node final : public detail::task_router, private connection_events {
                   std::shared_ptr<detail::wire_value> arguments);
   void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
   void add_tombstone(const std::string& id, const std::string& message);
+  void add_tombstone_locked(const std::string& id, const std::string& message);
   void forget_claim(const actor_status& named) noexcept;
   detail::actor_base* exported_cell(const std::string& id);
   std::string tombstone(const std::string& id);

@@ -27,8 +27,11 @@ namespace {
 struct resume_link final : continuation {
   tbb::task::suspend_point tag{};
   void on_ready() noexcept override {
+    // Read before the release: once resumed, the task may return and reuse this stack slot
+    // while resume() still runs here.
+    const tbb::task::suspend_point point = tag;
     WEFT_HAPPENS_BEFORE(this);
-    tbb::task::resume(tag);
+    tbb::task::resume(point);
   }
 };
 

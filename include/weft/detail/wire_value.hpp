@@ -93,6 +93,8 @@ class wire_value {
       if (h.state) h.state->release();
       if (h.actor) release_actor(h.actor);
     }
+    for (state_base* s : kept_states_)
+      s->release();
     if (owner_release_) owner_release_(owner_);
   }
 
@@ -240,6 +242,12 @@ class wire_value {
     owner_ = owner;
     owner_release_ = release;
   }
+  /// Keeps the ref state `state` (whose value a piece points into) alive as long as this
+  /// value, whatever happens to the refs that named it.
+  void keep_state(state_base& state) {
+    state.retain();
+    kept_states_.push_back(&state);
+  }
   /// Pins `record` in memory for as long as this value (an arena object being sent); may
   /// throw object_lost when it cannot be restored.
   void pin(object_record* record) {
@@ -276,6 +284,7 @@ class wire_value {
   std::vector<std::shared_ptr<const void>> keep_;
   std::vector<object_record*> pins_;
   std::vector<wire_handle> handles_;
+  std::vector<state_base*> kept_states_;
   void* owner_ = nullptr;
   void (*owner_release_)(void*) = nullptr;
 };
@@ -297,6 +306,7 @@ void append_ref_value(state_base& s, wire_value& out) {
       }
       out.pin(r);  // restored if spilled, held while sent
     }
+    out.keep_state(s);  // the bytes may be borrowed from its value
     out.append_entry(st.value(), r);
   }
 }
