@@ -133,9 +133,9 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
       }
       resource_map needs;
       if (task.extras_ && !task.mailbox_) needs = task.extras_->resources;
-      pending_.emplace(id, pending_call{&task, chosen, via.get(), left, std::move(needs)});
-      ++in_flight_[chosen];
-      ++in_flight_total_;
+      auto added =
+          pending_.emplace(id, pending_call{&task, chosen, via.get(), left, std::move(needs)});
+      count_in_flight(added.first->second, true);
     }
     try {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
@@ -143,9 +143,10 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
     } catch (...) {
       {
         std::lock_guard lock(mutex_);
-        if (pending_.erase(id) == 0) return nullptr;  // already failed by a closing connection
-        --in_flight_[chosen];
-        --in_flight_total_;
+        auto found = pending_.find(id);
+        if (found == pending_.end()) return nullptr;  // already failed by a closing connection
+        count_in_flight(found->second, false);
+        pending_.erase(found);
       }
       throw;
     }
@@ -184,10 +185,9 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
     std::lock_guard lock(mutex_);
     auto found = pending_.find(id);
     if (found == pending_.end()) return;  // failed already (its node was declared dead)
+    count_in_flight(found->second, false);
     call = std::move(found->second);
     pending_.erase(found);
-    --in_flight_[call.node];
-    --in_flight_total_;
   }
   release_arguments(call.left);
   detail::task_base& task = *call.task;
@@ -236,8 +236,7 @@ void node::fail_calls_where(const std::function<bool(const pending_call&)>& matc
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (match(it->second)) {
         failed.emplace_back(it->second, why(it->second));
-        --in_flight_[it->second.node];
-        --in_flight_total_;
+        count_in_flight(it->second, false);
         it = pending_.erase(it);
       } else {
         ++it;
@@ -307,6 +306,7 @@ void node::apply_view(cluster_status view) {
     drop_grants_for(id);
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);
+    in_flight_resources_.erase(id);
     actors_placed_.erase(id);
   }
   for (auto& c : to_close)
@@ -317,6 +317,19 @@ void node::apply_view(cluster_status view) {
 
 namespace weft::cluster {
 
+void node::count_in_flight(const pending_call& call, bool sent) {
+  // mutex_ held.
+  if (sent) {
+    ++in_flight_[call.node];
+    ++in_flight_total_;
+  } else {
+    --in_flight_[call.node];
+    --in_flight_total_;
+  }
+  for (const auto& [name, amount] : call.resources)
+    in_flight_resources_[call.node][name] += sent ? amount : -amount;
+}
+
 resource_map node::expected_available(const node_status& n) const {
   // mutex_ held.
   resource_map free = n.available;
@@ -325,9 +338,8 @@ resource_map node::expected_available(const node_status& n) const {
     for (const auto& [name, amount] : r.resources)
       free[name] -= amount;
   }
-  for (const auto& [id, call] : pending_) {
-    if (call.node != n.id) continue;
-    for (const auto& [name, amount] : call.resources)
+  if (auto sent = in_flight_resources_.find(n.id); sent != in_flight_resources_.end()) {
+    for (const auto& [name, amount] : sent->second)
       free[name] -= amount;
   }
   return free;

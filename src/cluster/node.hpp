@@ -312,6 +312,8 @@ class node final : public detail::task_router, private connection_events {
   // Resource units this node expects node `id` to have free: its last report, less what was
   // sent there since (actors not yet confirmed by a later heartbeat, tasks still running).
   resource_map expected_available(const node_status& n) const;
+  // Counts `call` in (sent) or out of what is in flight to its node (mutex_ held).
+  void count_in_flight(const pending_call& call, bool sent);
   std::string describe_resource_holders(const resource_map& needs) const;
   void send_spawn(const std::string& target, spawn_order order,
                   std::shared_ptr<detail::wire_value> arguments);
@@ -375,6 +377,8 @@ class node final : public detail::task_router, private connection_events {
   cluster_status view_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
   std::map<std::string, std::uint64_t> in_flight_;
+  // Resources held by the tasks in flight to each node (counted against what it reported).
+  std::map<std::string, resource_map> in_flight_resources_;
   // Actors this node placed on each node, counted as load there so that actors spread.
   std::map<std::string, std::uint64_t> actors_placed_;
   std::uint64_t in_flight_total_ = 0;

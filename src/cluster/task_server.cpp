@@ -115,8 +115,7 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
   const std::vector<detail::wire_entry> entries = detail::split_entries(rest);
   if (auto plain = plain_arguments(owned, entries)) {
     // Everything is in the request (the common case): no gathering, no pulls.
-    run_served(via, id, header,
-               [fn, plain] { return fn->invoke(plain->values, nullptr); });
+    run_served(via, id, header, [fn, plain] { return fn->invoke(plain->values, nullptr); });
     return;
   }
   std::shared_ptr<arrival> a = receive_arguments(owned, entries, via);
