@@ -1,9 +1,9 @@
 // A request's arguments between nodes (DESIGN.md section 5). The sender keeps large values
 // where they are (the receiver pulls them), exports refs that are not ready yet under tokens
-// (the receiver asks for them and gets the answer once they are ready), and turns the refs and
-// actor handles found inside values into a table of entries. The receiver gathers all of it
-// before the values are decoded; the sender keeps what it left for the request until the
-// request is answered, which the receiver does only after gathering, so nothing it still
+// (it sends each one's value after the request, on its connection, once the ref is ready),
+// and turns the refs and actor handles found inside values into a table of entries. The receiver
+// gathers all of it before the values are decoded; the sender keeps what it left for the request
+// until the request is answered, which the receiver does only after gathering, so nothing it still
 // needs can go away first.
 
 #include "arguments.hpp"
@@ -142,11 +142,9 @@ std::shared_ptr<wire_value> node::prepare_arguments(std::shared_ptr<wire_value> 
   for (const auto& e : body->entries())
     any = any || (e.tag == wire_value::entry_value && e.size >= hoist_min_bytes);
   if (!any) return body;
-  std::string self;
   bool can_be_pulled = false;
   {
     std::lock_guard lock(mutex_);
-    self = id_;
     can_be_pulled = !listen_address_.empty();
   }
   auto out = std::make_shared<wire_value>();
@@ -189,7 +187,7 @@ void node::append_handle_entries(const wire_value& body, const std::string& targ
       continue;
     }
     if (!h.state->ready() || h.state->failed()) {
-      // The receiver asks for it; the answer comes once it is ready (or with its error).
+      // Its value (or its error) follows the request once it is ready.
       const std::uint64_t token = export_ref(h, target, request, left);
       append_entry_bytes(table, wire_value::entry_deferred, detail::deferred_bytes({self, token}));
       continue;
@@ -563,7 +561,7 @@ void node::gather(const std::shared_ptr<arrival>& a) {
           a->arrived();
         });
   }
-  // A table entry's value: its bytes arrived (pulled, or in a resolve's answer).
+  // A table entry's value: its bytes arrived (pulled, or sent after the request).
   auto land = [a](std::uint32_t k, std::exception_ptr e, std::span<const std::byte> bytes,
                   std::shared_ptr<const void> keep) {
     handle_table::slot& s = a->table->slots()[k];

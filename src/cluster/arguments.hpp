@@ -2,8 +2,9 @@
 // The receiving side of a request's arguments (arguments.cpp): what must arrive before they can
 // be decoded here. Values may be in the request itself, in objects to pull from the nodes that
 // hold them, or behind tokens of the sending node (refs that were not ready when it sent the
-// request: it answers once they are). Refs and actor handles inside values come as a table of
-// entries, resolved the same way, and are handed to the decoder through a handle_table.
+// request: it sends their values after it, once they are). Refs and actor handles inside values
+// come as a table of entries, resolved the same way, and are handed to the decoder through a
+// handle_table.
 
 #include <atomic>
 #include <cstdint>
@@ -59,9 +60,9 @@ class handle_table final : public detail::handle_source {
 struct arrival {
   std::shared_ptr<detail::arrived_arguments> arguments;
   std::shared_ptr<handle_table> table;  // null when the values hold no refs or handles
-  std::shared_ptr<connection> via;      // the request's connection (resolves go back on it)
+  std::shared_ptr<connection> via;      // the request's connection (deferred values come on it)
   // Work left: top-level values to pull or to take from a table entry; table entries to pull
-  // or to resolve at the sending node.
+  // or to await from the sending node.
   std::vector<std::pair<std::size_t, detail::wire_reference>> pulls;
   std::vector<std::pair<std::size_t, std::uint32_t>> from_table;
   std::vector<std::pair<std::uint32_t, detail::wire_reference>> table_pulls;

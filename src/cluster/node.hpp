@@ -132,7 +132,8 @@ class node final : public detail::task_router, private connection_events {
 
  private:
   // What a request's arguments left here for the receiver: large values held for it to pull,
-  // and refs exported under tokens for it to resolve. Released when the answer comes.
+  // and refs exported under tokens whose values follow the request. Released when the answer
+  // comes.
   struct outgoing_arguments {
     std::vector<std::uint64_t> holds;
     std::vector<std::uint64_t> exports;

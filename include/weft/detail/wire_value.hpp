@@ -9,9 +9,10 @@
 /// and that many bytes. Tag `entry_value`: the value's bytes (codec.hpp: direct bytes or a
 /// cereal binary archive). Tag `entry_reference`: an object owned by another node (its id as
 /// a length-prefixed text, then the object's id, size and key, 8 bytes each), which the
-/// receiver pulls from that node before the task runs. Tag `entry_deferred`: a ref that the sending
-/// node exported under a token (the node's id as a length-prefixed text, then the token), whose
-/// value the receiver asks that node for; the answer comes once the ref is ready. Tag
+/// receiver pulls from that node before the task runs. Tag `entry_deferred`: a ref that the
+/// sending node exported under a token (at the top level: the 4-byte index of its handle; in
+/// the handle table: the node's id as a length-prefixed text, then the token), whose value that
+/// node sends after the request, on its connection, once the ref is ready. Tag
 /// `entry_handles`, last if present: the refs and actor handles found inside the other values
 /// (a vector of refs, an actor handle), as nested entries in the order the values name them:
 /// value, reference or deferred entries for refs, and `entry_actor` entries for actor handles.
