@@ -251,7 +251,7 @@ TEST_CASE("nodes, cluster_resources and available_resources in-process") {
   const auto nodes = rt.nodes();
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0].id.empty());
-  CHECK(nodes[0].role == "local");
+  CHECK(nodes[0].role == weft::node_role::automatic);
   CHECK(rt.cluster_resources() == weft::resource_map{{"disk", 1}, {"gpu", 2}});
   CHECK(rt.available_resources() == weft::resource_map{{"disk", 1}, {"gpu", 2}});
   auto holder = rt.spawn<gpu_holder>(weft::actor_options{.resources = {{"gpu", 1}}});

@@ -107,9 +107,9 @@ TEST_CASE("wrong version, unknown type and oversized length are refused with a r
   auto frame = wire_frame(frame_type::hello, 1, "hi");
   {
     auto bad = frame;
-    bad[4] = std::byte{2};  // version 2
+    bad[4] = std::byte{weft::wire::protocol_version + 1};  // the next version
     weft::wire::frame_reader reader;
-    CHECK_THROWS_WITH_AS(reader.feed(bad), doctest::Contains("protocol version 2"),
+    CHECK_THROWS_WITH_AS(reader.feed(bad), doctest::Contains("protocol version 3"),
                          weft::protocol_error);
   }
   {

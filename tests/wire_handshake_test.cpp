@@ -1,10 +1,14 @@
-// src/wire/handshake.hpp: HMAC-SHA256 proofs of the shared token.
+// src/wire/handshake.hpp: HMAC-SHA256 proofs of the shared token, and the handshake frame by
+// frame.
 #include "wire/handshake.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
+
+#include "weft/errors.hpp"
 
 namespace {
 
@@ -50,4 +54,111 @@ TEST_CASE("a proof depends on the token, the role, the cluster and both nonces")
       proof, weft::wire::make_proof("s3cret", handshake_role::dialer, "test", a, b)));
   CHECK_FALSE(weft::wire::same_proof(
       proof, weft::wire::make_proof("s3cret", handshake_role::dialer, "prod", b, a)));
+}
+
+namespace {
+
+using weft::wire::frame_type;
+using weft::wire::handshake;
+using weft::wire::handshake_frame;
+using weft::wire::handshake_identity;
+using weft::wire::handshake_role;
+
+weft::wire::nonce filled(unsigned char b) {
+  weft::wire::nonce n;
+  n.fill(std::byte{b});
+  return n;
+}
+
+std::span<const std::byte> payload_of(const handshake_frame& f) {
+  return std::as_bytes(std::span(f.payload.data(), f.payload.size()));
+}
+
+template <class E, class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "nothing thrown";
+}
+
+}  // namespace
+
+TEST_CASE("a dialer and a listener with the same token and cluster finish the handshake") {
+  handshake dialer(handshake_role::dialer, {"lab", "secret", "driver-1"}, filled(1));
+  handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+  CHECK_FALSE(listener.start().has_value());
+  const auto hello = dialer.start();
+  REQUIRE(hello);
+  CHECK(hello->type == frame_type::hello);
+  // Cluster name, the dialer's nonce, its id: length-prefixed texts (4 bytes) around 32 bytes.
+  CHECK(hello->payload.size() == 4 + 3 + 32 + 4 + 8);
+  CHECK(hello->payload.substr(0, 7) == std::string("\x03\x00\x00\x00lab", 7));
+  const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+  REQUIRE(challenge);
+  CHECK(challenge->type == frame_type::challenge);
+  CHECK(listener.peer_id() == "driver-1");
+  CHECK_FALSE(listener.done());
+  const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
+  REQUIRE(proof);
+  CHECK(proof->type == frame_type::proof);
+  const auto welcome = listener.on_frame(proof->type, payload_of(*proof));
+  REQUIRE(welcome);
+  CHECK(welcome->type == frame_type::welcome);
+  CHECK(listener.done());
+  CHECK_FALSE(dialer.done());
+  CHECK_FALSE(dialer.on_frame(welcome->type, payload_of(*welcome)).has_value());
+  CHECK(dialer.done());
+  CHECK(dialer.peer_id() == "head");
+  CHECK(error_of<weft::protocol_error>([&] { dialer.on_frame(frame_type::hello, {}); }) ==
+        "a handshake frame arrived outside the handshake");
+}
+
+TEST_CASE("a handshake refuses another cluster, a wrong token, and frames out of order") {
+  SUBCASE("another cluster") {
+    handshake dialer(handshake_role::dialer, {"lab", "secret", ""}, filled(1));
+    handshake listener(handshake_role::listener, {"prod", "secret", "head"}, filled(2));
+    listener.start();
+    const auto hello = dialer.start();
+    CHECK(error_of<weft::auth_error>([&] { listener.on_frame(hello->type, payload_of(*hello)); }) ==
+          "the peer belongs to cluster 'lab', this node to 'prod'");
+  }
+  SUBCASE("the listener has another token") {
+    handshake dialer(handshake_role::dialer, {"lab", "secret", ""}, filled(1));
+    handshake listener(handshake_role::listener, {"lab", "other", "head"}, filled(2));
+    listener.start();
+    const auto hello = dialer.start();
+    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+    CHECK(error_of<weft::auth_error>([&] {
+            dialer.on_frame(challenge->type, payload_of(*challenge));
+          }).find("the peer could not prove it knows the cluster token") == 0);
+  }
+  SUBCASE("the dialer has another token (it cannot tell; the listener refuses its proof)") {
+    handshake dialer(handshake_role::dialer, {"lab", "other", ""}, filled(1));
+    handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+    listener.start();
+    const auto hello = dialer.start();
+    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+    // The dialer refuses the listener's proof first: it checks before it answers.
+    CHECK(error_of<weft::auth_error>([&] {
+            dialer.on_frame(challenge->type, payload_of(*challenge));
+          }).find("the peer could not prove") == 0);
+    // A proof made with the wrong token is refused by the listener.
+    const std::string forged(32, '\0');
+    CHECK(error_of<weft::auth_error>([&] {
+            listener.on_frame(frame_type::proof, std::as_bytes(std::span(forged)));
+          }) == "wrong token: the peer's proof does not match the cluster token");
+  }
+  SUBCASE("out of order, truncated") {
+    handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+    listener.start();
+    CHECK(error_of<weft::protocol_error>([&] { listener.on_frame(frame_type::proof, {}); }) ==
+          "expected a hello frame to open the handshake, got proof");
+    const std::string cut("\x03\x00\x00\x00la", 6);
+    CHECK(error_of<weft::protocol_error>([&] {
+            listener.on_frame(frame_type::hello, std::as_bytes(std::span(cut)));
+          }) == "a hello frame does not decode: a text of 3 bytes is announced, 2 bytes are left");
+  }
 }

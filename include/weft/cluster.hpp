@@ -15,10 +15,10 @@ namespace weft {
 
 /// One node as the head sees it.
 struct node_status {
-  std::string id;            ///< Assigned by the head: "head", "worker-1", "driver-2", ...
-  std::string role;          ///< "head", "worker" or "driver".
-  std::string address;       ///< Where it listens for peers (host:port).
-  resource_map resources{};  ///< Its resource capacities.
+  std::string id;  ///< Assigned by the head: "head", "worker-1", "driver-2", ...
+  node_role role = node_role::driver;  ///< head, worker or driver (automatic: in-process).
+  std::string address;                 ///< Where it listens for peers (host:port).
+  resource_map resources{};            ///< Its resource capacities.
   /// Units of each resource free at its last heartbeat: neither held by running tasks and
   /// actors nor asked for by work waiting there (negative when more is waiting than free).
   resource_map available{};

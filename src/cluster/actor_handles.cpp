@@ -104,11 +104,7 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
     }
     out.id = id;
   }
-  std::string grant;
-  put_text(grant, out.id);
-  put_text(grant, target);
-  put_text(grant, out.grantor);
-  append_u64(grant, out.grant);
+  const std::string grant = to_bytes(handle_grant{out.id, target, out.grantor, out.grant});
   if (out.owner == out.grantor) {
     on_grant_actor(std::as_bytes(std::span(grant)));
   } else {
@@ -131,12 +127,10 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
 }
 
 void node::on_grant_actor(std::span<const std::byte> body) {
-  field_reader in(body, "actor grant");
-  const std::string actor = in.text();
-  const std::string grantee = in.text();
-  const std::string grantor = in.text();
-  const std::string key = grant_key(grantor, in.integer(8));
-  in.finish();
+  handle_grant g = from_bytes<handle_grant>(body, "actor grant");
+  const std::string& actor = g.actor;
+  const std::string& grantee = g.grantee;
+  const std::string key = grant_key(g.grantor, g.token);
   std::lock_guard lock(mutex_);
   if (early_attaches_.erase(key) != 0) return;  // the grantee attached already, with its own
   auto found = exports_.find(actor);
@@ -145,11 +139,9 @@ void node::on_grant_actor(std::span<const std::byte> body) {
 }
 
 void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
-  field_reader in(body, "actor attach");
-  const std::string actor = in.text();
-  const std::string grantor = in.text();
-  const std::string key = grant_key(grantor, in.integer(8));
-  in.finish();
+  const grant_attach attach = from_bytes<grant_attach>(body, "actor attach");
+  const std::string& actor = attach.actor;
+  const std::string key = grant_key(attach.grantor, attach.token);
   detail::actor_base* surplus = nullptr;  // a handle to give back (this link holds one)
   bool ended = false;
   {
@@ -181,9 +173,7 @@ void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
     actor_end notice;
     notice.id = actor;
     notice.message = tombstone(actor);
-    std::string out(1, static_cast<char>(request_kind::actor_ended));
-    out += to_bytes(notice);
-    c.send(wire::frame_type::request, 0, std::move(out));
+    c.send(wire::frame_type::request, 0, request_payload(request_kind::actor_ended, notice));
   }
 }
 
@@ -248,11 +238,8 @@ detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
     std::lock_guard lock(mutex_);
     proxies_[entry.id] = proxy;
   }
-  std::string attach;
-  put_text(attach, entry.id);
-  put_text(attach, entry.grantor);
-  append_u64(attach, entry.grant);
-  send_to_node(entry.owner, request_kind::attach_granted, attach);
+  send_to_node(entry.owner, request_kind::attach_granted,
+               to_bytes(grant_attach{entry.id, entry.grantor, entry.grant}));
   return proxy;
 }
 

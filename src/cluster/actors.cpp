@@ -122,7 +122,7 @@ void node::fail_asks(const std::string& why) {
 
 void node::forget_claim(const actor_status& named) noexcept {
   try {
-    std::string body = to_bytes(named);
+    std::string body = to_bytes(to_record(named));
     if (settings_.role == node_role::head) {
       asio::post(io_, [this, body = std::move(body)] {
         head_forget_name(std::as_bytes(std::span(body)));
@@ -159,7 +159,7 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
     }
     for (const node_status& n : view_.nodes) {
       if (n.id != o.node) continue;
-      if (n.role == "head" ||
+      if (n.role == node_role::head ||
           !std::binary_search(n.actor_types.begin(), n.actor_types.end(), type->name)) {
         throw error(fmt::format(
             "cannot spawn {} on node {} (actor_options::node): that node's program does not "
@@ -259,10 +259,10 @@ detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
   const auto patience = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
   const auto deadline = clock::now() + patience;
   while (!options.name.empty()) {
-    const wire::byte_buffer answer = ask_head(request_kind::claim_name, to_bytes(named));
-    claim_reply reply = from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
+    const wire::byte_buffer answer = ask_head(request_kind::claim_name, to_bytes(to_record(named)));
+    const claim_reply reply = from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
     if (reply.claimed) break;
-    const actor_status& holder = reply.holder;
+    const actor_status holder = from_record(reply.holder);
     if (request.get_existing && holder.type != named.type) {
       throw error(
           fmt::format("get_or_spawn: the actor named '{}' in namespace '{}' is a {}, not a {}",
@@ -356,10 +356,7 @@ detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
 
 void node::send_spawn(const std::string& target, spawn_order order,
                       std::shared_ptr<detail::wire_value> arguments) {
-  const std::string encoded = to_bytes(order);
-  std::string prefix(1, static_cast<char>(request_kind::spawn_actor));
-  append_u32(prefix, static_cast<std::uint32_t>(encoded.size()));
-  prefix += encoded;
+  std::string prefix = request_payload(request_kind::spawn_actor, order);
   std::shared_ptr<connection> via;
   const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
   outgoing_arguments left;
@@ -395,7 +392,7 @@ bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) 
       if (it->request != id) continue;
       if (ok && payload.size() >= 9) {
         it->request = 0;  // until a later heartbeat of that node shows the actor
-        it->after = read_u64(payload.subspan(1), "spawn answer");
+        it->after = from_bytes<spawn_answer>(payload.subspan(1), "spawn answer").heartbeats_sent;
       } else {
         reservations_.erase(it);
       }
@@ -424,8 +421,9 @@ detail::actor_base* node::find_actor(const std::string& name, const std::string&
   actor_status asked;
   asked.name = name;
   asked.name_space = ns;
-  const wire::byte_buffer answer = ask_head(request_kind::find_name, to_bytes(asked));
-  const actor_status where = from_bytes<actor_status>(std::span(answer).subspan(1), "named actor");
+  const wire::byte_buffer answer = ask_head(request_kind::find_name, to_bytes(to_record(asked)));
+  const actor_status where =
+      from_record(from_bytes<actor_record>(std::span(answer).subspan(1), "named actor"));
   if (where.id.empty()) return nullptr;         // no live actor of that name in the cluster
   if (where.node == node_id()) return nullptr;  // it was here and has just ended
   const detail::actor_type* registered = detail::find_actor_type(type);
@@ -454,7 +452,8 @@ detail::actor_base* node::attach_proxy(const actor_status& where, const std::typ
   if (actor_proxy* p = existing_proxy()) return p;
   // The owner counts this node as a holder before the stand-in exists, and says whether the
   // actor still lives (a lookup of an ending actor finds nothing).
-  const wire::byte_buffer answer = ask_node(where.node, request_kind::attach_actor, where.id);
+  const wire::byte_buffer answer =
+      ask_node(where.node, request_kind::attach_actor, to_bytes(actor_id_message{where.id}));
   if (answer[0] != std::byte(response_status::ok)) return nullptr;
   if (actor_proxy* p = existing_proxy()) return p;  // made by another thread meanwhile
   actor_options shown;
@@ -502,7 +501,7 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
     header.name = call.extras_ ? call.extras_->name : std::string();
     header.retries = call.extras_ ? call.extras_->retries_left : 0;
     std::string prefix(1, static_cast<char>(request_kind::call_actor));
-    append_actor_call_header(prefix, header);
+    wire::append(prefix, header);
     bool unsent = false;
     std::exception_ptr failed =
         send_call(call, proxy.owner(), std::move(via), std::move(prefix), unsent);
@@ -517,12 +516,12 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
 }
 
 void node::kill_remote_actor(const std::string& owner, const std::string& id) noexcept {
-  send_to_node(owner, request_kind::kill_actor, id);
+  send_to_node(owner, request_kind::kill_actor, to_bytes(actor_id_message{id}));
 }
 
 void node::release_remote_actor(const std::string& owner, const std::string& id) noexcept {
   if (stopped_.load()) return;  // the owner lets go when the connection closes
-  send_to_node(owner, request_kind::release_actor, id);
+  send_to_node(owner, request_kind::release_actor, to_bytes(actor_id_message{id}));
 }
 
 void node::forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept {
@@ -611,18 +610,12 @@ std::string node::tombstone(const std::string& id) {
 }
 
 void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& request) {
-  // Payload: kind byte, u32 length, spawn order, encoded argument entries.
+  // Payload: kind byte, spawn order, encoded argument entries.
   auto owned = std::make_shared<wire::byte_buffer>(std::move(request.payload));
-  const std::span<const std::byte> body = std::span<const std::byte>(*owned).subspan(1);
-  if (body.size() < 4) throw protocol_error("a spawn request is truncated");
-  std::uint32_t length = 0;
-  for (int i = 0; i < 4; ++i)
-    length |= std::to_integer<std::uint32_t>(body[static_cast<std::size_t>(i)]) << (8 * i);
-  if (body.size() - 4 < length) throw protocol_error("a spawn request is truncated");
-  spawn_order order = from_bytes<spawn_order>(body.subspan(4, length), "spawn order");
+  std::span<const std::byte> body = std::span<const std::byte>(*owned).subspan(1);
+  spawn_order order = take_front<spawn_order>(body, "spawn order");
   auto via = shared(c);
-  std::shared_ptr<arrival> a =
-      receive_arguments(owned, detail::split_entries(body.subspan(4 + length)), via);
+  std::shared_ptr<arrival> a = receive_arguments(owned, detail::split_entries(body), via);
   const std::string self = node_id();
   actor_status named;
   named.name = order.name;
@@ -691,9 +684,8 @@ void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& request) {
 void node::answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id) {
   // With the count of heartbeats sent so far: the spawner counts the actor's resources as
   // taken here until a later heartbeat shows them.
-  std::string answer(1, static_cast<char>(response_status::ok));
-  append_u64(answer, heartbeats_sent_.load(std::memory_order_acquire));
-  via->send(wire::frame_type::response, id, std::move(answer));
+  const spawn_answer answer{heartbeats_sent_.load(std::memory_order_acquire)};
+  via->send(wire::frame_type::response, id, response_payload(response_status::ok, answer));
 }
 
 detail::actor_base* node::exported_cell(const std::string& id) {
@@ -705,7 +697,7 @@ detail::actor_base* node::exported_cell(const std::string& id) {
 }
 
 void node::on_attach_actor(connection& c, std::uint64_t request, std::span<const std::byte> body) {
-  const std::string id(reinterpret_cast<const char*>(body.data()), body.size());
+  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
   detail::actor_base* extra = nullptr;
   bool attached = false;
   {
@@ -745,7 +737,7 @@ void node::on_attach_actor(connection& c, std::uint64_t request, std::span<const
 }
 
 void node::on_release_actor(connection& c, std::span<const std::byte> body) {
-  const std::string id(reinterpret_cast<const char*>(body.data()), body.size());
+  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
   detail::actor_base* cell = nullptr;
   {
     std::lock_guard lock(mutex_);
@@ -762,7 +754,7 @@ void node::on_release_actor(connection& c, std::span<const std::byte> body) {
 }
 
 void node::on_kill_actor(connection& c, std::span<const std::byte> body) {
-  const std::string id(reinterpret_cast<const char*>(body.data()), body.size());
+  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
   if (detail::actor_base* cell = exported_cell(id)) {
     log(log_level::info, "{} killed at the request of {}", cell->describe(), c.describe());
     cell->kill("killed by runtime::kill", false);

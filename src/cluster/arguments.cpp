@@ -31,9 +31,10 @@ using detail::wire_value;
 constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
 
 void append_entry_bytes(std::string& out, unsigned char tag, std::span<const std::byte> body) {
-  out.push_back(static_cast<char>(tag));
-  append_u64(out, body.size());
-  out.append(reinterpret_cast<const char*>(body.data()), body.size());
+  wire::field_writer w(out);
+  w.u8(tag);
+  w.u64(body.size());
+  w.raw(body);
 }
 
 void append_entry_bytes(std::string& out, unsigned char tag, const std::string& body) {
@@ -42,15 +43,14 @@ void append_entry_bytes(std::string& out, unsigned char tag, const std::string& 
 
 std::string le32(std::uint32_t v) {
   std::string out;
-  append_u32(out, v);
+  wire::field_writer(out).u32(v);
   return out;
 }
 
 std::uint32_t read_u32(std::span<const std::byte> bytes) {
-  if (bytes.size() != 4) throw protocol_error("a deferred argument's handle index is malformed");
-  std::uint32_t v = 0;
-  for (std::size_t i = 0; i < 4; ++i)
-    v |= std::to_integer<std::uint32_t>(bytes[i]) << (8 * i);
+  wire::field_reader in(bytes, "deferred argument's handle index");
+  const std::uint32_t v = in.u32();
+  in.finish();
   return v;
 }
 
@@ -337,8 +337,7 @@ void node::push_ref(std::uint64_t token) noexcept {
   }
   if (!via) return;  // its connection closed: the receiver failed the request already
   const std::string self = node_id();
-  std::string prefix(1, static_cast<char>(request_kind::ref_value));
-  append_u64(prefix, token);
+  std::string prefix = request_payload(request_kind::ref_value, ref_value_header{token});
   try {
     detail::state_base& state = *exported.state;
     if (state.failed()) {
@@ -377,8 +376,7 @@ void node::push_ref(std::uint64_t token) noexcept {
     via->send(wire::frame_type::request, 0, std::move(prefix), std::move(body));
   } catch (...) {
     try {
-      std::string failed(1, static_cast<char>(request_kind::ref_value));
-      append_u64(failed, token);
+      std::string failed = request_payload(request_kind::ref_value, ref_value_header{token});
       failed += failure_prefix(describe_exception(std::current_exception(), self));
       via->send(wire::frame_type::request, 0, std::move(failed));
     } catch (const std::exception& e) {
@@ -408,9 +406,10 @@ void node::await_ref(const std::shared_ptr<connection>& via, std::uint64_t token
 
 void node::on_ref_value(connection& c, std::span<const std::byte> body) {
   // Payload after the kind byte: token, status, then a tag and an entry's bytes, or a failure.
-  const std::uint64_t token = read_u64(body, "ref value");
+  std::span<const std::byte> rest = body;
+  const std::uint64_t token = take_front<ref_value_header>(rest, "ref value").token;
   pending_resolve waiting;
-  auto frame = std::make_shared<wire::byte_buffer>(body.begin() + 8, body.end());
+  auto frame = std::make_shared<wire::byte_buffer>(rest.begin(), rest.end());
   {
     std::lock_guard lock(mutex_);
     const auto key = std::make_pair(static_cast<const connection*>(&c), token);

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "connection.hpp"
-#include "messages.hpp"
+#include "protocol.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
 
@@ -70,7 +70,7 @@ wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_ki
 
 cluster_status query_cluster(const cluster_settings& settings, std::chrono::milliseconds timeout) {
   wire::byte_buffer answer = ask_head(settings, cluster::request_kind::status, timeout);
-  return cluster::from_bytes<cluster_status>(answer, "cluster status");
+  return wire::from_record(wire::from_bytes<wire::cluster_view>(answer, "cluster status"));
 }
 
 void stop_cluster(const cluster_settings& settings, std::chrono::milliseconds timeout) {
@@ -93,7 +93,7 @@ std::string format_status(const cluster_status& status) {
     for (const auto& a : n.actor_types)
       functions += fmt::format("{}actor:{}", functions.empty() ? "" : ",", a);
     out += fmt::format("{:<12} {:<7} {:<22} {:>7} {:>6} {:>8} {:>12} {:>12} {:>8.1f}s  [{}] {}\n",
-                       n.id, n.role, n.address.empty() ? "-" : n.address, n.pid, n.load,
+                       n.id, role_name(n.role), n.address.empty() ? "-" : n.address, n.pid, n.load,
                        n.tasks_served, n.bytes_sent, n.bytes_received, n.uptime_seconds, resources,
                        functions.empty() ? "-" : functions);
   }

@@ -34,55 +34,6 @@ constexpr std::size_t direct_read_min = 1 << 20;
 // sending thread itself; closer frames are batched by the io thread.
 constexpr auto direct_write_gap = std::chrono::microseconds(50);
 
-void put_text(std::vector<std::byte>& out, const std::string& s) {
-  const std::size_t n = std::min<std::size_t>(s.size(), 255);
-  out.push_back(std::byte(n));
-  const auto* p = reinterpret_cast<const std::byte*>(s.data());
-  out.insert(out.end(), p, p + n);
-}
-
-template <std::size_t N>
-void put_array(std::vector<std::byte>& out, const std::array<std::byte, N>& a) {
-  out.insert(out.end(), a.begin(), a.end());
-}
-
-// Reads the fields of a handshake payload, throwing protocol_error when it runs short.
-class field_reader {
- public:
-  field_reader(std::span<const std::byte> bytes, const char* what) : rest_(bytes), what_(what) {}
-  std::string text() {
-    need(1);
-    const std::size_t n = std::to_integer<std::size_t>(rest_[0]);
-    need(1 + n);
-    std::string s(reinterpret_cast<const char*>(rest_.data() + 1), n);
-    rest_ = rest_.subspan(1 + n);
-    return s;
-  }
-  template <std::size_t N>
-  std::array<std::byte, N> array() {
-    need(N);
-    std::array<std::byte, N> a;
-    std::memcpy(a.data(), rest_.data(), N);
-    rest_ = rest_.subspan(N);
-    return a;
-  }
-  void end() const {
-    if (!rest_.empty()) throw protocol_error(fmt::format("a {} frame is too long", what_));
-  }
-
- private:
-  void need(std::size_t n) const {
-    if (rest_.size() < n) throw protocol_error(fmt::format("a {} frame is truncated", what_));
-  }
-  std::span<const std::byte> rest_;
-  const char* what_;
-};
-
-std::vector<std::byte> bytes_of(const std::string& s) {
-  const auto* p = reinterpret_cast<const std::byte*>(s.data());
-  return {p, p + s.size()};
-}
-
 }  // namespace
 
 connection::connection(asio::io_context& io, connection_events& events, link_identity identity,
@@ -158,17 +109,12 @@ void connection::start_handshake() {
                                self->identity_.handshake_timeout.count()));
     }
   });
-  my_nonce_ = wire::make_nonce();
-  if (role_ == wire::handshake_role::dialer) {
-    std::vector<std::byte> hello;
-    put_text(hello, identity_.cluster_name);
-    put_array(hello, my_nonce_);
-    put_text(hello, identity_.self_id);
-    stage_ = stage::challenge;
-    write_handshake(wire::frame_type::hello, std::move(hello));
-  } else {
-    stage_ = stage::hello;
-  }
+  handshake_.emplace(
+      role_, wire::handshake_identity{identity_.cluster_name, identity_.token, identity_.self_id},
+      wire::make_nonce());
+  stage_ = stage::handshaking;
+  if (std::optional<wire::handshake_frame> hello = handshake_->start())
+    write_handshake(std::move(*hello));
   read_more();
 }
 
@@ -270,99 +216,34 @@ void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
 }
 
 void connection::on_handshake_frame(wire::frame&& f) {
-  auto expect = [&](wire::frame_type t, const char* when) {
-    if (f.header.type != t) {
-      throw protocol_error(fmt::format("expected a {} frame {}, got {}",
-                                       wire::type_name(static_cast<std::uint16_t>(t)), when,
-                                       wire::type_name(static_cast<std::uint16_t>(f.header.type))));
-    }
-  };
-  const std::string& cluster = identity_.cluster_name;
-  switch (stage_) {
-    case stage::hello: {  // listener
-      expect(wire::frame_type::hello, "to open the handshake");
-      field_reader in(f.payload, "hello");
-      std::string their_cluster = in.text();
-      peer_nonce_ = in.array<32>();
-      peer_id_ = in.text();
-      in.end();
-      if (their_cluster != cluster) {
-        throw auth_error(fmt::format("the peer belongs to cluster '{}', this node to '{}'",
-                                     their_cluster, cluster));
-      }
-      std::vector<std::byte> out;
-      put_array(out, my_nonce_);
-      put_array(out, wire::make_proof(identity_.token, wire::handshake_role::listener, cluster,
-                                      peer_nonce_, my_nonce_));
-      stage_ = stage::proof;
-      write_handshake(wire::frame_type::challenge, std::move(out));
-      return;
-    }
-    case stage::challenge: {  // dialer
-      expect(wire::frame_type::challenge, "after hello");
-      field_reader in(f.payload, "challenge");
-      peer_nonce_ = in.array<32>();
-      auto their_proof = in.array<32>();
-      in.end();
-      auto expected = wire::make_proof(identity_.token, wire::handshake_role::listener, cluster,
-                                       my_nonce_, peer_nonce_);
-      if (!wire::same_proof(their_proof, expected)) {
-        throw auth_error(
-            "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
-            "sides)");
-      }
-      std::vector<std::byte> out;
-      put_array(out, wire::make_proof(identity_.token, wire::handshake_role::dialer, cluster,
-                                      my_nonce_, peer_nonce_));
-      stage_ = stage::welcome;
-      write_handshake(wire::frame_type::proof, std::move(out));
-      return;
-    }
-    case stage::proof: {  // listener
-      expect(wire::frame_type::proof, "after challenge");
-      field_reader in(f.payload, "proof");
-      auto their_proof = in.array<32>();
-      in.end();
-      auto expected = wire::make_proof(identity_.token, wire::handshake_role::dialer, cluster,
-                                       peer_nonce_, my_nonce_);
-      if (!wire::same_proof(their_proof, expected)) {
-        throw auth_error("wrong token: the peer's proof does not match the cluster token");
-      }
-      std::vector<std::byte> out;
-      put_text(out, identity_.self_id);
-      {
-        // Batched writes wait until the welcome is written; frames may arrive at once.
-        std::lock_guard lock(queue_mutex_);
-        writing_ = true;
-      }
-      write_handshake(wire::frame_type::welcome, std::move(out), true);
-      become_open();
-      return;
-    }
-    case stage::welcome: {  // dialer
-      expect(wire::frame_type::welcome, "after proof");
-      field_reader in(f.payload, "welcome");
-      std::string id = in.text();
-      in.end();
-      if (peer_id_.empty()) peer_id_ = id;
-      become_open();
-      return;
-    }
-    default:
-      throw protocol_error("a handshake frame arrived outside the handshake");
+  std::optional<wire::handshake_frame> answer = handshake_->on_frame(f.header.type, f.payload);
+  if (peer_id_.empty()) peer_id_ = handshake_->peer_id();
+  if (!handshake_->done()) {
+    if (answer) write_handshake(std::move(*answer));
+    return;
   }
+  if (answer) {
+    // The listener's welcome: batched writes wait until it is written; frames may arrive at
+    // once.
+    {
+      std::lock_guard lock(queue_mutex_);
+      writing_ = true;
+    }
+    write_handshake(std::move(*answer), true);
+  }
+  handshake_.reset();
+  become_open();
 }
 
-void connection::write_handshake(wire::frame_type type, std::vector<std::byte> payload,
-                                 bool then_write_queue) {
+void connection::write_handshake(wire::handshake_frame frame, bool then_write_queue) {
   struct frame_bytes {
     std::array<std::byte, wire::header_size> header;
-    std::vector<std::byte> payload;
+    std::string payload;
   };
   auto out = std::make_shared<frame_bytes>();
-  out->payload = std::move(payload);
-  const std::span<const std::byte> pieces[] = {out->payload};
-  out->header = wire::encode_header(type, 0, pieces, handshake_max_payload);
+  out->payload = std::move(frame.payload);
+  const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(out->payload))};
+  out->header = wire::encode_header(frame.type, 0, pieces, handshake_max_payload);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out->header), asio::buffer(out->payload)};
   // Handshake frames never overlap each other, and batched writes start only once the last
   // one is written.
@@ -532,8 +413,10 @@ void connection::refuse(const std::string& reason) {
         role_ == wire::handshake_role::listener ? "from " + describe() : "to " + describe(),
         reason);
     // Best effort: tell the peer why before closing (ignored if the socket is gone).
-    std::vector<std::byte> payload = bytes_of(reason.substr(0, 512));
-    const std::span<const std::byte> pieces[] = {payload};
+    // Cut to what a peer that has not proved anything accepts (a goodbye is only read by a
+    // person).
+    const std::string payload = reason.substr(0, 512);
+    const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(payload))};
     auto header = wire::encode_header(wire::frame_type::goodbye, 0, pieces);
     std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(payload)};
     boost::system::error_code ignored;

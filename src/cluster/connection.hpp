@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,7 +115,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::shared_ptr<detail::wire_value> body;
     std::size_t written = 0;  // bytes of it the sending thread already wrote
   };
-  enum class stage { connecting, hello, challenge, proof, welcome, open, closed };
+  enum class stage { connecting, handshaking, open, closed };
 
   void start_handshake();
   void read_more();
@@ -122,8 +123,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_handshake_frame(wire::frame&& f);
   // Reads the rest of a large frame (`have` payload bytes already in it) straight into place.
   void read_rest(std::shared_ptr<wire::frame> f, std::size_t have);
-  void write_handshake(wire::frame_type type, std::vector<std::byte> payload,
-                       bool then_write_queue = false);
+  void write_handshake(wire::handshake_frame frame, bool then_write_queue = false);
   void become_open();
   void start_write();
   // Writes as much of `q` as the socket takes now, from the calling thread, without blocking;
@@ -141,8 +141,7 @@ class connection : public std::enable_shared_from_this<connection> {
   stage stage_ = stage::connecting;
   std::string peer_id_;
   std::string peer_address_;
-  wire::nonce my_nonce_{};
-  wire::nonce peer_nonce_{};
+  std::optional<wire::handshake> handshake_;  // from start_handshake until open
   wire::frame_reader reader_;
   std::vector<std::byte> read_buffer_;
 

@@ -96,7 +96,7 @@ bool node::route(detail::task_base& task) noexcept {
   header.resources = needs;
   std::string prefix(1, static_cast<char>(request_kind::run_task));
   try {
-    append_task_header(prefix, header);
+    wire::append(prefix, header);
   } catch (...) {
     fail_call(task, std::current_exception());
     return true;
@@ -205,10 +205,8 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
     if (status == response_status::ok) {
       task.complete_remote(body);
     } else if (status == response_status::held) {
-      if (body.size() != 16) throw protocol_error("a held result's answer has the wrong size");
-      const std::uint64_t object = read_u64(body, "held result");
-      const std::uint64_t size = read_u64(body.subspan(8), "held result");
-      task.complete_held(remote_result(call.node, object, size));
+      const held_result held = from_bytes<held_result>(body, "held result");
+      task.complete_held(remote_result(call.node, held.object, held.size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
       if (task.mailbox_ != nullptr && f.type == actor_died_type) {

@@ -25,7 +25,7 @@ void node::head_start() {
   start_listening(at.host, at.port);
   node_status me;
   me.id = "head";
-  me.role = "head";
+  me.role = node_role::head;
   me.address = listen_address_;
   me.resources = core_.settings().resources;
   me.pid = static_cast<std::int64_t>(::getpid());
@@ -38,9 +38,9 @@ void node::head_start() {
 
 void node::head_on_join(connection& c, std::uint64_t id, std::span<const std::byte> body) {
   if (member_of_.count(&c) != 0) throw protocol_error("a node joined twice on one connection");
-  node_status joining = from_bytes<node_status>(body, "join request");
-  if (joining.role != "worker" && joining.role != "driver") {
-    throw protocol_error(fmt::format("a node asked to join as '{}'", joining.role));
+  node_status joining = from_record(from_bytes<node_record>(body, "join request"));
+  if (joining.role != node_role::worker && joining.role != node_role::driver) {
+    throw protocol_error(fmt::format("a node asked to join as '{}'", role_name(joining.role)));
   }
   std::sort(joining.functions.begin(), joining.functions.end());
   const std::string new_id = members_->join(std::move(joining), clock::now());
@@ -48,10 +48,8 @@ void node::head_on_join(connection& c, std::uint64_t id, std::span<const std::by
   log(log_level::info, "node {} joined from {}", new_id, c.describe());
   join_reply reply;
   reply.id = new_id;
-  reply.view = members_->view(clock::now());
-  std::string prefix(1, static_cast<char>(response_status::ok));
-  prefix += to_bytes(reply);
-  c.send(wire::frame_type::response, id, std::move(prefix));
+  reply.view = to_record(members_->view(clock::now()));
+  c.send(wire::frame_type::response, id, response_payload(response_status::ok, reply));
   head_broadcast();
 }
 
@@ -128,32 +126,32 @@ std::string name_key(const actor_status& a) {
 }  // namespace
 
 std::string node::head_answer(request_kind kind, std::span<const std::byte> body) {
-  actor_status asked = from_bytes<actor_status>(body, "named actor");
+  actor_status asked = from_record(from_bytes<actor_record>(body, "named actor"));
   std::string answer(1, static_cast<char>(response_status::ok));
   auto found = names_.find(name_key(asked));
   if (kind == request_kind::claim_name) {
     // One directory, one io thread: two nodes claiming the same name get one winner.
     claim_reply reply;
     if (found != names_.end()) {
-      reply.holder = found->second;
+      reply.holder = to_record(found->second);
     } else if (!members_->contains(asked.node)) {
       throw protocol_error(
           fmt::format("a name was claimed for node '{}', which is not a member", asked.node));
     } else {
       reply.claimed = true;
-      reply.holder = asked;
+      reply.holder = to_record(asked);
       names_.emplace(name_key(asked), std::move(asked));
     }
     answer += to_bytes(reply);
     return answer;
   }
   // No live actor of that name: an actor_status with an empty id.
-  answer += to_bytes(found == names_.end() ? actor_status{} : found->second);
+  answer += to_bytes(to_record(found == names_.end() ? actor_status{} : found->second));
   return answer;
 }
 
 void node::head_forget_name(std::span<const std::byte> body) {
-  const actor_status gone = from_bytes<actor_status>(body, "named actor");
+  const actor_status gone = from_record(from_bytes<actor_record>(body, "named actor"));
   auto found = names_.find(name_key(gone));
   if (found != names_.end() && found->second.id == gone.id) names_.erase(found);
 }
@@ -168,7 +166,7 @@ void node::head_drop_names_of(const std::string& node_id) {
 }
 
 void node::head_broadcast() {
-  const std::string view = to_bytes(members_->view(clock::now()));
+  const std::string view = to_bytes(to_record(members_->view(clock::now())));
   for (const auto& [link, member] : member_of_)
     member_link(link)->send(wire::frame_type::heartbeat, 0, view);
 }

@@ -16,7 +16,7 @@ membership::membership(std::string cluster_name, node_status head, clock::time_p
 std::string membership::join(node_status node, clock::time_point now) {
   std::string id;
   do {
-    id = fmt::format("{}-{}", node.role, ++counters_[node.role]);
+    id = fmt::format("{}-{}", role_name(node.role), ++counters_[role_name(node.role)]);
   } while (members_.count(id) != 0);
   node.id = id;
   node.available = node.resources;  // until its first heartbeat says otherwise

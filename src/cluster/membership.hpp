@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "messages.hpp"
+#include "protocol.hpp"
 
 namespace weft::cluster {
 

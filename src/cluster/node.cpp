@@ -170,7 +170,7 @@ void node::join_head() {
 
 void node::send_join(connection& head) {
   node_status me;
-  me.role = role_name(settings_.role == node_role::automatic ? node_role::driver : settings_.role);
+  me.role = settings_.role == node_role::automatic ? node_role::driver : settings_.role;
   me.resources = core_.settings().resources;
   me.functions = detail::remote_function_names();
   me.actor_types = detail::actor_type_names();
@@ -187,9 +187,8 @@ void node::send_join(connection& head) {
     me.address = listen_address_;
   }
   join_request_ = next_request_.fetch_add(1);
-  std::string prefix(1, static_cast<char>(request_kind::join));
-  prefix += to_bytes(me);
-  head.send(wire::frame_type::request, join_request_, std::move(prefix));
+  head.send(wire::frame_type::request, join_request_,
+            request_payload(request_kind::join, to_record(me)));
 }
 
 void node::on_open(connection& c) {
@@ -248,9 +247,8 @@ void node::on_request(connection& c, wire::frame&& f) {
       cluster_status view = members_->view(clock::now());
       for (const auto& [key, named] : names_)
         view.actors.push_back(named);
-      std::string prefix(1, static_cast<char>(response_status::ok));
-      prefix += to_bytes(view);
-      c.send(wire::frame_type::response, id, std::move(prefix));
+      c.send(wire::frame_type::response, id,
+             response_payload(response_status::ok, to_record(view)));
       return;
     }
     case request_kind::stop_cluster:
@@ -338,7 +336,7 @@ void node::on_response(connection& c, wire::frame&& f) {
       std::lock_guard lock(mutex_);
       id_ = reply.id;
     }
-    apply_view(std::move(reply.view));
+    apply_view(from_record(reply.view));
     joined_->set_value();
     joined_.reset();
     return;
@@ -355,7 +353,7 @@ void node::on_heartbeat(connection& c, wire::frame&& f) {
     head_on_heartbeat(c, f.payload);
     return;
   }
-  apply_view(from_bytes<cluster_status>(f.payload, "cluster view"));
+  apply_view(from_record(from_bytes<cluster_view>(f.payload, "cluster view")));
 }
 
 void node::on_closed(connection& c, const std::string& reason) {

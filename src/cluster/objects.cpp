@@ -168,17 +168,16 @@ void node::release_remote(const std::string& owner, std::uint64_t id) {
     if (found != peers_.end()) via = found->second;
   }
   if (!via) return;  // the owner is gone, and its copy with it
-  std::string prefix(1, static_cast<char>(request_kind::release_object));
-  append_u64(prefix, id);
   try {
-    via->send(wire::frame_type::request, 0, std::move(prefix));
+    via->send(wire::frame_type::request, 0,
+              request_payload(request_kind::release_object, object_release{id}));
   } catch (const std::exception& e) {
     log(log_level::warn, "cannot release object {} on node {}: {}", id, owner, e.what());
   }
 }
 
 void node::on_release(std::span<const std::byte> body) {
-  const std::uint64_t id = read_u64(body, "object request");
+  const std::uint64_t id = from_bytes<object_release>(body, "object release").object;
   held_object dropped;
   {
     std::lock_guard lock(mutex_);
@@ -208,9 +207,10 @@ void node::drop_held_for(const connection& c) {
 }
 
 void node::serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body) {
-  const std::uint64_t id = read_u64(body, "object request");
-  const std::uint64_t offset = read_u64(body.subspan(8), "object request");
-  const std::uint64_t length = read_u64(body.subspan(16), "object request");
+  const object_pull pull = from_bytes<object_pull>(body, "object pull");
+  const std::uint64_t id = pull.object;
+  const std::uint64_t offset = pull.offset;
+  const std::uint64_t length = pull.length;
   std::shared_ptr<detail::wire_value> value;
   {
     std::lock_guard lock(mutex_);
@@ -367,29 +367,18 @@ void node::drop_copies_where(
 }
 
 void node::on_object_dropped(std::span<const std::byte> body) {
-  if (body.size() < 4) throw protocol_error("an object_dropped notice is truncated");
-  std::uint32_t length = 0;
-  for (int i = 0; i < 4; ++i)
-    length |= std::to_integer<std::uint32_t>(body[static_cast<std::size_t>(i)]) << (8 * i);
-  if (body.size() < 4 + std::uint64_t{length} + 8)
-    throw protocol_error("an object_dropped notice is truncated");
-  const std::string owner(reinterpret_cast<const char*>(body.data() + 4), length);
-  const std::uint64_t id = read_u64(body.subspan(4 + length), "object_dropped notice");
-  const bool keyed =
-      body.size() > 4 + std::uint64_t{length} + 8 && body[4 + length + 8] == std::byte{1};
+  const object_dropped notice = from_bytes<object_dropped>(body, "object_dropped notice");
   drop_copies_where([&](const std::string& o, std::uint64_t i, bool k) {
-    return o == owner && i == id && k == keyed;
+    return o == notice.owner && i == notice.object && k == notice.keyed;
   });
 }
 
 void node::tell_pullers(std::uint64_t id, const held_object& held) {
   if (held.pullers.empty()) return;
   const std::string self = node_id();
-  std::string notice(1, static_cast<char>(request_kind::object_dropped));
-  append_u32(notice, static_cast<std::uint32_t>(self.size()));
-  notice += self;
-  append_u64(notice, id);
-  notice.push_back(held.key != 0 ? 1 : 0);  // the id is an object key
+  // keyed: the id is an object key
+  const std::string notice =
+      request_payload(request_kind::object_dropped, object_dropped{self, id, held.key != 0});
   for (const auto& weak : held.pullers) {
     if (auto c = weak.lock()) {
       try {
@@ -482,11 +471,8 @@ void node::request_chunk(const std::shared_ptr<pull_job>& job,
     std::lock_guard lock(mutex_);
     pulls_.emplace(request, pull_chunk{job, offset, length});
   }
-  std::string prefix(1, static_cast<char>(request_kind::pull_object));
-  append_u64(prefix, job->object);
-  append_u64(prefix, offset);
-  append_u64(prefix, length);
-  via->send(wire::frame_type::request, request, std::move(prefix));
+  via->send(wire::frame_type::request, request,
+            request_payload(request_kind::pull_object, object_pull{job->object, offset, length}));
 }
 
 std::span<std::byte> node::placement(const wire::frame_header& header, std::size_t& skip) {

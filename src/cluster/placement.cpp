@@ -26,7 +26,7 @@ bool fits(const resource_map& have, const resource_map& needs) {
 
 bool can_run(const node_status& node, catalog list, const std::string& name,
              const resource_map& resources) {
-  if (node.role != "worker") return false;
+  if (node.role != node_role::worker) return false;
   const std::vector<std::string>& names = node.*list;
   if (!std::binary_search(names.begin(), names.end(), name)) return false;
   return fits(node.resources, resources);

@@ -50,10 +50,8 @@ void node::answer_task(reply_link& link) noexcept {
     if (value->size() >= detail::tracked_result_min_bytes) {
       // A large result stays here until the caller (or a task it passes the ref to) pulls it.
       const std::uint64_t object = hold(value, link.via.get());
-      std::string answer(1, static_cast<char>(response_status::held));
-      append_u64(answer, object);
-      append_u64(answer, value->size());
-      link.via->send(wire::frame_type::response, link.request, std::move(answer));
+      link.via->send(wire::frame_type::response, link.request,
+                     response_payload(response_status::held, held_result{object, value->size()}));
       return;
     }
     link.via->send(wire::frame_type::response, link.request,
@@ -103,7 +101,7 @@ void node::serve_task(connection& c, std::uint64_t id, wire::frame&& f) {
   // Payload: kind byte, task header, encoded argument entries.
   auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
   std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
-  const task_header header = read_task_header(rest);
+  const task_header header = take_front<task_header>(rest, "task header");
   const detail::remote_function* fn = detail::find_remote_function(header.function);
   if (fn == nullptr) {
     throw protocol_error(fmt::format(
@@ -144,7 +142,7 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   // Payload: kind byte, actor call header, encoded argument entries.
   auto owned = std::make_shared<wire::byte_buffer>(std::move(f.payload));
   std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
-  const actor_call_header header = read_actor_call_header(rest);
+  const actor_call_header header = take_front<actor_call_header>(rest, "actor call header");
   auto via = shared(c);
   const std::string self = node_id();
   detail::actor_base* cell = exported_cell(header.actor);

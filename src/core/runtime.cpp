@@ -61,7 +61,7 @@ std::string runtime::node_id() const {
 std::vector<node_status> runtime::nodes() const {
   if (core_->router()) return core_->router()->nodes();
   node_status self;
-  self.role = "local";
+  self.role = node_role::automatic;  // in-process only
   self.resources = core_->resource_capacity();
   self.available = core_->spare_resources();
   self.load = core_->live_tasks();

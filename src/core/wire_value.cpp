@@ -7,56 +7,20 @@
 #include <fmt/core.h>
 
 #include "weft/errors.hpp"
+#include "wire/fields.hpp"
 
 namespace weft::detail {
 namespace {
 
-std::uint64_t read_u64(std::span<const std::byte> at) noexcept {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i)
-    v |= std::to_integer<std::uint64_t>(at[i]) << (8 * i);
-  return v;
+// One entry: its tag, its length (8 bytes) and its bytes.
+std::string entry_of(unsigned char tag, std::span<const std::byte> body) {
+  std::string entry;
+  wire::field_writer out(entry);
+  out.u8(tag);
+  out.u64(body.size());
+  out.raw(body);
+  return entry;
 }
-
-void write_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-
-void write_text(std::string& out, const std::string& text) {
-  write_u64(out, text.size());
-  out += text;
-}
-
-// Reads the fields of a deferred or actor entry, each checked against the bytes left.
-class field_cursor {
- public:
-  field_cursor(std::span<const std::byte> bytes, const char* what) : rest_(bytes), what_(what) {}
-  std::uint64_t u64() {
-    if (rest_.size() < 8) truncated();
-    const std::uint64_t v = read_u64(rest_);
-    rest_ = rest_.subspan(8);
-    return v;
-  }
-  std::string text() {
-    const std::uint64_t n = u64();
-    if (n > rest_.size()) truncated();
-    std::string out(reinterpret_cast<const char*>(rest_.data()), static_cast<std::size_t>(n));
-    rest_ = rest_.subspan(static_cast<std::size_t>(n));
-    return out;
-  }
-  void finish() const {
-    if (!rest_.empty())
-      throw protocol_error(fmt::format("{} has {} bytes too many", what_, rest_.size()));
-  }
-
- private:
-  [[noreturn]] void truncated() const {
-    throw protocol_error(fmt::format("{} is truncated", what_));
-  }
-  std::span<const std::byte> rest_;
-  const char* what_;
-};
 
 thread_local wire_value* sink = nullptr;
 thread_local handle_source* source = nullptr;
@@ -101,43 +65,41 @@ void throw_argument_count(std::size_t got, std::size_t expected) {
 
 std::vector<wire_entry> split_entries(std::span<const std::byte> bytes) {
   std::vector<wire_entry> out;
-  while (!bytes.empty()) {
-    if (bytes.size() < 9) throw_bad_value_list(out.size(), 9, bytes.size());
-    const auto tag = std::to_integer<unsigned char>(bytes[0]);
+  wire::field_reader in(bytes, "argument list");
+  while (!in.empty()) {
+    if (in.rest().size() < 9) throw_bad_value_list(out.size(), 9, in.rest().size());
+    const unsigned char tag = in.u8();
     if (tag > wire_value::entry_actor) {
       throw protocol_error(fmt::format("argument {} has an unknown tag {}", out.size(), tag));
     }
-    const std::uint64_t n = read_u64(bytes.subspan(1));
-    bytes = bytes.subspan(9);
-    if (bytes.size() < n) throw_bad_value_list(out.size(), n, bytes.size());
-    out.push_back({tag, bytes.first(static_cast<std::size_t>(n))});
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    const std::uint64_t n = in.u64();
+    if (in.rest().size() < n) throw_bad_value_list(out.size(), n, in.rest().size());
+    out.push_back({tag, in.bytes(n)});
   }
   return out;
 }
 
 wire_reference parse_reference(std::span<const std::byte> bytes) {
-  if (bytes.size() < 8) throw protocol_error("a reference argument is truncated");
-  const std::uint64_t owner_bytes = read_u64(bytes);
-  if (owner_bytes > 255 || bytes.size() != 8 + owner_bytes + 24)
-    throw protocol_error("a reference argument has the wrong size");
+  wire::field_reader in(bytes, "reference argument");
   wire_reference r;
-  r.owner.assign(reinterpret_cast<const char*>(bytes.data() + 8), owner_bytes);
-  r.id = read_u64(bytes.subspan(8 + owner_bytes));
-  r.size = read_u64(bytes.subspan(16 + owner_bytes));
-  r.key = read_u64(bytes.subspan(24 + owner_bytes));
+  r.owner = in.text();
+  r.id = in.u64();
+  r.size = in.u64();
+  r.key = in.u64();
+  in.finish();
   return r;
 }
 
 std::string deferred_bytes(const wire_deferred& d) {
   std::string out;
-  write_text(out, d.node);
-  write_u64(out, d.token);
+  wire::field_writer w(out);
+  w.text(d.node, "node id");
+  w.u64(d.token);
   return out;
 }
 
 wire_deferred parse_deferred(std::span<const std::byte> bytes) {
-  field_cursor in(bytes, "a deferred argument");
+  wire::field_reader in(bytes, "deferred argument");
   wire_deferred d;
   d.node = in.text();
   d.token = in.u64();
@@ -147,14 +109,15 @@ wire_deferred parse_deferred(std::span<const std::byte> bytes) {
 
 std::string actor_bytes(const wire_actor& a) {
   std::string out;
+  wire::field_writer w(out);
   for (const std::string* text : {&a.owner, &a.id, &a.name, &a.name_space, &a.type, &a.grantor})
-    write_text(out, *text);
-  write_u64(out, a.grant);
+    w.text(*text);
+  w.u64(a.grant);
   return out;
 }
 
 wire_actor parse_actor(std::span<const std::byte> bytes) {
-  field_cursor in(bytes, "an actor handle argument");
+  wire::field_reader in(bytes, "actor handle argument");
   wire_actor a;
   for (std::string* text : {&a.owner, &a.id, &a.name, &a.name_space, &a.type, &a.grantor})
     *text = in.text();
@@ -164,24 +127,21 @@ wire_actor parse_actor(std::span<const std::byte> bytes) {
 }
 
 void wire_value::append_tagged(unsigned char tag, std::span<const std::byte> body) {
-  std::string entry(1, static_cast<char>(tag));
-  write_u64(entry, body.size());
-  entry.append(reinterpret_cast<const char*>(body.data()), body.size());
-  std::string& stable = buffers_.emplace_back(std::move(entry));
+  std::string& stable = buffers_.emplace_back(entry_of(tag, body));
   entries_.push_back({tag, pieces_.size(), 1, stable.size()});
   add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
 }
 
 void wire_value::append_reference(const std::string& owner, std::uint64_t id, std::uint64_t size,
                                   std::uint64_t key) {
-  std::string entry(1, static_cast<char>(entry_reference));
-  write_u64(entry, 8 + owner.size() + 24);
-  write_u64(entry, owner.size());
-  entry += owner;
-  write_u64(entry, id);
-  write_u64(entry, size);
-  write_u64(entry, key);
-  std::string& stable = buffers_.emplace_back(std::move(entry));
+  std::string body;
+  wire::field_writer w(body);
+  w.text(owner, "node id");
+  w.u64(id);
+  w.u64(size);
+  w.u64(key);
+  std::string& stable =
+      buffers_.emplace_back(entry_of(entry_reference, std::as_bytes(std::span(body))));
   entries_.push_back({entry_reference, pieces_.size(), 1, stable.size()});
   add_piece(std::as_bytes(std::span(stable.data(), stable.size())));
 }

@@ -1,14 +1,21 @@
 #pragma once
-// The proof step of the cluster handshake (DESIGN.md section 5): each side proves it knows the
-// cluster's shared token with an HMAC-SHA256 over both sides' fresh nonces, the cluster id and
-// its role, so the token never crosses the wire, an old proof cannot be replayed (new nonces
-// each time), and one side's proof cannot be reflected back as the other's (the role is
-// part of what is signed).
+// The cluster handshake (DESIGN.md section 5), without I/O: the dialer says hello (cluster
+// name, its nonce, its id), the listener answers with a challenge (its nonce and its proof),
+// the dialer sends its own proof, the listener welcomes it (its id). Each side proves it knows
+// the cluster's shared token with an HMAC-SHA256 over both sides' fresh nonces, the cluster id
+// and its role, so the token never crosses the wire, an old proof cannot be replayed (new
+// nonces each time), and one side's proof cannot be reflected back as the other's (the role
+// is part of what is signed). The connection (src/cluster/connection.cpp) feeds the frames in
+// and writes the frames out.
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+
+#include "frame.hpp"
 
 namespace weft::wire {
 
@@ -33,5 +40,48 @@ digest make_proof(std::string_view token, handshake_role role, std::string_view 
 
 /// Compares two proofs in constant time.
 bool same_proof(const digest& a, const digest& b) noexcept;
+
+/// Who this side is in a handshake.
+struct handshake_identity {
+  std::string cluster_name;
+  std::string token;
+  std::string self_id;  ///< This node's id ("" before it has one).
+};
+
+/// A frame the handshake sends.
+struct handshake_frame {
+  frame_type type = frame_type::hello;
+  std::string payload;
+};
+
+/// One side's handshake, frame by frame. Not thread safe: one per connection.
+class handshake {
+ public:
+  /// The handshake of `role`, with this side's fresh nonce `mine`.
+  handshake(handshake_role role, handshake_identity identity, const nonce& mine);
+
+  /// The frame that opens the handshake: the dialer's hello; nothing for the listener.
+  std::optional<handshake_frame> start();
+  /// Handles the peer's next handshake frame and returns the answer to send, if any. Throws
+  /// weft::auth_error when the peer belongs to another cluster or cannot prove the token,
+  /// weft::protocol_error for a frame out of order or malformed.
+  std::optional<handshake_frame> on_frame(frame_type type, std::span<const std::byte> payload);
+  /// True once the peer is proven: the listener after it answered the proof with welcome, the
+  /// dialer after the welcome arrived.
+  bool done() const noexcept { return step_ == step::done; }
+  /// The peer's id, once its hello or welcome said it ("" until then).
+  const std::string& peer_id() const noexcept { return peer_id_; }
+
+ private:
+  enum class step { start, hello, challenge, proof, welcome, done };
+  void expect(frame_type got, frame_type wanted, const char* when) const;
+
+  handshake_role role_;
+  handshake_identity identity_;
+  nonce mine_;
+  nonce theirs_{};
+  step step_ = step::start;
+  std::string peer_id_;
+};
 
 }  // namespace weft::wire

@@ -22,6 +22,7 @@
 #include "process.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
+#include "wire/frame.hpp"
 
 using namespace std::chrono_literals;
 using weft_test::child_process;
@@ -236,6 +237,7 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
   local_cluster cluster;
   cluster.add_worker("worker-1", {}, 2);
   const int port = std::stoi(cluster.address().substr(cluster.address().rfind(':') + 1));
+  constexpr std::uint16_t version = weft::wire::protocol_version;
 
   std::mt19937 random(42);
   std::vector<unsigned char> noise(4096);
@@ -248,18 +250,18 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
   } cases[] = {
       {"random bytes", noise, "refused connection from"},
       {"wrong protocol version", header(0, 99, 1), "protocol version 99"},
-      {"oversized length", header(0xFFFFFFF0u, 1, 1), "over the maximum"},
-      {"unknown frame type", header(0, 1, 77), "unknown type 77"},
+      {"oversized length", header(0xFFFFFFF0u, version, 1), "over the maximum"},
+      {"unknown frame type", header(0, version, 77), "unknown type 77"},
       {"truncated frame",
        [] {
-         auto h = header(64, 1, 1);
+         auto h = header(64, version, 1);
          h.resize(40);
          return h;
        }(),
        "in the middle of a frame"},
       {"bad checksum",
        [] {
-         auto h = header(4, 1, 1);
+         auto h = header(4, version, 1);
          h.insert(h.end(), {1, 2, 3, 4});
          return h;
        }(),

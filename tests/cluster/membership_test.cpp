@@ -10,10 +10,10 @@ using weft::cluster::membership;
 
 namespace {
 
-node_status node(std::string role, std::vector<std::string> functions = {},
+node_status node(weft::node_role role, std::vector<std::string> functions = {},
                  weft::resource_map resources = {}, std::uint64_t load = 0) {
   node_status n;
-  n.role = std::move(role);
+  n.role = role;
   n.functions = std::move(functions);
   n.resources = std::move(resources);
   n.load = load;
@@ -24,12 +24,12 @@ node_status node(std::string role, std::vector<std::string> functions = {},
 
 TEST_CASE("joins get ids per role; the view lists the head first, then join order") {
   const auto t0 = membership::clock::now();
-  node_status head = node("head");
+  node_status head = node(weft::node_role::head);
   head.id = "head";
   membership m("lab", head, t0);
-  CHECK(m.join(node("worker"), t0) == "worker-1");
-  CHECK(m.join(node("driver"), t0) == "driver-1");
-  CHECK(m.join(node("worker"), t0) == "worker-2");
+  CHECK(m.join(node(weft::node_role::worker), t0) == "worker-1");
+  CHECK(m.join(node(weft::node_role::driver), t0) == "driver-1");
+  CHECK(m.join(node(weft::node_role::worker), t0) == "worker-2");
   auto view = m.view(t0 + 2s);
   CHECK(view.cluster_name == "lab");
   REQUIRE(view.nodes.size() == 4);
@@ -42,11 +42,11 @@ TEST_CASE("joins get ids per role; the view lists the head first, then join orde
 
 TEST_CASE("heartbeats keep nodes alive and carry their load; silent ones are swept") {
   const auto t0 = membership::clock::now();
-  node_status head = node("head");
+  node_status head = node(weft::node_role::head);
   head.id = "head";
   membership m("c", head, t0);
-  const std::string a = m.join(node("worker"), t0);
-  const std::string b = m.join(node("worker"), t0);
+  const std::string a = m.join(node(weft::node_role::worker), t0);
+  const std::string b = m.join(node(weft::node_role::worker), t0);
   weft::cluster::heartbeat beat;
   beat.load = 7;
   beat.tasks_served = 3;
@@ -66,9 +66,9 @@ constexpr auto functions = &weft::node_status::functions;
 constexpr auto actor_types = &weft::node_status::actor_types;
 
 TEST_CASE("placement picks a worker with the function and resources, least loaded first") {
-  node_status w1 = node("worker", {"add", "sum"}, {{"gpu", 1}}, 5);
-  node_status w2 = node("worker", {"add"}, {}, 1);
-  node_status d = node("driver", {"add", "sum"}, {{"gpu", 4}}, 0);
+  node_status w1 = node(weft::node_role::worker, {"add", "sum"}, {{"gpu", 1}}, 5);
+  node_status w2 = node(weft::node_role::worker, {"add"}, {}, 1);
+  node_status d = node(weft::node_role::driver, {"add", "sum"}, {{"gpu", 4}}, 0);
   std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}, {&d, 0}};
   CHECK(weft::cluster::choose_node(c, functions, "add", {}, 0) == 1u);  // lower load
   CHECK(weft::cluster::choose_node(c, functions, "sum", {}, 0) == 0u);  // only w1 has it
@@ -82,9 +82,9 @@ TEST_CASE("placement picks a worker with the function and resources, least loade
 }
 
 TEST_CASE("placement rotates among equally loaded workers") {
-  node_status a = node("worker", {"f"});
-  node_status b = node("worker", {"f"});
-  node_status c = node("worker", {"f"});
+  node_status a = node(weft::node_role::worker, {"f"});
+  node_status b = node(weft::node_role::worker, {"f"});
+  node_status c = node(weft::node_role::worker, {"f"});
   std::vector<weft::cluster::placement_candidate> all{{&a, 0}, {&b, 0}, {&c, 0}};
   std::vector<std::size_t> picks;
   for (std::size_t r = 0; r < 6; ++r)
@@ -93,8 +93,8 @@ TEST_CASE("placement rotates among equally loaded workers") {
 }
 
 TEST_CASE("actor placement looks at the registered actor types, not the functions") {
-  node_status w1 = node("worker", {"Counter"}, {}, 3);
-  node_status w2 = node("worker", {"Counter"}, {}, 1);
+  node_status w1 = node(weft::node_role::worker, {"Counter"}, {}, 3);
+  node_status w2 = node(weft::node_role::worker, {"Counter"}, {}, 1);
   w1.actor_types = {"Ledger"};
   w2.actor_types = {};
   std::vector<weft::cluster::placement_candidate> c{{&w1, 0}, {&w2, 0}};
