@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "weft/detail/crc32c.hpp"
 #include "weft/weft.hpp"
+#include "wire/crc32c.hpp"
 
 namespace {
 
@@ -59,7 +59,7 @@ std::vector<std::uint64_t> make_block(std::uint64_t seed, std::size_t words) {
 }
 
 std::uint32_t checksum(const std::vector<std::uint64_t>& v) {
-  return weft::detail::crc32c(0, v.data(), v.size() * sizeof(std::uint64_t));
+  return weft::wire::crc32c(0, v.data(), v.size() * sizeof(std::uint64_t));
 }
 
 // Waits (bounded) until the arena is back within its budget after a burst of puts.

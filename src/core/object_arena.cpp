@@ -17,12 +17,14 @@
 #include "runtime_core.hpp"
 #include "usable_memory.hpp"
 #include "weft/detail/codec.hpp"
-#include "weft/detail/crc32c.hpp"
 #include "weft/detail/state.hpp"
 #include "weft/errors.hpp"
+#include "wire/crc32c.hpp"
 
 namespace weft::detail {
 namespace {
+
+using wire::crc32c;
 
 // A spilled blob is a header, the payload, then a trailer with the payload's checksum (so the
 // checksum is computed while writing, chunk by chunk, on bytes still in the CPU cache).

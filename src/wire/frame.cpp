@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "weft/detail/crc32c.hpp"
+#include "crc32c.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::wire {
@@ -49,9 +49,9 @@ std::uint32_t frame_crc(const std::byte* header,
   std::array<std::byte, header_size> zeroed;
   std::memcpy(zeroed.data(), header, header_size);
   put_u32(zeroed.data() + crc_offset, 0);
-  std::uint32_t crc = detail::crc32c(0, zeroed.data(), zeroed.size());
+  std::uint32_t crc = wire::crc32c(0, zeroed.data(), zeroed.size());
   for (auto piece : payload)
-    crc = detail::crc32c(crc, piece.data(), piece.size());
+    crc = wire::crc32c(crc, piece.data(), piece.size());
   return crc;
 }
 

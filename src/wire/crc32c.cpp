@@ -1,12 +1,12 @@
 // CRC32C with the SSE4.2 instruction when available (checked once), Boost.CRC otherwise.
 
-#include "weft/detail/crc32c.hpp"
+#include "crc32c.hpp"
 
 #include <boost/crc.hpp>
 
 #include <cstring>
 
-namespace weft::detail {
+namespace weft::wire {
 namespace {
 
 using portable_crc = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
@@ -121,4 +121,4 @@ std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) noex
   return crc32c_portable(crc, data, size);
 }
 
-}  // namespace weft::detail
+}  // namespace weft::wire

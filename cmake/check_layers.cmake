@@ -1,0 +1,33 @@
+# Fails when a layer includes a layer above it (docs/architecture.md): src/wire may include
+# only itself and the public headers, src/core also src/wire, src/cluster also src/core, and
+# nothing below src/cli includes src/cli. Run by the build (target weft_check_layers) with
+# -DSOURCE_DIR=<repository> -DSTAMP=<file written when the check passes>.
+set(forbidden_wire "core/|cluster/|cli/|boost/asio")
+set(forbidden_core "cluster/|cli/|boost/asio")
+set(forbidden_cluster "cli/")
+set(problems "")
+foreach(layer wire core cluster)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/src/${layer}/*.cpp" "${SOURCE_DIR}/src/${layer}/*.hpp")
+  foreach(file IN LISTS files)
+    file(STRINGS "${file}" includes REGEX "^#include [<\"]")
+    foreach(line IN LISTS includes)
+      if(line MATCHES "^#include [<\"](${forbidden_${layer}})")
+        file(RELATIVE_PATH where "${SOURCE_DIR}" "${file}")
+        string(APPEND problems "  ${where}: ${line}\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+file(GLOB_RECURSE public_headers "${SOURCE_DIR}/include/*.hpp")
+foreach(file IN LISTS public_headers)
+  file(STRINGS "${file}" includes REGEX "^#include \"(core|wire|cluster|cli)/")
+  foreach(line IN LISTS includes)
+    file(RELATIVE_PATH where "${SOURCE_DIR}" "${file}")
+    string(APPEND problems "  ${where}: ${line}\n")
+  endforeach()
+endforeach()
+if(problems)
+  message(FATAL_ERROR "These includes reach a layer above their own (see docs/architecture.md; "
+                      "move the code, or go through an interface of the lower layer):\n${problems}")
+endif()
+file(WRITE "${STAMP}" "layers checked\n")
