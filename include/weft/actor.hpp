@@ -140,7 +140,7 @@ actor<T> self() {
 namespace detail {
 
 /// Empties `a`, handing its cell (one reference, one handle) to the caller; declared in
-/// actor_directory.hpp for the factories, which cannot see actor_access.
+/// actor_types.hpp for the factories, which cannot see actor_access.
 template <class T>
 actor_base* release_handle(actor<T>&& a) noexcept {
   return actor_access::release(std::move(a));

@@ -5,7 +5,7 @@
 /// entry in a table built at start-up.
 
 #include "weft/actor.hpp"
-#include "weft/detail/actor_directory.hpp"
+#include "weft/detail/actor_types.hpp"
 #include "weft/detail/remote_function.hpp"
 
 #define WEFT_DETAIL_CONCAT2(a, b) a##b

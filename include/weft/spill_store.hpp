@@ -51,6 +51,6 @@ class spill_store {
 /// The default store: one file per blob in a fresh subdirectory of `parent` (the system
 /// temporary directory when empty), created on the first write and removed with the store.
 /// Throws weft::config_error if `parent` is not empty and not a directory.
-std::shared_ptr<spill_store> make_directory_store(const std::string& parent);
+std::shared_ptr<spill_store> make_file_spill_store(const std::string& parent);
 
 }  // namespace weft

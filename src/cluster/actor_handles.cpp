@@ -12,7 +12,7 @@
 #include <future>
 
 #include "actor_proxy.hpp"
-#include "core/actor_registry.hpp"
+#include "core/live_actors.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
 #include "node.hpp"

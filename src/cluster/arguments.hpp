@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "weft/detail/actor_directory.hpp"
+#include "weft/detail/actor_types.hpp"
 #include "weft/detail/wire_value.hpp"
 #include "wire/frame.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <fmt/core.h>
 
-#include "core/actor_registry.hpp"
+#include "core/live_actors.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
 #include "node.hpp"

@@ -36,7 +36,7 @@
 #include "placement.hpp"
 #include "protocol.hpp"
 #include "weft/cluster_settings.hpp"
-#include "weft/detail/actor_directory.hpp"
+#include "weft/detail/actor_types.hpp"
 #include "weft/ref.hpp"
 
 namespace weft::detail {

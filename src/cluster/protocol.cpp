@@ -4,7 +4,7 @@
 
 #include <typeinfo>
 
-#include "core/actor_registry.hpp"
+#include "core/live_actors.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {

@@ -7,7 +7,7 @@
 #include <typeinfo>
 
 #include "arguments.hpp"
-#include "core/actor_registry.hpp"
+#include "core/live_actors.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
 #include "node.hpp"

@@ -11,7 +11,7 @@
 #include <exception>
 #include <string>
 
-#include "actor_registry.hpp"
+#include "live_actors.hpp"
 #include "log.hpp"
 #include "runtime_core.hpp"
 #include "weft/actor_pool.hpp"

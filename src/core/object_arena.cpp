@@ -12,7 +12,7 @@
 
 #include <fmt/core.h>
 
-#include "actor_registry.hpp"
+#include "live_actors.hpp"
 #include "log.hpp"
 #include "runtime_core.hpp"
 #include "usable_memory.hpp"
@@ -96,7 +96,7 @@ void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
 object_arena::object_arena(const config& cfg, runtime_core* core)
     : budget_(cfg.arena_bytes != 0 ? cfg.arena_bytes : default_budget()),
       core_(core),
-      store_(cfg.spill_backend ? cfg.spill_backend : make_directory_store(cfg.spill_dir)) {}
+      store_(cfg.spill_backend ? cfg.spill_backend : make_file_spill_store(cfg.spill_dir)) {}
 
 object_arena::~object_arena() = default;
 

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <optional>
 
-#include "actor_registry.hpp"
+#include "live_actors.hpp"
 #include "object_arena.hpp"
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
@@ -73,7 +73,7 @@ class runtime_core {
   /// more waits than is free): what new work could still take without queueing.
   resource_map spare_resources() const;
   /// The runtime's actors.
-  actor_registry& actors() noexcept { return actors_; }
+  live_actors& actors() noexcept { return actors_; }
   /// The runtime's object arena.
   object_arena& objects() const noexcept { return *objects_; }
   /// Runs `fn(arg)` on the arena as internal work (shutdown waits for it); false once the
@@ -117,7 +117,7 @@ class runtime_core {
   tbb::task_arena arena_;
   tbb::task_group group_;
   resource_pool resources_;
-  actor_registry actors_;
+  live_actors actors_;
   object_arena* objects_;  // holds one reference
   timer timer_;
   std::unique_ptr<task_router> router_;  // destroyed with the core, after every task ended

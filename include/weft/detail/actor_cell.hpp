@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "weft/detail/actor_base.hpp"
-#include "weft/detail/actor_directory.hpp"
+#include "weft/detail/actor_types.hpp"
 #include "weft/detail/submit.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"

@@ -1,6 +1,6 @@
 // Registration, lookup and removal of a runtime's actors.
 
-#include "actor_registry.hpp"
+#include "live_actors.hpp"
 
 #include <cxxabi.h>
 #include <fmt/core.h>
@@ -24,14 +24,14 @@ std::string demangle(const char* mangled) {
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
-std::string actor_registry::key_of(const std::string& name, const std::string& ns) {
+std::string live_actors::key_of(const std::string& name, const std::string& ns) {
   std::string key = ns;
   key += '\0';
   key += name;
   return key;
 }
 
-actor_base* actor_registry::add(actor_base& actor, bool get_existing) {
+actor_base* live_actors::add(actor_base& actor, bool get_existing) {
   std::lock_guard lock(mutex_);
   if (closed_) {
     throw error(fmt::format("spawn of {} rejected: the runtime is shut down", actor.describe()));
@@ -63,8 +63,8 @@ actor_base* actor_registry::add(actor_base& actor, bool get_existing) {
   return nullptr;
 }
 
-actor_base* actor_registry::try_find(const std::string& name, const std::string& ns,
-                                     const std::type_info& type) {
+actor_base* live_actors::try_find(const std::string& name, const std::string& ns,
+                                  const std::type_info& type) {
   std::lock_guard lock(mutex_);
   auto it = named_.find(key_of(name, ns));
   if (it == named_.end()) return nullptr;
@@ -83,18 +83,18 @@ error no_actor_named(const std::string& name, const std::string& ns) {
       "no live actor named '{}' in namespace '{}' (never spawned, killed, or ended)", name, ns));
 }
 
-void actor_registry::forget_name_locked(const actor_base& actor) {
+void live_actors::forget_name_locked(const actor_base& actor) {
   if (actor.name().empty()) return;
   auto it = named_.find(key_of(actor.name(), actor.name_space()));
   if (it != named_.end() && it->second == &actor) named_.erase(it);
 }
 
-void actor_registry::forget_name(const actor_base& actor) {
+void live_actors::forget_name(const actor_base& actor) {
   std::lock_guard lock(mutex_);
   forget_name_locked(actor);
 }
 
-void actor_registry::remove(actor_base& actor) {
+void live_actors::remove(actor_base& actor) {
   bool was_registered = false;
   {
     std::lock_guard lock(mutex_);
@@ -104,7 +104,7 @@ void actor_registry::remove(actor_base& actor) {
   if (was_registered) actor.release();
 }
 
-std::vector<actor_base*> actor_registry::close() {
+std::vector<actor_base*> live_actors::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   std::vector<actor_base*> out(all_.begin(), all_.end());
@@ -113,7 +113,7 @@ std::vector<actor_base*> actor_registry::close() {
   return out;
 }
 
-std::size_t actor_registry::size() const {
+std::size_t live_actors::size() const {
   std::lock_guard lock(mutex_);
   return all_.size();
 }

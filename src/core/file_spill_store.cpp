@@ -89,11 +89,11 @@ class file_reader final : public spill_store::reader {
   std::uint64_t offset_ = 0;
 };
 
-class directory_store final : public spill_store {
+class file_spill_store final : public spill_store {
  public:
-  explicit directory_store(fs::path parent) : parent_(std::move(parent)) {}
+  explicit file_spill_store(fs::path parent) : parent_(std::move(parent)) {}
 
-  ~directory_store() override {
+  ~file_spill_store() override {
     if (dir_.empty()) return;
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -162,7 +162,7 @@ fs::path temp_parent() {
 
 }  // namespace
 
-std::shared_ptr<spill_store> make_directory_store(const std::string& parent) {
+std::shared_ptr<spill_store> make_file_spill_store(const std::string& parent) {
   fs::path dir = parent.empty() ? temp_parent() : fs::path(parent);
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
@@ -171,7 +171,7 @@ std::shared_ptr<spill_store> make_directory_store(const std::string& parent) {
                     "WEFT_SPILL_DIR)",
                     dir.string()));
   }
-  return std::make_shared<directory_store>(std::move(dir));
+  return std::make_shared<file_spill_store>(std::move(dir));
 }
 
 }  // namespace weft

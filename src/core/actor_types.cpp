@@ -1,7 +1,7 @@
 // The process's directory of actor types registered with WEFT_ACTOR, and of the factories that
 // build them from encoded constructor arguments.
 
-#include "weft/detail/actor_directory.hpp"
+#include "weft/detail/actor_types.hpp"
 
 #include <map>
 #include <memory>

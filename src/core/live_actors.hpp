@@ -17,7 +17,7 @@ namespace weft::detail {
 class actor_base;
 
 /// Live actors and their names.
-class actor_registry {
+class live_actors {
  public:
   /// Registers `actor`. If its name is taken in its namespace: with `get_existing`, returns the
   /// live actor of that name (a reference and a handle added; weft::error if its type is not
