@@ -44,14 +44,12 @@ void actor_proxy::destroy() noexcept {
 }
 
 void actor_proxy::deliver(detail::task_base& call) noexcept {
-  int expected = detail::waiting;
-  if (!call.phase_.compare_exchange_strong(expected, detail::running, std::memory_order_acq_rel)) {
+  if (!call.hand_to_remote()) {
     finish_forwarded(call);  // cancelled before its turn
     return;
   }
-  if (call.dependency_failed()) {
-    call.execute();  // fails it with its dependency's error without running anything
-    call.phase_.store(detail::finished, std::memory_order_release);
+  if (std::exception_ptr own = call.dependency_error()) {
+    call.fail_sent(std::move(own));  // fails with its dependency's error, sending nothing
     finish_forwarded(call);
     return;
   }
@@ -66,8 +64,7 @@ void actor_proxy::deliver(detail::task_base& call) noexcept {
     }
   }
   if (failed) {
-    call.abandon(std::move(failed));
-    call.phase_.store(detail::finished, std::memory_order_release);
+    call.fail_sent(std::move(failed));
     finish_forwarded(call);
   }
 }

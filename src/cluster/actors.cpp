@@ -497,9 +497,9 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
     }
     actor_call_header header;
     header.actor = proxy.id();
-    header.method = call.remote_->name;
-    header.name = call.extras_ ? call.extras_->name : std::string();
-    header.retries = call.extras_ ? call.extras_->retries_left : 0;
+    header.method = call.remote()->name;
+    header.name = call.extras() ? call.extras()->name : std::string();
+    header.retries = call.extras() ? call.extras()->retries_left : 0;
     std::string prefix(1, static_cast<char>(request_kind::call_actor));
     wire::append(prefix, header);
     bool unsent = false;

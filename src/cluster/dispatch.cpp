@@ -21,13 +21,14 @@ using detail::log_level;
 }  // namespace
 
 std::exception_ptr node::lost_call(const pending_call& p, const std::string& why) {
-  if (p.task->mailbox_ != nullptr) {
+  if (p.task->mailbox() != nullptr) {
     return std::make_exception_ptr(
         weft::actor_died(fmt::format("{} died: {} while call '{}' ran there",
-                                     p.task->mailbox_->describe(), why, p.task->remote_->name)));
+                                     p.task->mailbox()->describe(), why, p.task->remote()->name)));
   }
-  return std::make_exception_ptr(object_lost(fmt::format(
-      "the result of task '{}' is lost: {} while the task ran there", p.task->remote_->name, why)));
+  return std::make_exception_ptr(
+      object_lost(fmt::format("the result of task '{}' is lost: {} while the task ran there",
+                              p.task->remote()->name, why)));
 }
 
 std::size_t node::local_threshold() const {
@@ -38,10 +39,9 @@ std::size_t node::local_threshold() const {
 
 bool node::route(detail::task_base& task) noexcept {
   if (stopped_.load(std::memory_order_acquire)) return false;
-  const bool forced = task.needs_remote_;
-  const resource_map no_resources;
-  const resource_map& needs = task.extras_ ? task.extras_->resources : no_resources;
-  const std::string& function = task.remote_->name;
+  const bool forced = task.needs_remote();
+  const resource_map& needs = task.resources();
+  const std::string& function = task.remote()->name;
   std::string chosen;
   std::shared_ptr<connection> via;
   {
@@ -79,9 +79,7 @@ bool node::route(detail::task_base& task) noexcept {
     }
     if (!via && !forced) return false;
   }
-  int expected = detail::waiting;
-  if (!task.phase_.compare_exchange_strong(expected, detail::running, std::memory_order_acq_rel))
-    return false;  // cancelled meanwhile: the core finishes it
+  if (!task.hand_to_remote()) return false;  // cancelled meanwhile: the core finishes it
   if (!via) {
     fail_call(task, std::make_exception_ptr(error(fmt::format(
                         "task '{}' needs resources {} that this node lacks, and no live worker "
@@ -91,8 +89,8 @@ bool node::route(detail::task_base& task) noexcept {
   }
   task_header header;
   header.function = function;
-  header.name = task.extras_ ? task.extras_->name : std::string();
-  header.retries = task.extras_ ? task.extras_->retries_left : 0;
+  header.name = task.extras() ? task.extras()->name : std::string();
+  header.retries = task.extras() ? task.extras()->retries_left : 0;
   header.resources = needs;
   std::string prefix(1, static_cast<char>(request_kind::run_task));
   try {
@@ -105,7 +103,7 @@ bool node::route(detail::task_base& task) noexcept {
   if (std::exception_ptr e = send_call(task, chosen, std::move(via), std::move(prefix), unsent)) {
     if (unsent && !forced) {
       // The connection to that worker closed before anything left: run it here instead.
-      task.phase_.store(detail::waiting, std::memory_order_release);
+      task.take_back();
       return false;
     }
     fail_call(task, std::move(e));
@@ -132,7 +130,7 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
             "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
       }
       resource_map needs;
-      if (task.extras_ && !task.mailbox_) needs = task.extras_->resources;
+      if (!task.mailbox()) needs = task.resources();
       auto added =
           pending_.emplace(id, pending_call{&task, chosen, via.get(), left, std::move(needs)});
       count_in_flight(added.first->second, true);
@@ -167,16 +165,20 @@ std::shared_ptr<connection> node::peer_connection(const node_status& target) {
 }
 
 void node::finish_task(detail::task_base& task) {
-  task.phase_.store(detail::finished, std::memory_order_release);
-  if (task.mailbox_ != nullptr)
-    task.mailbox_->finish_forwarded(task);  // a call a stand-in forwarded
+  task.finish_sent();
+  hand_back(task);
+}
+
+void node::hand_back(detail::task_base& task) {
+  if (task.mailbox() != nullptr)
+    task.mailbox()->finish_forwarded(task);  // a call a stand-in forwarded
   else
     core_.finish(task);
 }
 
 void node::fail_call(detail::task_base& task, std::exception_ptr why) {
-  task.abandon(std::move(why));
-  finish_task(task);
+  task.fail_sent(std::move(why));
+  hand_back(task);
 }
 
 void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
@@ -209,13 +211,13 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
       task.complete_held(remote_result(call.node, held.object, held.size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
-      if (task.mailbox_ != nullptr && f.type == actor_died_type) {
+      if (task.mailbox() != nullptr && f.type == actor_died_type) {
         // The actor itself is gone (killed, failed, never built): the caller sees actor_died,
         // as it would in-process.
         fail_call(task, std::make_exception_ptr(weft::actor_died(std::move(f.message))));
         return;
       }
-      fail_call(task, std::make_exception_ptr(task_error(task.remote_->name, std::move(f.type),
+      fail_call(task, std::make_exception_ptr(task_error(task.remote()->name, std::move(f.type),
                                                          std::move(f.message), std::move(f.node))));
       return;
     }

@@ -527,7 +527,7 @@ void node::stop() noexcept {
                    [](const pending_call& p) {
                      return std::make_exception_ptr(cancelled_error(fmt::format(
                          "task '{}' was cancelled: the runtime shut down while it ran on node {}",
-                         p.task->remote_->name, p.node)));
+                         p.task->remote()->name, p.node)));
                    });
   // Let the goodbyes go out, then end the io thread.
   asio::post(io_, [this] {

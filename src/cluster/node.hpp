@@ -352,7 +352,10 @@ class node final : public detail::task_router, private connection_events {
   // the connection was gone before anything was registered or sent.
   std::exception_ptr send_call(detail::task_base& task, const std::string& chosen,
                                std::shared_ptr<connection> via, std::string prefix, bool& unsent);
+  // Ends a sent task whose result is set, and gives it back to its core or stand-in.
   void finish_task(detail::task_base& task);
+  // Gives an ended sent task back to the stand-in that forwarded it, or to the core.
+  void hand_back(detail::task_base& task);
   std::shared_ptr<connection> peer_connection(const node_status& node);
   void complete_call(std::uint64_t id, std::span<const std::byte> payload);
   void fail_call(detail::task_base& task, std::exception_ptr why);

@@ -109,7 +109,7 @@ void actor_base::post(task_base& call) noexcept {
   if (constructor_call_ == nullptr) constructor_call_ = &call;  // before the actor is shared
   task_base* head = incoming_.load(std::memory_order_relaxed);
   do {
-    call.next_parked_ = head;
+    call.set_next_parked(head);
   } while (!incoming_.compare_exchange_weak(head, &call, std::memory_order_release,
                                             std::memory_order_relaxed));
 }
@@ -121,8 +121,8 @@ task_base* actor_base::peek() noexcept {
     task_base* ordered = nullptr;
     task_base* last = list;
     while (list != nullptr) {
-      task_base* next = list->next_parked_;
-      list->next_parked_ = ordered;
+      task_base* next = list->next_parked();
+      list->set_next_parked(ordered);
       ordered = list;
       list = next;
     }
@@ -135,9 +135,9 @@ task_base* actor_base::peek() noexcept {
 task_base* actor_base::pop() noexcept {
   task_base* head = peek();
   if (head != nullptr) {
-    queue_head_ = head->next_parked_;
+    queue_head_ = head->next_parked();
     if (queue_head_ == nullptr) queue_tail_ = nullptr;
-    head->next_parked_ = nullptr;
+    head->set_next_parked(nullptr);
   }
   return head;
 }
@@ -194,8 +194,8 @@ bool actor_base::drain_batch() noexcept {
       }
       return true;
     }
-    if (!call->handoff_.load(std::memory_order_acquire)) {
-      if (call->phase_.load(std::memory_order_acquire) != cancelled) return true;  // not ready
+    if (!call->handoff_reached()) {
+      if (!call->is_cancelled()) return true;  // not ready
       pop();
       let_go(*call);  // cancelled while waiting for a dependency: skip it
       continue;
@@ -219,11 +219,7 @@ bool actor_base::drain_batch() noexcept {
 }
 
 void actor_base::deliver(task_base& call) noexcept {
-  int expected = waiting;
-  if (call.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
-    call.execute();
-    call.phase_.store(finished, std::memory_order_release);
-  }
+  call.run();  // false when it was cancelled: it is finished all the same
   finish_call(call);
 }
 
@@ -277,13 +273,9 @@ void actor_base::start() {
 }
 
 void actor_base::run_constructor(task_base& call) noexcept {
-  holds_resources_ = call.holds_resources_;  // the actor keeps them for its whole life
-  call.holds_resources_ = false;
-  int expected = waiting;
-  if (call.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
-    call.execute();
-    call.phase_.store(finished, std::memory_order_release);
-  }
+  holds_resources_ = call.holds_resources();  // the actor keeps them for its whole life
+  call.set_holds_resources(false);
+  call.run();
   state_base& result = call.result_state();
   if (result.failed()) {
     die(fmt::format("it could not be constructed: {}", what_of(result.error())), log_level::warn);
@@ -366,13 +358,13 @@ void actor_base::fail_queued() noexcept {
 void actor_base::let_go(task_base& call) noexcept {
   // Its dependencies may still be unresolved; whoever is second (here or message_ready)
   // finishes it.
-  if (call.handoff_.exchange(true, std::memory_order_acq_rel)) finish_call(call);
+  if (call.reach_handoff()) finish_call(call);
 }
 
 void actor_base::message_ready(task_base& call, bool caller_holds_actor) noexcept {
   // Once handed off, the call (and its reference to us) may be finished by the drain at once.
   if (!caller_holds_actor) retain();
-  if (call.handoff_.exchange(true, std::memory_order_acq_rel))
+  if (call.reach_handoff())
     finish_call(call);
   else
     signal();
@@ -380,9 +372,9 @@ void actor_base::message_ready(task_base& call, bool caller_holds_actor) noexcep
 }
 
 void actor_base::finish_call(task_base& call) noexcept {
-  if (call.holds_resources_) {
-    core_->release_resources(call.extras_->resources);
-    call.holds_resources_ = false;
+  if (call.holds_resources()) {
+    core_->release_resources(call.resources());
+    call.set_holds_resources(false);
   }
   load_.fetch_sub(1, std::memory_order_relaxed);
   core_->finish(call);  // may free the call, which drops its reference to this actor

@@ -72,10 +72,10 @@ void resource_pool::count_waiting(const resource_map& request, int sign) {
 
 bool resource_pool::acquire_or_park(task_base& task) {
   std::lock_guard lock(mutex_);
-  const resource_map& request = task.extras_->resources;
+  const resource_map& request = task.resources();
   if (!waits_behind_others(request) && fits(request)) {
     take(request);
-    task.holds_resources_ = true;
+    task.set_holds_resources(true);
     return true;
   }
   parked_.push_back(&task);
@@ -84,8 +84,8 @@ bool resource_pool::acquire_or_park(task_base& task) {
 }
 
 std::vector<task_base*> resource_pool::release(task_base& task) {
-  task.holds_resources_ = false;
-  return release(task.extras_->resources);
+  task.set_holds_resources(false);
+  return release(task.resources());
 }
 
 std::vector<task_base*> resource_pool::release(const resource_map& held) {
@@ -101,14 +101,14 @@ std::vector<task_base*> resource_pool::release(const resource_map& held) {
   while (!parked_.empty()) {
     task_base* next = parked_.front();
     parked_.pop_front();
-    const resource_map& request = next->extras_->resources;
+    const resource_map& request = next->resources();
     bool overtakes = false;
     for (const auto& [name, amount] : request)
       overtakes = overtakes || blocked.count(name) != 0;
     if (!overtakes && fits(request)) {
       take(request);
       count_waiting(request, -1);
-      next->holds_resources_ = true;
+      next->set_holds_resources(true);
       runnable.push_back(next);
       continue;
     }

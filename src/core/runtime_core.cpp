@@ -131,12 +131,12 @@ runtime_core::runtime_core(const config& cfg)
 }
 
 void runtime_core::admit(task_base& task) {
-  if (task.extras_) {
-    if (task.extras_->retries_left < 0) {
+  if (const task_extras* extras = task.extras()) {
+    if (extras->retries_left < 0) {
       throw error(fmt::format("task '{}': task_options::retries = {} is negative; use 0 for none",
-                              task.name(), task.extras_->retries_left));
+                              task.name(), extras->retries_left));
     }
-    if (!task.extras_->resources.empty()) admit_resources(task);
+    if (task.needs_resources()) admit_resources(task);
   }
   live_.fetch_add(1, std::memory_order_seq_cst);
   if (stopping_.load(std::memory_order_seq_cst)) {
@@ -149,14 +149,14 @@ void runtime_core::admit(task_base& task) {
 void runtime_core::admit_resources(task_base& task) {
   const std::string who = fmt::format("task '{}'", task.name());
   if (!router_) {
-    resources_.validate(task.extras_->resources, who);
+    resources_.validate(task.resources(), who);
     return;
   }
   try {
-    resources_.validate(task.extras_->resources, who);
+    resources_.validate(task.resources(), who);
   } catch (const error& e) {
-    if (task.remote_) {
-      task.needs_remote_ = true;  // the router finds a node that has them, or fails the task
+    if (task.remote()) {
+      task.mark_needs_remote();  // the router finds a node that has them, or fails the task
       return;
     }
     throw error(fmt::format(
@@ -167,33 +167,33 @@ void runtime_core::admit_resources(task_base& task) {
 }
 
 void runtime_core::ready(task_base& task) noexcept {
-  const bool was_cancelled = task.phase_.load(std::memory_order_acquire) == cancelled;
-  if (was_cancelled && !task.mailbox_) {
+  const bool was_cancelled = task.is_cancelled();
+  if (was_cancelled && !task.mailbox()) {
     finish(task);
     return;
   }
-  if (task.remote_ && router_ && !was_cancelled) {
+  if (task.remote() && router_ && !was_cancelled) {
     if (task.dependency_failed()) {
       spawn(task);  // fails with its dependency's error without running: no resources needed
       return;
     }
     if (!stopping() && router_->route(task)) return;
-    if (task.needs_remote_) {  // it cannot run here; the router only refuses while stopping
+    if (task.needs_remote()) {  // it cannot run here; the router only refuses while stopping
       task.cancel_with(make_cancelled(
           task, "was cancelled: the runtime shut down before it could be sent to a node"));
       finish(task);
       return;
     }
   }
-  if (!was_cancelled && task.extras_ && !task.extras_->resources.empty() && !stopping()) {
+  if (!was_cancelled && task.needs_resources() && !stopping()) {
     if (!resources_.acquire_or_park(task)) return;  // scheduled by a later release
   }
   resume_parked(task);
 }
 
 void runtime_core::resume_parked(task_base& task) noexcept {
-  if (task.mailbox_)
-    task.mailbox_->message_ready(task);  // an actor call runs when its mailbox delivers it
+  if (task.mailbox())
+    task.mailbox()->message_ready(task);  // an actor call runs when its mailbox delivers it
   else
     spawn(task);
 }
@@ -264,27 +264,23 @@ void runtime_core::run(task_base& task) noexcept {
   WEFT_HAPPENS_AFTER(&task);
   set_current_core(this);
   if (stopping()) {
-    if (task.mailbox_) {
+    if (task.mailbox()) {
       // A call already handed out by its mailbox (max_concurrency > 1): it fails the way the
       // actor's queued calls do, since shutdown kills the actor.
-      task.mailbox_->kill("the runtime shut down", true);
-      task.cancel_with(task.mailbox_->final_error());
+      task.mailbox()->kill("the runtime shut down", true);
+      task.cancel_with(task.mailbox()->final_error());
     } else {
       task.cancel_with(
           make_cancelled(task, "was cancelled: the runtime shut down before it started"));
     }
   }
-  set_current_actor(task.mailbox_);
-  int expected = waiting;
-  if (task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
-    task.execute();
-    task.phase_.store(finished, std::memory_order_release);
-  }
+  set_current_actor(task.mailbox());
+  task.run();  // false when cancelled, or run inline by a waiter: either way it is done
   set_current_actor(nullptr);
   // Whoever ran it (this closure, or a waiter inline), the bookkeeping happens here, once:
   // the task stays counted as live until its scheduled run has come and gone.
-  if (task.mailbox_)
-    task.mailbox_->call_done(task);
+  if (task.mailbox())
+    task.mailbox()->call_done(task);
   else
     finish(task);
   set_current_core(nullptr);
@@ -292,26 +288,22 @@ void runtime_core::run(task_base& task) noexcept {
 
 bool runtime_core::run_inline(task_base& task) noexcept {
   if (stopping()) return false;
-  int expected = waiting;
-  if (!task.phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel))
-    return false;
   actor_base* caller = current_actor();  // a plain task run inline is not part of the actor
   set_current_actor(nullptr);
-  task.execute();
-  task.phase_.store(finished, std::memory_order_release);
+  const bool ran = task.run();
   set_current_actor(caller);
-  return true;
+  return ran;
 }
 
 void runtime_core::finish(task_base& task) noexcept {
   state_base& result = task.result_state();
-  if (task.phase_.load(std::memory_order_acquire) == cancelled)
+  if (task.is_cancelled())
     cancelled_.fetch_add(1, std::memory_order_relaxed);
   else if (result.ready() && result.failed())
     failed_.fetch_add(1, std::memory_order_relaxed);
   else
     completed_.fetch_add(1, std::memory_order_relaxed);
-  if (task.holds_resources_) {
+  if (task.holds_resources()) {
     for (task_base* next : resources_.release(task))
       resume_parked(*next);
   }
@@ -334,8 +326,8 @@ void runtime_core::shutdown() {
   for (task_base* task : resources_.take_parked()) {
     task->cancel_with(
         make_cancelled(*task, "was cancelled: the runtime shut down before it started"));
-    if (task->mailbox_)
-      task->mailbox_->message_ready(*task);
+    if (task->mailbox())
+      task->mailbox()->message_ready(*task);
     else
       finish(*task);
   }

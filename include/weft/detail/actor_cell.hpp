@@ -65,7 +65,7 @@ struct message_factory {
     check_submission<call_traits<F, S...>::by_lvalue>(opts, args...);
     auto* t = new T(&cell, cell.core(), std::forward<Fn>(fn), std::forward<A>(args)...);
     state_ptr<state<R>> owner(t);
-    t->remote_ = method;
+    t->set_remote(method);
     attach_extras(*t, opts);
     admit_task(cell.core(), *t);
     cell.post(*t);
@@ -73,8 +73,8 @@ struct message_factory {
       t->subscribe_arriving_dependencies();  // the others are resolved by the actor's node
     else
       t->subscribe_dependencies();
-    if (t->pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      if (t->extras_ && !t->extras_->resources.empty())
+    if (t->resolve_one()) {
+      if (t->needs_resources())
         task_ready(cell.core(), *t);  // waits for its resources first
       else
         cell.message_ready(*t, true);  // our caller holds a handle

@@ -168,36 +168,11 @@ class task final : public state<R>, public task_base {
     std::apply([&](F&, S&... s) { (subscribe_if_arriving(s, k), ...); }, *payload_);
   }
 
-  void execute() noexcept override {
-    if (std::exception_ptr e = first_dependency_error()) {
-      abandon(std::move(e));
-      return;
-    }
-    for (;;) {
-      try {
-        run_once();
-        return;
-      } catch (...) {
-        std::exception_ptr e = std::current_exception();
-        if (should_retry(e)) continue;
-        threw_ = true;
-        if (mailbox_) actor_call_threw(mailbox_, e);  // decided before anyone sees the error
-        abandon(std::move(e));
-        return;
-      }
-    }
-  }
-
-  void abandon(std::exception_ptr why) noexcept override {
-    payload_.reset();
-    this->fail(std::move(why));
-  }
   state_base& result_state() noexcept override { return *this; }
   bool try_cancel() noexcept override {
-    return phase_.load(std::memory_order_acquire) == waiting &&
-           cancel_with(make_cancelled(*this, "cancelled before it started"));
+    return not_started() && cancel_with(make_cancelled(*this, "cancelled before it started"));
   }
-  runtime_core* home() const noexcept override { return core_; }
+  runtime_core* home() const noexcept override { return core(); }
 
   bool dependency_failed() const noexcept override {
     return payload_ && first_dependency_error() != nullptr;
@@ -229,7 +204,7 @@ class task final : public state<R>, public task_base {
         this->commit_value();
       } else {
         this->emplace_value(decode_bytes<R>(bytes));
-        this->track_if_large(core_);
+        this->track_if_large(core());
         payload_.reset();
         this->commit_value();
       }
@@ -240,7 +215,7 @@ class task final : public state<R>, public task_base {
 
   void complete_held(std::shared_ptr<remote_object> remote) override {
     if constexpr (remotable && !std::is_void_v<R>) {
-      this->track_remote(core_, std::move(remote));
+      this->track_remote(core(), std::move(remote));
       payload_.reset();
       this->commit_value();
     } else {
@@ -248,20 +223,43 @@ class task final : public state<R>, public task_base {
     }
   }
 
-  const void* mailbox_of() const noexcept override { return mailbox_; }
+  const void* mailbox_of() const noexcept override { return mailbox(); }
   bool arrives_from_another_node() const noexcept override {
     // A registered function (only set in a cluster) or a call to a stand-in: its result is
     // computed elsewhere and comes back here.
-    return remote_ != nullptr && !this->ready();
+    return remote() != nullptr && !this->ready();
   }
   bool try_run_inline(runtime_core* core) noexcept override {
     // An actor call runs only when its mailbox delivers it, never out of order.
-    if (mailbox_ || core != core_ || pending_.load(std::memory_order_acquire) != 0) return false;
-    if (extras_ && !extras_->resources.empty()) return false;  // must queue for its resources
-    return run_inline(core_, *this);
+    if (mailbox() || core != this->core() || !dependencies_resolved()) return false;
+    if (needs_resources()) return false;  // must queue for its resources
+    return run_inline(core, *this);
   }
 
  private:
+  void execute() noexcept override {
+    if (std::exception_ptr e = first_dependency_error()) {
+      abandon(std::move(e));
+      return;
+    }
+    for (;;) {
+      try {
+        run_once();
+        return;
+      } catch (...) {
+        std::exception_ptr e = std::current_exception();
+        if (should_retry(e)) continue;
+        if (mailbox()) actor_call_threw(mailbox(), e);  // decided before anyone sees the error
+        abandon(std::move(e));
+        return;
+      }
+    }
+  }
+
+  void abandon(std::exception_ptr why) noexcept override {
+    payload_.reset();
+    this->fail(std::move(why));
+  }
   struct dep_link final : continuation {
     task_base* owner_ = nullptr;
     void on_ready() noexcept override { owner_->dependency_ready(); }
@@ -282,7 +280,7 @@ class task final : public state<R>, public task_base {
         subscribe_one(x, k);
       } else {
         ++k;
-        pending_.fetch_sub(1, std::memory_order_relaxed);
+        skip_dependency();
       }
     }
   }
@@ -332,7 +330,7 @@ class task final : public state<R>, public task_base {
     } else {
       this->emplace_value(invoke());
       pins.release();
-      this->track_if_large(core_);
+      this->track_if_large(core());
       payload_.reset();
       this->commit_value();
     }
@@ -413,8 +411,8 @@ void check_submission(const task_options* opts, const A&... args) {
 /// Gives `task` the options beyond the defaults that `opts` (may be null) asks for.
 inline void attach_extras(task_base& task, const task_options* opts) {
   if (opts && has_extras(*opts)) {
-    task.extras_ = std::make_unique<task_extras>(
-        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources});
+    task.set_extras(std::make_unique<task_extras>(
+        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources}));
   }
 }
 
@@ -432,7 +430,7 @@ auto submit_task(runtime_core* core, const task_options* opts, F&& fn, A&&... ar
   }
   auto* t = new T(core, std::forward<F>(fn), std::forward<A>(args)...);
   state_ptr<state<R>> owner(t);
-  t->remote_ = remote;
+  t->set_remote(remote);
   attach_extras(*t, opts);
   admit_task(core, *t);
   t->subscribe_all();
