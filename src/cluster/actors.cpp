@@ -61,7 +61,7 @@ wire::byte_buffer node::ask_head(request_kind kind, const std::string& body) {
   if (settings_.role == node_role::head) {
     asio::post(io_, [this, promise, kind, body] {
       try {
-        const std::string out = head_answer(kind, std::as_bytes(std::span(body)));
+        const std::string out = head_service_->answer_name(kind, std::as_bytes(std::span(body)));
         wire::byte_buffer bytes(out.size());
         std::memcpy(bytes.data(), out.data(), out.size());
         promise->set_value(std::move(bytes));
@@ -125,7 +125,7 @@ void node::forget_claim(const actor_status& named) noexcept {
     std::string body = to_bytes(to_record(named));
     if (settings_.role == node_role::head) {
       asio::post(io_, [this, body = std::move(body)] {
-        head_forget_name(std::as_bytes(std::span(body)));
+        head_service_->forget_name(std::as_bytes(std::span(body)));
       });
       return;
     }

@@ -26,7 +26,7 @@ node::node(detail::runtime_core& core, const cluster_settings& settings)
   settings_.validate();
   handle_->self = this;
   if (settings_.role == node_role::head) {
-    head_start();
+    start_head();
   }
   thread_ = std::thread([this] {
     for (;;) {
@@ -84,6 +84,22 @@ link_identity node::identity(std::string self_id) const {
 
 std::shared_ptr<connection> node::shared(connection& c) {
   return c.shared_from_this();
+}
+
+void node::start_head() {
+  const endpoint_text at = parse_endpoint(settings_.address, "WEFT_ADDRESS");
+  start_listening(at.host, at.port);
+  node_status me;
+  me.id = "head";
+  me.role = node_role::head;
+  me.address = listen_address_;
+  me.resources = core_.settings().resources;
+  me.pid = static_cast<std::int64_t>(::getpid());
+  {
+    std::lock_guard lock(mutex_);
+    id_ = me.id;
+  }
+  head_service_ = std::make_unique<head_service>(settings_, std::move(me));
 }
 
 void node::start_listening(const std::string& host, std::uint16_t port) {
@@ -240,20 +256,17 @@ void node::on_request(connection& c, wire::frame&& f) {
       return;
     case request_kind::join:
       if (!head) break;
-      head_on_join(c, id, body);
+      head_service_->on_join(c, id, body);
       return;
     case request_kind::status: {
       if (!head) break;
-      cluster_status view = members_->view(clock::now());
-      for (const auto& [key, named] : names_)
-        view.actors.push_back(named);
-      c.send(wire::frame_type::response, id,
-             response_payload(response_status::ok, to_record(view)));
+      head_service_->on_status(c, id);
       return;
     }
     case request_kind::stop_cluster:
       if (!head) break;
-      head_on_stop(c, id);
+      head_service_->on_stop(c, id);
+      request_stop(fmt::format("stopped by {}", c.describe()), false);
       return;
     case request_kind::pull_object:
       serve_pull(c, id, body);
@@ -296,11 +309,11 @@ void node::on_request(connection& c, wire::frame&& f) {
     case request_kind::claim_name:
     case request_kind::find_name:
       if (!head) break;
-      c.send(wire::frame_type::response, id, head_answer(kind, body));
+      c.send(wire::frame_type::response, id, head_service_->answer_name(kind, body));
       return;
     case request_kind::forget_name:
       if (!head) break;
-      head_forget_name(body);
+      head_service_->forget_name(body);
       return;
     case request_kind::stop_node: {
       bool from_head = false;
@@ -350,7 +363,7 @@ void node::on_response(connection& c, wire::frame&& f) {
 
 void node::on_heartbeat(connection& c, wire::frame&& f) {
   if (settings_.role == node_role::head) {
-    head_on_heartbeat(c, f.payload);
+    head_service_->on_heartbeat(c, f.payload);
     return;
   }
   apply_view(from_record(from_bytes<cluster_view>(f.payload, "cluster view")));
@@ -376,7 +389,7 @@ void node::on_closed(connection& c, const std::string& reason) {
       joined_.reset();
     }
   }
-  if (settings_.role == node_role::head) head_lost(c, reason);
+  if (head_service_) head_service_->lost(c, reason, stopped_.load());
   drop_held_for(c);
   drop_holders_for(c);
   fail_pulls_where([&](const pull_job& j) { return j.via == &c; },
@@ -433,7 +446,10 @@ void node::on_closed(connection& c, const std::string& reason) {
 void node::tick() {
   if (stopped_.load()) return;
   if (settings_.role == node_role::head) {
-    head_tick();
+    heartbeat self;
+    self.load = core_.live_tasks();
+    self.available = core_.spare_resources();
+    head_service_->tick(self);
   } else {
     std::shared_ptr<connection> head;
     {

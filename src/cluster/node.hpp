@@ -3,9 +3,9 @@
 // connection to the head, lazily opened connections to workers, and for a head or worker an
 // acceptor. It is the runtime_core's task_router: tasks of registered functions that should
 // run elsewhere are encoded and sent from here, and their results complete the task's ref when
-// they come back. The head's side (membership, heartbeats, status, stop) is in head.cpp, a
-// worker's side (running tasks for others) in task_server.cpp, a caller's side (placement,
-// sending, results) in dispatch.cpp.
+// they come back. The head's side (membership, heartbeats, names, status, stop) is its own
+// service, head_service (present only on a head), a worker's side (running tasks for others) in
+// task_server.cpp, a caller's side (placement, sending, results) in dispatch.cpp.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,7 +32,7 @@
 
 #include "connection.hpp"
 #include "core/task_router.hpp"
-#include "membership.hpp"
+#include "head_service.hpp"
 #include "placement.hpp"
 #include "protocol.hpp"
 #include "weft/cluster_settings.hpp"
@@ -200,15 +200,8 @@ class node final : public detail::task_router, private connection_events {
   void shut_connections(const std::string& reason);
   std::shared_ptr<connection> shared(connection& c);
 
-  // head.cpp
-  void head_start();
-  void head_on_join(connection& c, std::uint64_t id, std::span<const std::byte> body);
-  void head_on_heartbeat(connection& c, std::span<const std::byte> body);
-  void head_on_stop(connection& c, std::uint64_t id);
-  void head_tick();
-  void head_lost(connection& c, const std::string& reason);
-  void head_broadcast();
-  static std::shared_ptr<connection> member_link(const connection* link);
+  // Starts a head: listens, takes the id "head" and creates its head_service.
+  void start_head();
 
   // task_server.cpp
   friend struct reply_link;
@@ -338,11 +331,6 @@ class node final : public detail::task_router, private connection_events {
   void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
   void fail_asks(const std::string& why);
 
-  // head.cpp (named actors)
-  std::string head_answer(request_kind kind, std::span<const std::byte> body);
-  void head_forget_name(std::span<const std::byte> body);
-  void head_drop_names_of(const std::string& node_id);
-
   // task_server.cpp
   void serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f);
 
@@ -466,10 +454,7 @@ class node final : public detail::task_router, private connection_events {
   std::uint64_t closed_received_ = 0;
   std::shared_ptr<std::promise<void>> joined_;  // set while joining
   std::uint64_t join_request_ = 0;
-  std::unique_ptr<membership> members_;                 // head only
-  std::map<const connection*, std::string> member_of_;  // head only
-  std::map<std::string, actor_status> names_;           // head only: "ns\0name" -> actor
-  clock::time_point last_tick_ = clock::now();          // head only
+  std::unique_ptr<head_service> head_service_;  // head only
 
   const std::shared_ptr<node_handle> handle_ = std::make_shared<node_handle>();
   std::atomic<bool> stopped_{false};
