@@ -224,8 +224,8 @@ detail::wire_reference node::hold_pieces(std::shared_ptr<const wire_value> owner
     held->append_borrowed(piece);
   // The value of a tracked object carries its key: a node that pulled it once keeps it for
   // the next request naming it, until the object is gone here.
-  const std::uint64_t key = entry.source ? watch_object(*entry.source) : 0;
-  const std::uint64_t id = hold(std::move(held), nullptr, key);
+  const std::uint64_t key = entry.source ? objects_.watch_object(*entry.source) : 0;
+  const std::uint64_t id = objects_.hold(std::move(held), nullptr, key);
   return detail::wire_reference{node_id(), id, entry.size, key};
 }
 
@@ -244,7 +244,7 @@ std::uint64_t node::export_ref(const detail::wire_handle& handle, const std::str
 }
 
 void node::release_arguments(const outgoing_arguments& left) {
-  release_holds(left.holds);
+  objects_.release_holds(left.holds);
   if (left.exports.empty()) return;
   std::vector<ref_export> dropped;  // released after the lock
   std::lock_guard lock(mutex_);
@@ -281,7 +281,7 @@ void node::hold_for_request(std::uint64_t request, std::uint64_t held) {
       return;
     }
   }
-  release_holds({held});  // the request is over: nobody will pull it
+  objects_.release_holds({held});  // the request is over: nobody will pull it
 }
 
 namespace {
@@ -548,7 +548,7 @@ std::shared_ptr<arrival> node::receive_arguments(std::shared_ptr<wire::byte_buff
 void node::gather(const std::shared_ptr<arrival>& a) {
   for (const auto& [index, where] : a->pulls) {
     a->expect();
-    start_pull(
+    objects_.start_pull(
         where, true,
         [a, index = index](std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
           if (e) {
@@ -573,13 +573,14 @@ void node::gather(const std::shared_ptr<arrival>& a) {
     a->arrived();
   };
   auto pull_into = [this, land](std::uint32_t k, const detail::wire_reference& where) {
-    start_pull(where, true,
-               [land, k](std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
-                 if (e)
-                   land(k, std::move(e), {}, nullptr);
-                 else
-                   land(k, nullptr, *bytes, bytes);
-               });
+    objects_.start_pull(
+        where, true,
+        [land, k](std::exception_ptr e, std::shared_ptr<const wire::byte_buffer> bytes) {
+          if (e)
+            land(k, std::move(e), {}, nullptr);
+          else
+            land(k, nullptr, *bytes, bytes);
+        });
   };
   for (const auto& [k, where] : a->table_pulls) {
     a->expect();

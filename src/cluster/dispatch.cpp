@@ -208,7 +208,7 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
       task.complete_remote(body);
     } else if (status == response_status::held) {
       const held_result held = from_bytes<held_result>(body, "held result");
-      task.complete_held(remote_result(call.node, held.object, held.size));
+      task.complete_held(objects_.remote_result(call.node, held.object, held.size));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
       if (task.mailbox() != nullptr && f.type == actor_died_type) {
@@ -249,22 +249,6 @@ void node::fail_calls_where(const std::function<bool(const pending_call&)>& matc
   }
 }
 
-void node::release_holds(const std::vector<std::uint64_t>& holds) {
-  if (holds.empty()) return;
-  std::vector<std::pair<std::uint64_t, held_object>> dropped;  // destroyed after the lock
-  {
-    std::lock_guard lock(mutex_);
-    for (std::uint64_t h : holds) {
-      auto found = held_.find(h);
-      if (found == held_.end()) continue;
-      dropped.emplace_back(h, std::move(found->second));
-      held_.erase(found);
-    }
-  }
-  for (const auto& [id, held] : dropped)
-    tell_pullers(id, held);
-}
-
 void node::apply_view(cluster_status view) {
   std::vector<std::string> gone;
   std::vector<std::shared_ptr<connection>> to_close;
@@ -299,9 +283,10 @@ void node::apply_view(cluster_status view) {
     fail_calls_where([&](const pending_call& p) { return p.node == id; },
                      [&](const pending_call& p) { return lost_call(p, why); });
     proxies_lost(id, why);
-    fail_pulls_where([&](const pull_job& j) { return j.owner == id; },
-                     "its owner left the cluster");
-    drop_copies_where([&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
+    objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.owner == id; },
+                              "its owner left the cluster");
+    objects_.drop_copies_where(
+        [&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
     drop_exports_for(id);
     drop_grants_for(id);
     std::lock_guard lock(mutex_);

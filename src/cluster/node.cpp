@@ -82,6 +82,30 @@ link_identity node::identity(std::string self_id) const {
   return id;
 }
 
+std::span<std::byte> node::placement(const wire::frame_header& header, std::size_t& skip) {
+  return objects_.placement(header, skip);
+}
+
+std::shared_ptr<connection> node::open_link(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto found = peers_.find(id);
+  return found != peers_.end() ? found->second : nullptr;
+}
+
+std::shared_ptr<connection> node::link_to_member(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (stopped_.load()) return nullptr;
+  for (const node_status& n : view_.nodes) {
+    if (n.id != id) continue;
+    try {
+      return peer_connection(n);
+    } catch (const std::exception& e) {
+      log(log_level::warn, "cannot reach node {}: {}", n.id, e.what());
+    }
+  }
+  return nullptr;
+}
+
 std::shared_ptr<connection> node::shared(connection& c) {
   return c.shared_from_this();
 }
@@ -269,13 +293,13 @@ void node::on_request(connection& c, wire::frame&& f) {
       request_stop(fmt::format("stopped by {}", c.describe()), false);
       return;
     case request_kind::pull_object:
-      serve_pull(c, id, body);
+      objects_.serve_pull(c, id, body);
       return;
     case request_kind::release_object:
-      on_release(body);
+      objects_.on_release(body);
       return;
     case request_kind::object_dropped:
-      on_object_dropped(body);
+      objects_.on_object_dropped(body);
       return;
     case request_kind::spawn_actor:
       if (head) break;
@@ -355,7 +379,7 @@ void node::on_response(connection& c, wire::frame&& f) {
     return;
   }
   if (f.payload.empty()) throw protocol_error("an empty response");
-  if (complete_pull(c, id, f.payload, !f.placed.empty())) return;
+  if (objects_.complete_pull(c, id, f.payload, !f.placed.empty())) return;
   if (complete_ask(id, f)) return;
   if (complete_spawn(id, f.payload)) return;
   complete_call(id, f.payload);
@@ -390,10 +414,10 @@ void node::on_closed(connection& c, const std::string& reason) {
     }
   }
   if (head_service_) head_service_->lost(c, reason, stopped_.load());
-  drop_held_for(c);
+  objects_.drop_held_for(c);
   drop_holders_for(c);
-  fail_pulls_where([&](const pull_job& j) { return j.via == &c; },
-                   fmt::format("the connection to it closed ({})", reason));
+  objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.via == &c; },
+                            fmt::format("the connection to it closed ({})", reason));
   bool lost_head = false;
   bool lost_head_link = false;
   std::string lost_peer;
@@ -422,7 +446,7 @@ void node::on_closed(connection& c, const std::string& reason) {
     proxies_lost(lost_peer,
                  fmt::format("the connection to node {} closed ({})", lost_peer, reason));
     // It can no longer tell us when it drops an object: forget the copies of its objects.
-    drop_copies_where(
+    objects_.drop_copies_where(
         [&](const std::string& owner, std::uint64_t, bool) { return owner == lost_peer; });
   }
   fail_resolves_where([&](const pending_resolve& r) { return r.via == &c; },
@@ -561,9 +585,10 @@ void node::stop() noexcept {
     thread_.join();
   }
   // The io thread is gone: whatever still waits for bytes will not get them.
-  fail_pulls_where([](const pull_job&) { return true; }, "the runtime shut down");
+  objects_.fail_pulls_where([](const object_service::pull_job&) { return true; },
+                            "the runtime shut down");
   fail_asks("the runtime shut down");
-  drop_copies_where([](const std::string&, std::uint64_t, bool) { return true; });
+  objects_.drop_copies_where([](const std::string&, std::uint64_t, bool) { return true; });
   fail_resolves_where([](const pending_resolve&) { return true; }, "the runtime shut down");
   std::unordered_map<std::uint64_t, ref_export> exports;
   {

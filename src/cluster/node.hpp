@@ -33,6 +33,7 @@
 #include "connection.hpp"
 #include "core/task_router.hpp"
 #include "head_service.hpp"
+#include "object_service.hpp"
 #include "placement.hpp"
 #include "protocol.hpp"
 #include "weft/cluster_settings.hpp"
@@ -49,7 +50,6 @@ class node;
 class actor_proxy;
 struct reply_link;
 struct arrival;
-using wire_reference_t = detail::wire_reference;
 
 /// A ref this node sent to another node before it was ready (arguments.cpp): its value is sent
 /// there under the token once it is.
@@ -83,7 +83,7 @@ struct node_handle {
 };
 
 /// One process's node: head, worker or driver.
-class node final : public detail::task_router, private connection_events {
+class node final : public detail::task_router, private connection_events, private object_peers {
  public:
   /// Starts the node for `core`. A head starts listening; a worker or driver connects to the
   /// head (retrying until settings.connect_timeout) and joins. Throws weft::error when the head
@@ -113,18 +113,8 @@ class node final : public detail::task_router, private connection_events {
   /// Forgets the stand-in `proxy` of actor `id` (it is being deleted).
   void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
 
-  /// The local stand-in for result `id` (of `size` encoded bytes) held by node `owner`.
-  std::shared_ptr<detail::remote_object> remote_result(const std::string& owner, std::uint64_t id,
-                                                       std::uint64_t size);
-  /// Pulls object `id` (`size` bytes) from node `owner`; the future fails with object_lost if
-  /// the owner is gone or no longer holds it.
-  std::future<std::shared_ptr<const wire::byte_buffer>> pull(const std::string& owner,
-                                                             std::uint64_t id, std::uint64_t size);
-  /// Tells node `owner` that the last local ref to its object `id` is gone.
-  void release_remote(const std::string& owner, std::uint64_t id);
-  /// The tracked object `key`, offered to other nodes, is gone here: every node that pulled
-  /// it is told to drop its copy.
-  void object_gone(std::uint64_t key) noexcept;
+  /// This node's held objects, pulls and kept copies.
+  object_service& objects() noexcept { return objects_; }
 
   /// Serves the cluster until the head stops it (or, for the head, `weft stop`), or SIGTERM or
   /// SIGINT arrives. Throws weft::error if the connection to the head is lost.
@@ -146,45 +136,14 @@ class node final : public detail::task_router, private connection_events {
     resource_map resources;  // what the task holds there while it runs
   };
   using clock = std::chrono::steady_clock;
-  using pull_done =
-      std::function<void(std::exception_ptr, std::shared_ptr<const wire::byte_buffer>)>;
-  // What pull_uncached calls: the bytes are the caller's to keep or move.
-  using raw_pull_done = std::function<void(std::exception_ptr, std::shared_ptr<wire::byte_buffer>)>;
-  // A result kept for a caller on the node that computed it, or an argument held for one
-  // request. `key`, when not 0, names the tracked object it is the value of: every hold of
-  // that object carries the key, pullers keep one copy per key, and they are told when the
-  // object itself is gone (object_pullers_) rather than when this hold is.
-  struct held_object {
-    std::shared_ptr<detail::wire_value> value;
-    const connection* for_link;                      // dropped when this connection closes
-    std::vector<std::weak_ptr<connection>> pullers;  // told when it is dropped
-    std::uint64_t key = 0;
-  };
-  // An object being pulled from its owner, chunk by chunk (io thread).
-  struct pull_job {
-    std::string owner;
-    std::uint64_t object = 0;
-    std::uint64_t key = 0;
-    std::shared_ptr<wire::byte_buffer> bytes;
-    std::uint64_t chunk = 0;
-    std::uint64_t next = 0;
-    int outstanding = 0;
-    bool finished = false;
-    const connection* via = nullptr;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    raw_pull_done done;
-  };
-  struct pull_chunk {
-    std::shared_ptr<pull_job> job;
-    std::uint64_t offset = 0;
-    std::uint64_t length = 0;
-  };
-
   // connection_events
   void on_open(connection& c) override;
   void on_frame(connection& c, wire::frame&& f) override;
   void on_closed(connection& c, const std::string& reason) override;
   std::span<std::byte> placement(const wire::frame_header& header, std::size_t& skip) override;
+  // object_peers (node_id is task_router's too)
+  std::shared_ptr<connection> open_link(const std::string& id) override;
+  std::shared_ptr<connection> link_to_member(const std::string& id) override;
 
   // The handshake identity of this node's connections, naming it `self_id`.
   link_identity identity(std::string self_id) const;
@@ -212,33 +171,6 @@ class node final : public detail::task_router, private connection_events {
   void run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
                   const task_header& header, Body&& body);
   void answer_task(reply_link& link) noexcept;
-
-  // objects.cpp
-  std::uint64_t hold(std::shared_ptr<detail::wire_value> value, const connection* for_link,
-                     std::uint64_t key = 0);
-  // The key under which the tracked object `record` is offered to other nodes (its arena
-  // id); the first call arranges for its pullers to be told when the object is gone.
-  std::uint64_t watch_object(detail::object_record& record);
-
-  void on_release(std::span<const std::byte> body);
-  void drop_held_for(const connection& c);
-  void serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body);
-  // Pulls an object (or takes the copy kept here); `keep` keeps the copy in the arena for later
-  // tasks, until the owner drops the object.
-  void start_pull(const wire_reference_t& where, bool keep, pull_done done);
-  std::shared_ptr<const wire::byte_buffer> kept_copy(const std::string& key);
-  std::shared_ptr<const wire::byte_buffer> keep_copy(const std::string& key,
-                                                     const detail::wire_reference& where,
-                                                     std::shared_ptr<wire::byte_buffer> bytes);
-  void drop_copies_where(
-      const std::function<bool(const std::string& owner, std::uint64_t id, bool keyed)>& match);
-  void on_object_dropped(std::span<const std::byte> body);
-  void tell_pullers(std::uint64_t id, const held_object& held);
-  void pull_uncached(const wire_reference_t& where, raw_pull_done done);
-  void request_chunk(const std::shared_ptr<pull_job>& job, const std::shared_ptr<connection>& via);
-  bool complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
-                     bool placed);
-  void fail_pulls_where(const std::function<bool(const pull_job&)>& match, const std::string& why);
 
   // An actor of this node that other nodes can reach: named, or spawned here for another node.
   struct exported_actor {
@@ -350,7 +282,6 @@ class node final : public detail::task_router, private connection_events {
   void fail_calls_where(const std::function<bool(const pending_call&)>& match,
                         const std::function<std::exception_ptr(const pending_call&)>& why);
   void apply_view(cluster_status view);
-  void release_holds(const std::vector<std::uint64_t>& holds);
   std::size_t local_threshold() const;
 
   detail::runtime_core& core_;
@@ -378,23 +309,6 @@ class node final : public detail::task_router, private connection_events {
   std::size_t rotation_ = 0;
   std::vector<placement_candidate> candidates_;  // route()'s scratch list
   std::shared_ptr<connection> head_;
-  std::map<std::uint64_t, held_object> held_;
-  std::uint64_t next_object_ = 1;
-  std::unordered_map<std::uint64_t, pull_chunk> pulls_;
-  // Copies of other nodes' objects kept in the arena (by "owner/id"), until the owner drops
-  // the object or leaves.
-  struct kept_object {
-    detail::state_ptr<detail::state<wire::byte_buffer>> value;
-    std::string owner;
-    std::uint64_t id = 0;  // the hold's id, or the object's key when `keyed`
-    bool keyed = false;
-  };
-  std::map<std::string, kept_object> kept_;
-  struct pull_waiters {
-    bool keep = false;
-    std::vector<pull_done> done;
-  };
-  std::map<std::string, pull_waiters> joining_;              // pulls under way, their waiters
   std::unordered_map<std::string, exported_actor> exports_;  // by actor id
   std::unordered_map<const detail::actor_base*, std::string> export_ids_;
   std::map<std::string, std::string> tombstones_;          // ended actors' ids -> death messages
@@ -439,8 +353,6 @@ class node final : public detail::task_router, private connection_events {
     std::uint64_t after = 0;    // the node's heartbeat count when it answered
   };
   std::vector<reservation> reservations_;
-  // Who pulled each tracked object offered under a key (see held_object).
-  std::map<std::uint64_t, std::vector<std::weak_ptr<connection>>> object_pullers_;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<wire::byte_buffer>>> asks_;
   std::uint64_t next_actor_ = 1;
   bool serve_done_ = false;
@@ -461,6 +373,7 @@ class node final : public detail::task_router, private connection_events {
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};
   std::atomic<std::uint64_t> heartbeats_sent_{0};
+  object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
 };
 
 }  // namespace weft::cluster

@@ -49,7 +49,7 @@ void node::answer_task(reply_link& link) noexcept {
     std::shared_ptr<detail::wire_value> value = link.result.get();
     if (value->size() >= detail::tracked_result_min_bytes) {
       // A large result stays here until the caller (or a task it passes the ref to) pulls it.
-      const std::uint64_t object = hold(value, link.via.get());
+      const std::uint64_t object = objects_.hold(value, link.via.get());
       link.via->send(wire::frame_type::response, link.request,
                      response_payload(response_status::held, held_result{object, value->size()}));
       return;

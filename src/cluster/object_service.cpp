@@ -1,7 +1,9 @@
-// Objects across processes (DESIGN.md section 5): a worker keeps the large results of the
+// Objects across processes (object_service.hpp): a worker keeps the large results of the
 // tasks it ran (the owner), callers get a reference, and whoever reads the value pulls it from
 // the owner in chunks, several in flight, each checked by its frame's CRC32C. The owner drops
 // a result when the caller releases its last ref to it, or when the caller's connection goes.
+
+#include "object_service.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -13,7 +15,7 @@
 
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
-#include "node.hpp"
+#include "node.hpp"  // node_handle
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
@@ -74,7 +76,7 @@ class remote_handle final : public detail::remote_object {
       : home_(std::move(home)), owner_(std::move(owner)), id_(id), size_(size) {}
   ~remote_handle() override {
     std::lock_guard lock(home_->mutex);
-    if (home_->self) home_->self->release_remote(owner_, id_);
+    if (home_->self) home_->self->objects().release_remote(owner_, id_);
   }
 
   std::unique_ptr<detail::payload_source> fetch() override {
@@ -86,7 +88,7 @@ class remote_handle final : public detail::remote_object {
             "object {} of node {} cannot be pulled: the runtime that referenced it shut down", id_,
             owner_));
       }
-      done = home_->self->pull(owner_, id_, size_);
+      done = home_->self->objects().pull(owner_, id_, size_);
     }
     return std::make_unique<owned_source>(done.get());
   }
@@ -101,13 +103,27 @@ class remote_handle final : public detail::remote_object {
   std::uint64_t size_;
 };
 
-std::shared_ptr<detail::remote_object> node::remote_result(const std::string& owner,
-                                                           std::uint64_t id, std::uint64_t size) {
+object_service::object_service(detail::runtime_core& core, const cluster_settings& settings,
+                               boost::asio::io_context& io, object_peers& peers,
+                               std::shared_ptr<node_handle> handle,
+                               std::atomic<std::uint64_t>& request_ids)
+    : core_(core),
+      settings_(settings),
+      io_(io),
+      peers_(peers),
+      handle_(std::move(handle)),
+      request_ids_(request_ids) {}
+
+object_service::~object_service() = default;
+
+std::shared_ptr<detail::remote_object> object_service::remote_result(const std::string& owner,
+                                                                     std::uint64_t id,
+                                                                     std::uint64_t size) {
   return std::make_shared<remote_handle>(handle_, owner, id, size);
 }
 
-std::uint64_t node::hold(std::shared_ptr<detail::wire_value> value, const connection* for_link,
-                         std::uint64_t key) {
+std::uint64_t object_service::hold(std::shared_ptr<detail::wire_value> value,
+                                   const connection* for_link, std::uint64_t key) {
   std::lock_guard lock(mutex_);
   const std::uint64_t id = next_object_++;
   held_.emplace(id, held_object{std::move(value), for_link, {}, key});
@@ -124,7 +140,7 @@ class object_watcher final : public detail::object_watch {
       : home_(std::move(home)), key_(key) {}
   ~object_watcher() override {
     std::lock_guard lock(home_->mutex);
-    if (home_->self) home_->self->object_gone(key_);
+    if (home_->self) home_->self->objects().object_gone(key_);
   }
 
  private:
@@ -134,13 +150,13 @@ class object_watcher final : public detail::object_watch {
 
 }  // namespace
 
-std::uint64_t node::watch_object(detail::object_record& record) {
+std::uint64_t object_service::watch_object(detail::object_record& record) {
   std::lock_guard lock(record.mutex_);
   if (!record.watch_) record.watch_ = std::make_unique<object_watcher>(handle_, record.id_);
   return record.id_;
 }
 
-void node::object_gone(std::uint64_t key) noexcept {
+void object_service::object_gone(std::uint64_t key) noexcept {
   std::vector<std::weak_ptr<connection>> pullers;
   {
     std::lock_guard lock(mutex_);
@@ -160,13 +176,8 @@ void node::object_gone(std::uint64_t key) noexcept {
   }
 }
 
-void node::release_remote(const std::string& owner, std::uint64_t id) {
-  std::shared_ptr<connection> via;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = peers_.find(owner);
-    if (found != peers_.end()) via = found->second;
-  }
+void object_service::release_remote(const std::string& owner, std::uint64_t id) {
+  std::shared_ptr<connection> via = peers_.open_link(owner);
   if (!via) return;  // the owner is gone, and its copy with it
   try {
     via->send(wire::frame_type::request, 0,
@@ -176,7 +187,23 @@ void node::release_remote(const std::string& owner, std::uint64_t id) {
   }
 }
 
-void node::on_release(std::span<const std::byte> body) {
+void object_service::release_holds(const std::vector<std::uint64_t>& holds) {
+  if (holds.empty()) return;
+  std::vector<std::pair<std::uint64_t, held_object>> dropped;  // destroyed after the lock
+  {
+    std::lock_guard lock(mutex_);
+    for (std::uint64_t h : holds) {
+      auto found = held_.find(h);
+      if (found == held_.end()) continue;
+      dropped.emplace_back(h, std::move(found->second));
+      held_.erase(found);
+    }
+  }
+  for (const auto& [id, held] : dropped)
+    tell_pullers(id, held);
+}
+
+void object_service::on_release(std::span<const std::byte> body) {
   const std::uint64_t id = from_bytes<object_release>(body, "object release").object;
   held_object dropped;
   {
@@ -189,7 +216,7 @@ void node::on_release(std::span<const std::byte> body) {
   tell_pullers(id, dropped);
 }
 
-void node::drop_held_for(const connection& c) {
+void object_service::drop_held_for(const connection& c) {
   std::vector<std::pair<std::uint64_t, held_object>> dropped;
   {
     std::lock_guard lock(mutex_);
@@ -206,7 +233,8 @@ void node::drop_held_for(const connection& c) {
     tell_pullers(id, held);
 }
 
-void node::serve_pull(connection& c, std::uint64_t request, std::span<const std::byte> body) {
+void object_service::serve_pull(connection& c, std::uint64_t request,
+                                std::span<const std::byte> body) {
   const object_pull pull = from_bytes<object_pull>(body, "object pull");
   const std::uint64_t id = pull.object;
   const std::uint64_t offset = pull.offset;
@@ -227,8 +255,9 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
   }
   if (!value) {
     failure f{"weft::object_lost",
-              fmt::format("node {} holds no object {} (released, or never existed)", node_id(), id),
-              node_id()};
+              fmt::format("node {} holds no object {} (released, or never existed)",
+                          peers_.node_id(), id),
+              peers_.node_id()};
     std::string prefix(1, static_cast<char>(response_status::failed));
     prefix += to_bytes(f);
     c.send(wire::frame_type::response, request, std::move(prefix));
@@ -251,9 +280,9 @@ void node::serve_pull(connection& c, std::uint64_t request, std::span<const std:
          std::string(1, static_cast<char>(response_status::ok)), std::move(slice));
 }
 
-std::future<std::shared_ptr<const wire::byte_buffer>> node::pull(const std::string& owner,
-                                                                 std::uint64_t id,
-                                                                 std::uint64_t size) {
+std::future<std::shared_ptr<const wire::byte_buffer>> object_service::pull(const std::string& owner,
+                                                                           std::uint64_t id,
+                                                                           std::uint64_t size) {
   auto promise = std::make_shared<std::promise<std::shared_ptr<const wire::byte_buffer>>>();
   auto future = promise->get_future();
   // A ref read here decodes the bytes into its own arena object: no second copy is kept.
@@ -267,7 +296,7 @@ std::future<std::shared_ptr<const wire::byte_buffer>> node::pull(const std::stri
   return future;
 }
 
-std::shared_ptr<const wire::byte_buffer> node::kept_copy(const std::string& key) {
+std::shared_ptr<const wire::byte_buffer> object_service::kept_copy(const std::string& key) {
   // mutex_ held. A copy spilled to disk is dropped and pulled again rather than restored here,
   // on the io thread: the owner still has it, and the network is not slower than the disk.
   auto found = kept_.find(key);
@@ -285,9 +314,9 @@ std::shared_ptr<const wire::byte_buffer> node::kept_copy(const std::string& key)
       });
 }
 
-std::shared_ptr<const wire::byte_buffer> node::keep_copy(const std::string& key,
-                                                         const detail::wire_reference& where,
-                                                         std::shared_ptr<wire::byte_buffer> bytes) {
+std::shared_ptr<const wire::byte_buffer> object_service::keep_copy(
+    const std::string& key, const detail::wire_reference& where,
+    std::shared_ptr<wire::byte_buffer> bytes) {
   const std::size_t size = bytes->size();
   auto* state = new detail::plain_state<wire::byte_buffer>();
   detail::state_ptr<detail::state<wire::byte_buffer>> value(state);
@@ -307,12 +336,12 @@ std::shared_ptr<const wire::byte_buffer> node::keep_copy(const std::string& key,
       });
 }
 
-void node::start_pull(const detail::wire_reference& where, bool keep, pull_done done) {
+void object_service::start_pull(const detail::wire_reference& where, bool keep, pull_done done) {
   // One pull per object at a time; with `keep`, the copy stays in the arena for later tasks.
   // Holds of one tracked object share its key: one copy serves them all.
   const std::string key = where.key != 0 ? fmt::format("{}/key/{}", where.owner, where.key)
                                          : fmt::format("{}/{}", where.owner, where.id);
-  if (keep && where.owner == node_id()) keep = false;  // our own object: it is here already
+  if (keep && where.owner == peers_.node_id()) keep = false;  // our own object: it is here already
   {
     std::unique_lock lock(mutex_);
     if (auto copy = kept_copy(key)) {
@@ -352,7 +381,7 @@ void node::start_pull(const detail::wire_reference& where, bool keep, pull_done 
                 });
 }
 
-void node::drop_copies_where(
+void object_service::drop_copies_where(
     const std::function<bool(const std::string& owner, std::uint64_t id, bool keyed)>& match) {
   std::vector<kept_object> dropped;  // released after the lock
   std::lock_guard lock(mutex_);
@@ -366,16 +395,16 @@ void node::drop_copies_where(
   }
 }
 
-void node::on_object_dropped(std::span<const std::byte> body) {
+void object_service::on_object_dropped(std::span<const std::byte> body) {
   const object_dropped notice = from_bytes<object_dropped>(body, "object_dropped notice");
   drop_copies_where([&](const std::string& o, std::uint64_t i, bool k) {
     return o == notice.owner && i == notice.object && k == notice.keyed;
   });
 }
 
-void node::tell_pullers(std::uint64_t id, const held_object& held) {
+void object_service::tell_pullers(std::uint64_t id, const held_object& held) {
   if (held.pullers.empty()) return;
-  const std::string self = node_id();
+  const std::string self = peers_.node_id();
   // keyed: the id is an object key
   const std::string notice =
       request_payload(request_kind::object_dropped, object_dropped{self, id, held.key != 0});
@@ -391,7 +420,7 @@ void node::tell_pullers(std::uint64_t id, const held_object& held) {
   }
 }
 
-void node::pull_uncached(const detail::wire_reference& where, raw_pull_done done) {
+void object_service::pull_uncached(const detail::wire_reference& where, raw_pull_done done) {
   const std::string& owner = where.owner;
   const std::uint64_t id = where.id;
   const std::uint64_t size = where.size;
@@ -408,7 +437,7 @@ void node::pull_uncached(const detail::wire_reference& where, raw_pull_done done
               nullptr);
     return;
   }
-  if (owner == node_id()) {  // our own result: no network
+  if (owner == peers_.node_id()) {  // our own result: no network
     std::shared_ptr<detail::wire_value> value;
     {
       std::lock_guard lock(mutex_);
@@ -430,19 +459,8 @@ void node::pull_uncached(const detail::wire_reference& where, raw_pull_done done
     return;
   }
   asio::post(io_, [this, job] {
-    std::shared_ptr<connection> via;
-    {
-      std::lock_guard lock(mutex_);
-      for (const node_status& n : view_.nodes) {
-        if (n.id != job->owner) continue;
-        try {
-          via = peer_connection(n);
-        } catch (const std::exception& e) {
-          log(log_level::warn, "cannot reach node {}: {}", n.id, e.what());
-        }
-      }
-      if (via && !stopped_.load()) job->via = via.get();
-    }
+    std::shared_ptr<connection> via = peers_.link_to_member(job->owner);
+    if (via) job->via = via.get();
     if (!job->via) {
       job->done(std::make_exception_ptr(object_lost(fmt::format(
                     "object {} is lost: its owner, node {}, is not in the cluster any more",
@@ -460,13 +478,13 @@ void node::pull_uncached(const detail::wire_reference& where, raw_pull_done done
   });
 }
 
-void node::request_chunk(const std::shared_ptr<pull_job>& job,
-                         const std::shared_ptr<connection>& via) {
+void object_service::request_chunk(const std::shared_ptr<pull_job>& job,
+                                   const std::shared_ptr<connection>& via) {
   const std::uint64_t offset = job->next;
   const std::uint64_t length = std::min<std::uint64_t>(job->chunk, job->bytes->size() - offset);
   job->next += length;
   ++job->outstanding;
-  const std::uint64_t request = next_request_.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t request = request_ids_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
     pulls_.emplace(request, pull_chunk{job, offset, length});
@@ -475,7 +493,8 @@ void node::request_chunk(const std::shared_ptr<pull_job>& job,
             request_payload(request_kind::pull_object, object_pull{job->object, offset, length}));
 }
 
-std::span<std::byte> node::placement(const wire::frame_header& header, std::size_t& skip) {
+std::span<std::byte> object_service::placement(const wire::frame_header& header,
+                                               std::size_t& skip) {
   skip = 1;  // the response's status byte
   if (header.type != wire::frame_type::response) return {};
   std::lock_guard lock(mutex_);
@@ -486,8 +505,8 @@ std::span<std::byte> node::placement(const wire::frame_header& header, std::size
   return std::span(chunk.job->bytes->data() + chunk.offset, chunk.length);
 }
 
-bool node::complete_pull(connection& c, std::uint64_t request, std::span<const std::byte> payload,
-                         bool placed) {
+bool object_service::complete_pull(connection& c, std::uint64_t request,
+                                   std::span<const std::byte> payload, bool placed) {
   pull_chunk chunk;
   {
     std::lock_guard lock(mutex_);
@@ -517,7 +536,7 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
     std::memcpy(job.bytes->data() + chunk.offset, body.data(), body.size());
   --job.outstanding;
   if (job.next < job.bytes->size()) {
-    request_chunk(chunk.job, shared(c));
+    request_chunk(chunk.job, c.shared_from_this());
   } else if (job.outstanding == 0) {
     job.finished = true;
     log_pulled(job.object, job.owner, job.bytes->size(), job.started);
@@ -526,8 +545,8 @@ bool node::complete_pull(connection& c, std::uint64_t request, std::span<const s
   return true;
 }
 
-void node::fail_pulls_where(const std::function<bool(const pull_job&)>& match,
-                            const std::string& why) {
+void object_service::fail_pulls_where(const std::function<bool(const pull_job&)>& match,
+                                      const std::string& why) {
   std::vector<std::shared_ptr<pull_job>> failed;
   {
     std::lock_guard lock(mutex_);
