@@ -376,7 +376,7 @@ void node::send_spawn(const std::string& target, spawn_order order,
     throw;
   }
   via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
-  activate_exports(left, via);  // their values follow the request on its connection
+  refs_.activate(left.exports, via);  // their values follow the request on its connection
 }
 
 bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) {

@@ -54,15 +54,14 @@ std::uint32_t read_u32(std::span<const std::byte> bytes) {
   return v;
 }
 
-// The bytes of a value entry's pieces, copied.
+}  // namespace
+
 std::string copy_pieces(std::span<const std::span<const std::byte>> pieces) {
   std::string out;
   for (auto piece : pieces)
     out.append(reinterpret_cast<const char*>(piece.data()), piece.size());
   return out;
 }
-
-}  // namespace
 
 // ---- handle_table, arrival ----
 
@@ -188,7 +187,8 @@ void node::append_handle_entries(const wire_value& body, const std::string& targ
     }
     if (!h.state->ready() || h.state->failed()) {
       // Its value (or its error) follows the request once it is ready.
-      const std::uint64_t token = export_ref(h, target, request, left);
+      const std::uint64_t token = refs_.export_ref(h, target, request);
+      left.exports.push_back(token);
       append_entry_bytes(table, wire_value::entry_deferred, detail::deferred_bytes({self, token}));
       continue;
     }
@@ -229,247 +229,32 @@ detail::wire_reference node::hold_pieces(std::shared_ptr<const wire_value> owner
   return detail::wire_reference{node_id(), id, entry.size, key};
 }
 
-std::uint64_t node::export_ref(const detail::wire_handle& handle, const std::string& target,
-                               std::uint64_t request, outgoing_arguments& left) {
-  std::lock_guard lock(mutex_);
-  const std::uint64_t token = next_export_++;
-  ref_export exported;
-  exported.state = detail::state_ptr<detail::state_base>::share(handle.state);
-  exported.encode = handle.encode;
-  exported.grantee = target;
-  exported.request = request;
-  ref_exports_.emplace(token, std::move(exported));
-  left.exports.push_back(token);
-  return token;
-}
-
 void node::release_arguments(const outgoing_arguments& left) {
   objects_.release_holds(left.holds);
-  if (left.exports.empty()) return;
-  std::vector<ref_export> dropped;  // released after the lock
-  std::lock_guard lock(mutex_);
-  for (std::uint64_t token : left.exports) {
-    auto found = ref_exports_.find(token);
-    if (found == ref_exports_.end()) continue;
-    dropped.push_back(std::move(found->second));
-    ref_exports_.erase(found);
-  }
+  refs_.release(left.exports);
 }
 
-void node::drop_exports_for(const std::string& node_id) {
-  std::vector<ref_export> dropped;
-  std::lock_guard lock(mutex_);
-  for (auto it = ref_exports_.begin(); it != ref_exports_.end();) {
-    if (it->second.grantee == node_id) {
-      dropped.push_back(std::move(it->second));
-      it = ref_exports_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void node::hold_for_request(std::uint64_t request, std::uint64_t held) {
+detail::wire_reference node::hold_for_request(std::uint64_t request,
+                                              std::shared_ptr<const wire_value> owner,
+                                              std::span<const std::span<const std::byte>> pieces,
+                                              const wire_value::entry_pieces& entry) {
+  const detail::wire_reference held = hold_pieces(std::move(owner), pieces, entry);
   {
     std::lock_guard lock(mutex_);
     if (auto call = pending_.find(request); call != pending_.end()) {
-      call->second.left.holds.push_back(held);
-      return;
+      call->second.left.holds.push_back(held.id);
+      return held;
     }
     if (auto spawn = spawns_.find(request); spawn != spawns_.end()) {
-      spawn->second.left.holds.push_back(held);
-      return;
+      spawn->second.left.holds.push_back(held.id);
+      return held;
     }
   }
-  objects_.release_holds({held});  // the request is over: nobody will pull it
-}
-
-namespace {
-
-// Sends an exported ref's value once the ref is ready; deletes itself after.
-struct push_link final : detail::continuation {
-  std::shared_ptr<node_handle> home;
-  std::uint64_t token = 0;
-  void (node::*push)(std::uint64_t) noexcept = nullptr;
-
-  void on_ready() noexcept override {
-    {
-      std::lock_guard lock(home->mutex);
-      if (home->self) (home->self->*push)(token);
-    }
-    delete this;
-  }
-};
-
-}  // namespace
-
-void node::activate_exports(const outgoing_arguments& left,
-                            const std::shared_ptr<connection>& via) {
-  for (std::uint64_t token : left.exports) {
-    detail::state_base* state = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      auto found = ref_exports_.find(token);
-      if (found == ref_exports_.end()) continue;  // the request is over already
-      found->second.via = via;
-      state = found->second.state.get();
-      state->retain();  // kept while subscribing: the export may be pushed and dropped meanwhile
-    }
-    auto* link = new push_link();
-    link->home = handle_;
-    link->token = token;
-    link->push = &node::push_ref;
-    if (!state->subscribe(link)) link->on_ready();
-    state->release();
-  }
-}
-
-void node::push_ref(std::uint64_t token) noexcept {
-  ref_export exported;
-  std::shared_ptr<connection> via;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = ref_exports_.find(token);
-    if (found == ref_exports_.end()) return;  // the request ended first
-    exported = std::move(found->second);
-    ref_exports_.erase(found);
-    via = exported.via.lock();
-  }
-  if (!via) return;  // its connection closed: the receiver failed the request already
-  const std::string self = node_id();
-  std::string prefix = request_payload(request_kind::ref_value, ref_value_header{token});
-  try {
-    detail::state_base& state = *exported.state;
-    if (state.failed()) {
-      prefix += failure_prefix(describe_exception(state.error(), self));
-      via->send(wire::frame_type::request, 0, std::move(prefix));
-      return;
-    }
-    auto value = std::make_shared<wire_value>();
-    exported.encode(state, *value);
-    if (!value->handles().empty()) {
-      throw error(
-          "a ref argument refers to a value that itself holds refs or actor handles; such a "
-          "value cannot be sent to another node: pass the inner values instead");
-    }
-    const wire_value::entry_pieces& e = value->entries().front();
-    auto span = std::span(value->pieces()).subspan(e.first_piece, e.pieces);
-    prefix.push_back(static_cast<char>(response_status::ok));
-    auto body = std::make_shared<wire_value>();
-    body->keep_alive(value);
-    if (e.tag == wire_value::entry_reference) {
-      prefix.push_back(static_cast<char>(wire_value::entry_reference));
-      body->append_borrowed(span.front().subspan(9));  // the entry's body, after tag and length
-    } else if (e.size < hoist_min_bytes) {
-      prefix.push_back(static_cast<char>(wire_value::entry_value));
-      for (auto piece : span)
-        body->append_borrowed(piece);
-    } else {
-      // Large: held here for the request's receiver to pull, until the request is answered.
-      const detail::wire_reference held = hold_pieces(value, span, e);
-      hold_for_request(exported.request, held.id);
-      wire_value reference;
-      reference.append_reference(held.owner, held.id, held.size, held.key);
-      prefix.push_back(static_cast<char>(wire_value::entry_reference));
-      prefix += copy_pieces(reference.pieces()).substr(9);
-    }
-    via->send(wire::frame_type::request, 0, std::move(prefix), std::move(body));
-  } catch (...) {
-    try {
-      std::string failed = request_payload(request_kind::ref_value, ref_value_header{token});
-      failed += failure_prefix(describe_exception(std::current_exception(), self));
-      via->send(wire::frame_type::request, 0, std::move(failed));
-    } catch (const std::exception& e) {
-      log(log_level::debug, "cannot send the value of ref token {}: {}", token, e.what());
-    }
-  }
+  objects_.release_holds({held.id});  // the request is over: nobody will pull it
+  return held;
 }
 
 // ---- the receiver ----
-
-void node::await_ref(const std::shared_ptr<connection>& via, std::uint64_t token,
-                     resolve_done done) {
-  early_value early;
-  {
-    std::lock_guard lock(mutex_);
-    const auto key = std::make_pair(static_cast<const connection*>(via.get()), token);
-    auto found = early_values_.find(key);
-    if (found == early_values_.end()) {
-      awaited_.emplace(key, pending_resolve{via.get(), std::move(done)});
-      return;
-    }
-    early = std::move(found->second);
-    early_values_.erase(found);
-  }
-  deliver_ref_value(early.body, early.frame, done);
-}
-
-void node::on_ref_value(connection& c, std::span<const std::byte> body) {
-  // Payload after the kind byte: token, status, then a tag and an entry's bytes, or a failure.
-  std::span<const std::byte> rest = body;
-  const std::uint64_t token = take_front<ref_value_header>(rest, "ref value").token;
-  pending_resolve waiting;
-  auto frame = std::make_shared<wire::byte_buffer>(rest.begin(), rest.end());
-  {
-    std::lock_guard lock(mutex_);
-    const auto key = std::make_pair(static_cast<const connection*>(&c), token);
-    auto found = awaited_.find(key);
-    if (found == awaited_.end()) {
-      // Its request is still being read (it came first on this connection): keep it.
-      early_values_[key] = early_value{frame, std::span<const std::byte>(*frame)};
-      return;
-    }
-    waiting = std::move(found->second);
-    awaited_.erase(found);
-  }
-  deliver_ref_value(std::span<const std::byte>(*frame), frame, waiting.done);
-}
-
-void node::deliver_ref_value(std::span<const std::byte> bytes, std::shared_ptr<const void> keep,
-                             const resolve_done& done) {
-  std::exception_ptr failed;
-  unsigned char tag = 0;
-  try {
-    if (bytes.empty()) throw protocol_error("a ref value is truncated");
-    if (bytes[0] == std::byte(response_status::failed)) {
-      failed = exception_from(from_bytes<failure>(bytes.subspan(1), "ref value failure"),
-                              "a ref argument");
-    } else if (bytes.size() < 2) {
-      throw protocol_error("a ref value is truncated");
-    } else {
-      tag = std::to_integer<unsigned char>(bytes[1]);
-      if (tag != wire_value::entry_value && tag != wire_value::entry_reference)
-        throw protocol_error(fmt::format("a ref value has the tag {}", tag));
-    }
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (failed)
-    done(std::move(failed), 0, {}, nullptr);
-  else
-    done(nullptr, tag, bytes.subspan(2), std::move(keep));
-}
-
-void node::fail_resolves_where(const std::function<bool(const pending_resolve&)>& match,
-                               const std::string& why) {
-  std::vector<pending_resolve> failed;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = awaited_.begin(); it != awaited_.end();) {
-      if (match(it->second)) {
-        failed.push_back(std::move(it->second));
-        it = awaited_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& r : failed) {
-    r.done(std::make_exception_ptr(
-               object_lost(fmt::format("a ref argument cannot be resolved: {}", why))),
-           0, {}, nullptr);
-  }
-}
 
 std::shared_ptr<detail::arrived_arguments> plain_arguments(
     std::shared_ptr<wire::byte_buffer> request, const std::vector<detail::wire_entry>& entries) {
@@ -588,22 +373,22 @@ void node::gather(const std::shared_ptr<arrival>& a) {
   }
   for (const auto& [k, deferred] : a->table_resolves) {
     a->expect();
-    await_ref(a->via, deferred.token,
-              [land, pull_into, k = k](std::exception_ptr e, unsigned char tag,
-                                       std::span<const std::byte> bytes,
-                                       std::shared_ptr<const void> keep) {
-                if (e) {
-                  land(k, std::move(e), {}, nullptr);
-                } else if (tag == wire_value::entry_value) {
-                  land(k, nullptr, bytes, std::move(keep));
-                } else {
-                  try {
-                    pull_into(k, detail::parse_reference(bytes));
-                  } catch (...) {
-                    land(k, std::current_exception(), {}, nullptr);
+    refs_.await(a->via, deferred.token,
+                [land, pull_into, k = k](std::exception_ptr e, unsigned char tag,
+                                         std::span<const std::byte> bytes,
+                                         std::shared_ptr<const void> keep) {
+                  if (e) {
+                    land(k, std::move(e), {}, nullptr);
+                  } else if (tag == wire_value::entry_value) {
+                    land(k, nullptr, bytes, std::move(keep));
+                  } else {
+                    try {
+                      pull_into(k, detail::parse_reference(bytes));
+                    } catch (...) {
+                      land(k, std::current_exception(), {}, nullptr);
+                    }
                   }
-                }
-              });
+                });
   }
   a->arrived();  // the gathering's own count: done runs once everything above has
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -89,6 +90,9 @@ struct arrival {
   std::mutex mutex_;
   std::exception_ptr error_;
 };
+
+/// The bytes of a value entry's pieces, copied.
+std::string copy_pieces(std::span<const std::span<const std::byte>> pieces);
 
 /// The arguments of a request when all of them are values in it (the common case: nothing to
 /// pull or resolve, no handles), kept alive by the request's buffer; else null.

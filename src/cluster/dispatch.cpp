@@ -137,7 +137,7 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
     }
     try {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
-      activate_exports(left, via);  // their values follow the request on its connection
+      refs_.activate(left.exports, via);  // their values follow the request on its connection
     } catch (...) {
       {
         std::lock_guard lock(mutex_);
@@ -287,7 +287,7 @@ void node::apply_view(cluster_status view) {
                               "its owner left the cluster");
     objects_.drop_copies_where(
         [&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
-    drop_exports_for(id);
+    refs_.drop_exports_for(id);
     drop_grants_for(id);
     std::lock_guard lock(mutex_);
     in_flight_.erase(id);

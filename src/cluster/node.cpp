@@ -306,7 +306,7 @@ void node::on_request(connection& c, wire::frame&& f) {
       serve_spawn(c, id, std::move(f));
       return;
     case request_kind::ref_value:
-      on_ref_value(c, body);
+      refs_.on_value(c, body);
       return;
     case request_kind::grant_actor:
       on_grant_actor(body);
@@ -449,12 +449,8 @@ void node::on_closed(connection& c, const std::string& reason) {
     objects_.drop_copies_where(
         [&](const std::string& owner, std::uint64_t, bool) { return owner == lost_peer; });
   }
-  fail_resolves_where([&](const pending_resolve& r) { return r.via == &c; },
-                      fmt::format("the connection to the node that sent it closed ({})", reason));
-  {
-    std::lock_guard lock(mutex_);
-    std::erase_if(early_values_, [&](const auto& e) { return e.first.first == &c; });
-  }
+  refs_.connection_closed(
+      c, fmt::format("the connection to the node that sent it closed ({})", reason));
   if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
                    [&](const pending_call& p) {
@@ -589,12 +585,9 @@ void node::stop() noexcept {
                             "the runtime shut down");
   fail_asks("the runtime shut down");
   objects_.drop_copies_where([](const std::string&, std::uint64_t, bool) { return true; });
-  fail_resolves_where([](const pending_resolve&) { return true; }, "the runtime shut down");
-  std::unordered_map<std::uint64_t, ref_export> exports;
-  {
-    std::lock_guard lock(mutex_);
-    exports.swap(ref_exports_);
-  }
+  refs_.fail_awaited_where([](const ref_exchange::pending_resolve&) { return true; },
+                           "the runtime shut down");
+  refs_.drop_all_exports();
 }
 
 }  // namespace weft::cluster

@@ -36,6 +36,7 @@
 #include "object_service.hpp"
 #include "placement.hpp"
 #include "protocol.hpp"
+#include "ref_exchange.hpp"
 #include "weft/cluster_settings.hpp"
 #include "weft/detail/actor_types.hpp"
 #include "weft/ref.hpp"
@@ -51,25 +52,6 @@ class actor_proxy;
 struct reply_link;
 struct arrival;
 
-/// A ref this node sent to another node before it was ready (arguments.cpp): its value is sent
-/// there under the token once it is.
-struct ref_export {
-  detail::state_ptr<detail::state_base> state;
-  detail::ref_value_encoder encode = nullptr;
-  std::string grantee;            ///< The node it was sent to.
-  std::uint64_t request = 0;      ///< The request whose arguments named it.
-  std::weak_ptr<connection> via;  ///< The request's connection (set once it was sent).
-};
-/// What a ref's value arriving under a token gives: its error, or the entry's tag and bytes
-/// (kept alive by `keep`).
-using resolve_done =
-    std::function<void(std::exception_ptr error, unsigned char tag,
-                       std::span<const std::byte> bytes, std::shared_ptr<const void> keep)>;
-/// A ref's value awaited from the node that sent it (on connection `via`).
-struct pending_resolve {
-  const connection* via = nullptr;
-  resolve_done done;
-};
 /// A task result on its way back to the caller.
 using result_ref = ref<std::shared_ptr<detail::wire_value>>;
 
@@ -83,7 +65,10 @@ struct node_handle {
 };
 
 /// One process's node: head, worker or driver.
-class node final : public detail::task_router, private connection_events, private object_peers {
+class node final : public detail::task_router,
+                   private connection_events,
+                   private object_peers,
+                   private ref_host {
  public:
   /// Starts the node for `core`. A head starts listening; a worker or driver connects to the
   /// head (retrying until settings.connect_timeout) and joins. Throws weft::error when the head
@@ -115,6 +100,8 @@ class node final : public detail::task_router, private connection_events, privat
 
   /// This node's held objects, pulls and kept copies.
   object_service& objects() noexcept { return objects_; }
+  /// This node's exported refs and awaited ref values.
+  ref_exchange& refs() noexcept { return refs_; }
 
   /// Serves the cluster until the head stops it (or, for the head, `weft stop`), or SIGTERM or
   /// SIGINT arrives. Throws weft::error if the connection to the head is lost.
@@ -144,6 +131,11 @@ class node final : public detail::task_router, private connection_events, privat
   // object_peers (node_id is task_router's too)
   std::shared_ptr<connection> open_link(const std::string& id) override;
   std::shared_ptr<connection> link_to_member(const std::string& id) override;
+  // ref_host
+  detail::wire_reference hold_for_request(std::uint64_t request,
+                                          std::shared_ptr<const detail::wire_value> owner,
+                                          std::span<const std::span<const std::byte>> pieces,
+                                          const detail::wire_value::entry_pieces& entry) override;
 
   // The handshake identity of this node's connections, naming it `self_id`.
   link_identity identity(std::string self_id) const;
@@ -195,22 +187,8 @@ class node final : public detail::task_router, private connection_events, privat
   detail::wire_reference hold_pieces(std::shared_ptr<const detail::wire_value> owner,
                                      std::span<const std::span<const std::byte>> pieces,
                                      const detail::wire_value::entry_pieces& entry);
-  std::uint64_t export_ref(const detail::wire_handle& handle, const std::string& target,
-                           std::uint64_t request, outgoing_arguments& left);
   void append_handle_entries(const detail::wire_value& body, const std::string& target,
                              std::uint64_t request, outgoing_arguments& left, std::string& table);
-  void hold_for_request(std::uint64_t request, std::uint64_t held);
-  // Once a request naming exported refs is on its connection: each ref's value follows it
-  // there when the ref is ready (push_ref).
-  void activate_exports(const outgoing_arguments& left, const std::shared_ptr<connection>& via);
-  void push_ref(std::uint64_t token) noexcept;
-  void await_ref(const std::shared_ptr<connection>& via, std::uint64_t token, resolve_done done);
-  void on_ref_value(connection& c, std::span<const std::byte> body);
-  void deliver_ref_value(std::span<const std::byte> bytes, std::shared_ptr<const void> keep,
-                         const resolve_done& done);
-  void fail_resolves_where(const std::function<bool(const pending_resolve&)>& match,
-                           const std::string& why);
-  void drop_exports_for(const std::string& node_id);
   std::shared_ptr<arrival> receive_arguments(std::shared_ptr<wire::byte_buffer> request,
                                              const std::vector<detail::wire_entry>& entries,
                                              std::shared_ptr<connection> via);
@@ -323,17 +301,6 @@ class node final : public detail::task_router, private connection_events, privat
     resource_map resources;
   };
   std::unordered_map<std::uint64_t, pending_spawn> spawns_;
-  // Refs sent before they were ready, by token, until their values have followed.
-  std::unordered_map<std::uint64_t, ref_export> ref_exports_;
-  std::uint64_t next_export_ = 1;
-  // Refs' values awaited from the nodes that sent them, by connection and token; values that
-  // came before anyone awaited them.
-  std::map<std::pair<const connection*, std::uint64_t>, pending_resolve> awaited_;
-  struct early_value {
-    std::shared_ptr<wire::byte_buffer> frame;
-    std::span<const std::byte> body;
-  };
-  std::map<std::pair<const connection*, std::uint64_t>, early_value> early_values_;
   // Grants of handles to this node's actors, by "grantor/token": held until the grantee
   // attaches (or leaves); attaches that came before their grant.
   struct actor_grant {
@@ -374,6 +341,7 @@ class node final : public detail::task_router, private connection_events, privat
   std::atomic<std::uint64_t> tasks_served_{0};
   std::atomic<std::uint64_t> heartbeats_sent_{0};
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
+  ref_exchange refs_{*this, handle_};
 };
 
 }  // namespace weft::cluster
