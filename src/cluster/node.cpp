@@ -19,6 +19,29 @@ namespace weft::cluster {
 namespace {
 using detail::log;
 using detail::log_level;
+
+// Whether a node of role `role` serves requests of kind `kind`: the head's directory and
+// membership only on the head, tasks only on workers, actors on workers and drivers (a
+// driver's actors can be called from elsewhere), objects, refs and handles everywhere.
+bool serves(node_role role, request_kind kind) {
+  switch (kind) {
+    case request_kind::run_task:
+      return role == node_role::worker;
+    case request_kind::join:
+    case request_kind::status:
+    case request_kind::stop_cluster:
+    case request_kind::claim_name:
+    case request_kind::find_name:
+    case request_kind::forget_name:
+      return role == node_role::head;
+    case request_kind::spawn_actor:
+    case request_kind::call_actor:
+      return role != node_role::head;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 node::node(detail::runtime_core& core, const cluster_settings& settings)
@@ -271,26 +294,27 @@ void node::on_request(connection& c, wire::frame&& f) {
   const auto kind = static_cast<request_kind>(f.payload[0]);
   const std::uint64_t id = f.header.request_id;
   std::span<const std::byte> body(f.payload.data() + 1, f.payload.size() - 1);
-  const bool head = settings_.role == node_role::head;
+  if (!serves(settings_.role, kind)) {
+    throw protocol_error(fmt::format("request kind {} is not served by a {}",
+                                     static_cast<unsigned>(kind), role_name(settings_.role)));
+  }
   switch (kind) {
     case request_kind::run_task:
-      if (settings_.role != node_role::worker)
-        throw protocol_error("a task was sent to a node that is not a worker");
       serve_task(c, id, std::move(f));
       return;
+    case request_kind::spawn_actor:
+      serve_spawn(c, id, std::move(f));
+      return;
+    case request_kind::call_actor:
+      serve_actor_call(c, id, std::move(f));
+      return;
     case request_kind::join:
-      if (!head) break;
-      head_service_->on_join(c, id, body);
-      return;
-    case request_kind::status: {
-      if (!head) break;
-      head_service_->on_status(c, id);
-      return;
-    }
+    case request_kind::status:
     case request_kind::stop_cluster:
-      if (!head) break;
-      head_service_->on_stop(c, id);
-      request_stop(fmt::format("stopped by {}", c.describe()), false);
+    case request_kind::claim_name:
+    case request_kind::find_name:
+    case request_kind::forget_name:
+      on_head_request(c, id, kind, body);
       return;
     case request_kind::pull_object:
       objects_.serve_pull(c, id, body);
@@ -301,22 +325,54 @@ void node::on_request(connection& c, wire::frame&& f) {
     case request_kind::object_dropped:
       objects_.on_object_dropped(body);
       return;
-    case request_kind::spawn_actor:
-      if (head) break;
-      serve_spawn(c, id, std::move(f));
-      return;
     case request_kind::ref_value:
       refs_.on_value(c, body);
       return;
+    case request_kind::grant_actor:
+    case request_kind::attach_granted:
+    case request_kind::attach_actor:
+    case request_kind::release_actor:
+    case request_kind::kill_actor:
+    case request_kind::actor_ended:
+      on_actor_request(c, id, kind, body);
+      return;
+    case request_kind::stop_node:
+      on_stop_node(c);
+      return;
+  }
+  throw protocol_error(fmt::format("request kind {} is not served by a {}",
+                                   static_cast<unsigned>(kind), role_name(settings_.role)));
+}
+
+void node::on_head_request(connection& c, std::uint64_t id, request_kind kind,
+                           std::span<const std::byte> body) {
+  switch (kind) {
+    case request_kind::join:
+      head_service_->on_join(c, id, body);
+      return;
+    case request_kind::status:
+      head_service_->on_status(c, id);
+      return;
+    case request_kind::stop_cluster:
+      head_service_->on_stop(c, id);
+      request_stop(fmt::format("stopped by {}", c.describe()), false);
+      return;
+    case request_kind::forget_name:
+      head_service_->forget_name(body);
+      return;
+    default:  // claim_name, find_name
+      c.send(wire::frame_type::response, id, head_service_->answer_name(kind, body));
+  }
+}
+
+void node::on_actor_request(connection& c, std::uint64_t id, request_kind kind,
+                            std::span<const std::byte> body) {
+  switch (kind) {
     case request_kind::grant_actor:
       on_grant_actor(body);
       return;
     case request_kind::attach_granted:
       on_attach_granted(c, body);
-      return;
-    case request_kind::call_actor:
-      if (head) break;
-      serve_actor_call(c, id, std::move(f));
       return;
     case request_kind::attach_actor:
       on_attach_actor(c, id, body);
@@ -327,31 +383,22 @@ void node::on_request(connection& c, wire::frame&& f) {
     case request_kind::kill_actor:
       on_kill_actor(c, body);
       return;
-    case request_kind::actor_ended:
+    default:  // actor_ended
       on_actor_ended(body);
-      return;
-    case request_kind::claim_name:
-    case request_kind::find_name:
-      if (!head) break;
-      c.send(wire::frame_type::response, id, head_service_->answer_name(kind, body));
-      return;
-    case request_kind::forget_name:
-      if (!head) break;
-      head_service_->forget_name(body);
-      return;
-    case request_kind::stop_node: {
-      bool from_head = false;
-      {
-        std::lock_guard lock(mutex_);
-        from_head = head_.get() == &c;
-      }
-      if (!from_head) break;
-      request_stop("the head stopped the cluster", false);
-      return;
-    }
   }
-  throw protocol_error(fmt::format("request kind {} is not served by a {}",
-                                   static_cast<unsigned>(kind), role_name(settings_.role)));
+}
+
+void node::on_stop_node(connection& c) {
+  bool from_head = false;
+  {
+    std::lock_guard lock(mutex_);
+    from_head = head_.get() == &c;
+  }
+  if (!from_head) {
+    throw protocol_error(
+        fmt::format("a stop_node request came from {}, which is not the head", c.describe()));
+  }
+  request_stop("the head stopped the cluster", false);
 }
 
 void node::on_response(connection& c, wire::frame&& f) {

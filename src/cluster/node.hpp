@@ -143,7 +143,13 @@ class node final : public detail::task_router,
   void accept_next();
   void join_head();
   void send_join(connection& head);
+  // Hands a request to the service of its kind, if this node's role serves it.
   void on_request(connection& c, wire::frame&& f);
+  void on_head_request(connection& c, std::uint64_t id, request_kind kind,
+                       std::span<const std::byte> body);
+  void on_actor_request(connection& c, std::uint64_t id, request_kind kind,
+                        std::span<const std::byte> body);
+  void on_stop_node(connection& c);
   void on_response(connection& c, wire::frame&& f);
   void on_heartbeat(connection& c, wire::frame&& f);
   void tick();
@@ -194,10 +200,35 @@ class node final : public detail::task_router,
                                              std::shared_ptr<connection> via);
   void gather(const std::shared_ptr<arrival>& a);
 
-  // actors.cpp
-  std::string new_actor_id();
+  // actor_spawn.cpp
+  // The node to spawn the actor `request` asks for on ("": here); `type` is its registration
+  // (nullptr: none), `can_travel` whether it can be sent to another process. Throws when no
+  // node can host it, saying why.
   std::string place_actor(const detail::cluster_spawn_request& request,
                           const detail::actor_type* type, bool can_travel);
+  // The live node `pinned` (actor_options::node) if it can host `type_name` (mutex_ held).
+  std::string pinned_node(const std::string& pinned, const std::string& type_name) const;
+  // Another node for the actor, by resources and load ("": here, when `stay_here` or no other
+  // node can host it and it fits here) (mutex_ held).
+  std::string place_elsewhere(const detail::cluster_spawn_request& request,
+                              const std::string& type_name, bool fits_here, bool stay_here,
+                              bool outlive_driver);
+  // Claims `named`'s name at the head, waiting (bounded) while an ending actor holds it; the
+  // live actor of that name for get_or_spawn (nullptr: claimed). Throws for a duplicate.
+  detail::actor_base* claim_name(const detail::cluster_spawn_request& request,
+                                 const actor_status& named);
+  // Sends the spawn of `named` to node `target`; its stand-in here.
+  detail::actor_base* spawn_elsewhere(detail::cluster_spawn_request& request,
+                                      const detail::actor_type& type, const actor_status& named,
+                                      const std::string& target);
+  void send_spawn(const std::string& target, spawn_order order,
+                  std::shared_ptr<detail::wire_value> arguments);
+  void serve_spawn(connection& c, std::uint64_t id, wire::frame&& f);
+  bool complete_spawn(std::uint64_t id, std::span<const std::byte> payload);
+  void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
+
+  // actors.cpp
+  std::string new_actor_id();
   // A stand-in for the live actor `where` (attached at its owner, which answers); nullptr when
   // the owner says it has ended.
   detail::actor_base* attach_proxy(const actor_status& where, const std::type_info& type);
@@ -219,8 +250,6 @@ class node final : public detail::task_router,
   // Counts `call` in (sent) or out of what is in flight to its node (mutex_ held).
   void count_in_flight(const pending_call& call, bool sent);
   std::string describe_resource_holders(const resource_map& needs) const;
-  void send_spawn(const std::string& target, spawn_order order,
-                  std::shared_ptr<detail::wire_value> arguments);
   void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
   void add_tombstone(const std::string& id, const std::string& message);
   void add_tombstone_locked(const std::string& id, const std::string& message);
@@ -229,7 +258,6 @@ class node final : public detail::task_router,
   std::string tombstone(const std::string& id);
   void send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept;
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);
-  void serve_spawn(connection& c, std::uint64_t id, wire::frame&& f);
   void on_attach_actor(connection& c, std::uint64_t id, std::span<const std::byte> body);
   void on_release_actor(connection& c, std::span<const std::byte> body);
   void on_kill_actor(connection& c, std::span<const std::byte> body);
@@ -237,8 +265,6 @@ class node final : public detail::task_router,
   void drop_holders_for(const connection& c);
   void proxies_lost(const std::string& node_id, const std::string& why);
   bool complete_ask(std::uint64_t id, wire::frame& f);
-  bool complete_spawn(std::uint64_t id, std::span<const std::byte> payload);
-  void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
   void fail_asks(const std::string& why);
 
   // task_server.cpp
