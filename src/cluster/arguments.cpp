@@ -27,9 +27,6 @@ using detail::log;
 using detail::log_level;
 using detail::wire_value;
 
-// Arguments at least this large are held here and pulled by the receiver, not sent inline.
-constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
-
 void append_entry_bytes(std::string& out, unsigned char tag, std::span<const std::byte> body) {
   wire::field_writer w(out);
   w.u8(tag);

@@ -26,6 +26,10 @@ namespace weft::cluster {
 
 class connection;
 
+/// Argument and ref values at least this large are held by the sender and pulled by the
+/// receiver, not sent inside the request.
+inline constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
+
 /// The refs and actor handles of an arrived argument list, once resolved: what decoding the
 /// values that name them receives (a ready ref, or the actor's handle).
 class handle_table final : public detail::handle_source {

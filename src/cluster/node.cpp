@@ -20,20 +20,29 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-// Whether a node of role `role` serves requests of kind `kind`: the head's directory and
-// membership only on the head, tasks only on workers, actors on workers and drivers (a
-// driver's actors can be called from elsewhere), objects, refs and handles everywhere.
-bool serves(node_role role, request_kind kind) {
+// Whether requests of kind `kind` go to the head's service.
+bool head_request(request_kind kind) {
   switch (kind) {
-    case request_kind::run_task:
-      return role == node_role::worker;
     case request_kind::join:
     case request_kind::status:
     case request_kind::stop_cluster:
     case request_kind::claim_name:
     case request_kind::find_name:
     case request_kind::forget_name:
-      return role == node_role::head;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether a node of role `role` serves requests of kind `kind`: the head's directory and
+// membership only on the head, tasks only on workers, actors on workers and drivers (a
+// driver's actors can be called from elsewhere), objects, refs and handles everywhere.
+bool serves(node_role role, request_kind kind) {
+  if (head_request(kind)) return role == node_role::head;
+  switch (kind) {
+    case request_kind::run_task:
+      return role == node_role::worker;
     case request_kind::spawn_actor:
     case request_kind::call_actor:
       return role != node_role::head;
@@ -298,6 +307,10 @@ void node::on_request(connection& c, wire::frame&& f) {
     throw protocol_error(fmt::format("request kind {} is not served by a {}",
                                      static_cast<unsigned>(kind), role_name(settings_.role)));
   }
+  if (head_request(kind)) {
+    on_head_request(c, id, kind, body);
+    return;
+  }
   switch (kind) {
     case request_kind::run_task:
       serve_task(c, id, std::move(f));
@@ -307,14 +320,6 @@ void node::on_request(connection& c, wire::frame&& f) {
       return;
     case request_kind::call_actor:
       serve_actor_call(c, id, std::move(f));
-      return;
-    case request_kind::join:
-    case request_kind::status:
-    case request_kind::stop_cluster:
-    case request_kind::claim_name:
-    case request_kind::find_name:
-    case request_kind::forget_name:
-      on_head_request(c, id, kind, body);
       return;
     case request_kind::pull_object:
       objects_.serve_pull(c, id, body);

@@ -17,9 +17,6 @@ using detail::log;
 using detail::log_level;
 using detail::wire_value;
 
-// Ref values at least this large are held here and pulled by the receiver, not sent inline.
-constexpr std::uint64_t hoist_min_bytes = detail::tracked_result_min_bytes;
-
 // Sends an exported ref's value once the ref is ready; deletes itself after.
 struct push_link final : detail::continuation {
   std::shared_ptr<node_handle> home;
