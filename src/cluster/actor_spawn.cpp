@@ -116,7 +116,7 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
     }
     return "";  // the local spawn refuses it when it lacks the resources, naming them
   }
-  return place_elsewhere(request, type->name, fits_here, free_here && !outlive_driver,
+  return place_elsewhere(request, type->name, fits_here, fits_here && free_here && !outlive_driver,
                          outlive_driver);
 }
 

@@ -3,9 +3,12 @@
 // connection to the head, lazily opened connections to workers, and for a head or worker an
 // acceptor. It is the runtime_core's task_router: tasks of registered functions that should
 // run elsewhere are encoded and sent from here, and their results complete the task's ref when
-// they come back. The head's side (membership, heartbeats, names, status, stop) is its own
-// service, head_service (present only on a head), a worker's side (running tasks for others) in
-// task_server.cpp, a caller's side (placement, sending, results) in dispatch.cpp.
+// they come back. It hands each frame to the service of its kind: the head's side
+// (membership, heartbeats, names, status, stop) to head_service (present only on a head),
+// objects to object_service, refs sent before they were ready to ref_exchange. Still the
+// node's own, under mutex_: a worker's side (running tasks for others, task_server.cpp), a
+// caller's side (placement, sending, results, dispatch.cpp) and actors (actor_spawn.cpp,
+// actors.cpp, actor_handles.cpp).
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
