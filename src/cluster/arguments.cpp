@@ -60,6 +60,19 @@ std::string copy_pieces(std::span<const std::span<const std::byte>> pieces) {
   return out;
 }
 
+std::shared_ptr<wire_value> encode_ready_ref(detail::state_base& state,
+                                             detail::ref_value_encoder encode, const char* what) {
+  auto value = std::make_shared<wire_value>();
+  encode(state, *value);
+  if (!value->handles().empty()) {
+    throw error(fmt::format(
+        "{} refers to a value that itself holds refs or actor handles; such a value cannot be "
+        "sent to another node: pass the inner values instead",
+        what));
+  }
+  return value;
+}
+
 // ---- handle_table, arrival ----
 
 handle_table::~handle_table() {
@@ -189,13 +202,8 @@ void node::append_handle_entries(const wire_value& body, const std::string& targ
       append_entry_bytes(table, wire_value::entry_deferred, detail::deferred_bytes({self, token}));
       continue;
     }
-    auto value = std::make_shared<wire_value>();
-    h.encode(*h.state, *value);
-    if (!value->handles().empty()) {
-      throw error(
-          "a ref inside an argument refers to a value that itself holds refs or actor handles; "
-          "such a value cannot be sent to another node: pass the inner values instead");
-    }
+    const std::shared_ptr<wire_value> value =
+        encode_ready_ref(*h.state, h.encode, "a ref inside an argument");
     const wire_value::entry_pieces& e = value->entries().front();
     auto span = std::span(value->pieces()).subspan(e.first_piece, e.pieces);
     if (e.tag == wire_value::entry_reference) {

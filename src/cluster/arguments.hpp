@@ -98,6 +98,13 @@ struct arrival {
 /// The bytes of a value entry's pieces, copied.
 std::string copy_pieces(std::span<const std::span<const std::byte>> pieces);
 
+/// The ready value of a ref (`state`, encoded by `encode`) as one argument entry; throws when
+/// it holds refs or actor handles itself, which cannot travel (`what`: the ref, as the error
+/// names it).
+std::shared_ptr<detail::wire_value> encode_ready_ref(detail::state_base& state,
+                                                     detail::ref_value_encoder encode,
+                                                     const char* what);
+
 /// The arguments of a request when all of them are values in it (the common case: nothing to
 /// pull or resolve, no handles), kept alive by the request's buffer; else null.
 std::shared_ptr<detail::arrived_arguments> plain_arguments(

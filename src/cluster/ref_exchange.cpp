@@ -136,13 +136,8 @@ void ref_exchange::send_value(ref_export& exported, std::uint64_t token, connect
     via.send(wire::frame_type::request, 0, std::move(prefix));
     return;
   }
-  auto value = std::make_shared<wire_value>();
-  exported.encode(state, *value);
-  if (!value->handles().empty()) {
-    throw error(
-        "a ref argument refers to a value that itself holds refs or actor handles; such a "
-        "value cannot be sent to another node: pass the inner values instead");
-  }
+  const std::shared_ptr<wire_value> value =
+      encode_ready_ref(state, exported.encode, "a ref argument");
   const wire_value::entry_pieces& e = value->entries().front();
   auto span = std::span(value->pieces()).subspan(e.first_piece, e.pieces);
   prefix.push_back(static_cast<char>(response_status::ok));
