@@ -38,13 +38,11 @@ wire::byte_buffer node::ask_node(const std::string& node_id, request_kind kind,
   auto promise = std::make_shared<std::promise<wire::byte_buffer>>();
   std::future<wire::byte_buffer> answer = promise->get_future();
   const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<connection> via;
+  std::shared_ptr<connection> via = link_to_member(node_id);
   {
     std::lock_guard lock(mutex_);
     if (stopped_.load())
       throw error(fmt::format("cannot ask node {}: the runtime shut down", node_id));
-    for (const node_status& n : view_.nodes)
-      if (n.id == node_id) via = peer_connection(n);
     if (!via) throw error(fmt::format("cannot ask node {}: it is not in the cluster", node_id));
     asks_.emplace(id, promise);
   }
@@ -111,12 +109,7 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
     // On this node's own link to the owner, before the request that carries the handle.
     std::string body(1, static_cast<char>(request_kind::grant_actor));
     body += grant;
-    std::shared_ptr<connection> via;
-    {
-      std::lock_guard lock(mutex_);
-      for (const node_status& n : view_.nodes)
-        if (n.id == out.owner) via = peer_connection(n);
-    }
+    std::shared_ptr<connection> via = link_to_member(out.owner);
     if (!via) {
       throw weft::actor_died(
           fmt::format("{} died: node {} left the cluster", cell.describe(), out.owner));

@@ -105,7 +105,8 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
     // threshold, and its resources are free here; a threshold of 0 sends every actor that can
     // travel to a worker.
     const std::uint64_t live = core_.live_tasks();
-    const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
+    const std::uint64_t sent = view_.in_flight_total();
+    const std::uint64_t local = live > sent ? live - sent : 0;
     if (local + 1 <= local_threshold() && free_here) return "";
   } else if (!can_travel) {
     if (outlive_driver && fits_here) {
@@ -121,10 +122,9 @@ std::string node::place_actor(const detail::cluster_spawn_request& request,
 }
 
 std::string node::pinned_node(const std::string& pinned, const std::string& type_name) const {
-  for (const node_status& n : view_.nodes) {
-    if (n.id != pinned) continue;
-    if (n.role == node_role::head ||
-        !std::binary_search(n.actor_types.begin(), n.actor_types.end(), type_name)) {
+  if (const std::optional<node_status> n = view_.member(pinned)) {
+    if (n->role == node_role::head ||
+        !std::binary_search(n->actor_types.begin(), n->actor_types.end(), type_name)) {
       throw error(fmt::format(
           "cannot spawn {} on node {} (actor_options::node): that node's program does not "
           "register it (WEFT_ACTOR({}, ...)), or it is the head",
@@ -144,30 +144,15 @@ std::string node::place_elsewhere(const detail::cluster_spawn_request& request,
   // Among the workers that register the type and have the resources: those with them free now
   // first (counting what this node placed there since their last heartbeat), else any (the
   // actor then waits there until a holder ends, and the log says so).
-  std::vector<placement_candidate> candidates;
-  for (const node_status& n : view_.nodes)
-    if (n.id != id_ && fits(expected_available(n), needs))
-      candidates.push_back({&n, in_flight_[n.id] + actors_placed_[n.id]});
-  std::optional<std::size_t> pick =
-      choose_node(candidates, &node_status::actor_types, type_name, needs, rotation_++);
-  if (pick) {
-    ++actors_placed_[candidates[*pick].node->id];  // spreads the next ones
-    return candidates[*pick].node->id;
-  }
+  if (auto free = view_.choose_for_actor(type_name, needs, id_, true)) return *free;
   if (stay_here) return "";
-  candidates.clear();
-  for (const node_status& n : view_.nodes)
-    if (n.id != id_) candidates.push_back({&n, in_flight_[n.id] + actors_placed_[n.id]});
-  pick = choose_node(candidates, &node_status::actor_types, type_name, needs, rotation_++);
   const std::string shown = shown_as(request, type_name);
-  if (pick) {
-    const std::string& target = candidates[*pick].node->id;
-    ++actors_placed_[target];
+  if (auto waiting = view_.choose_for_actor(type_name, needs, id_, false)) {
     log(log_level::warn,
         "actor {} needs {}, which no node of the cluster has free now ({}); it waits on {} until "
         "they are released",
-        shown, format_resources(needs), describe_resource_holders(needs), target);
-    return target;
+        shown, format_resources(needs), view_.describe_holders(needs), *waiting);
+    return *waiting;
   }
   if (fits_here) {
     if (outlive_driver) {
@@ -182,7 +167,7 @@ std::string node::place_elsewhere(const detail::cluster_spawn_request& request,
   throw error(fmt::format(
       "actor {} needs resources {} that this node lacks, and no live worker of the cluster "
       "registers actor type {} with them ({})",
-      shown, format_resources(needs), type_name, describe_resource_holders(needs)));
+      shown, format_resources(needs), type_name, view_.describe_holders(needs)));
 }
 
 detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
@@ -291,14 +276,13 @@ void node::send_spawn(const std::string& target, spawn_order order,
   std::shared_ptr<detail::wire_value> body;
   try {
     body = prepare_arguments(arguments, target, id, left);
-    std::lock_guard lock(mutex_);
-    for (const node_status& n : view_.nodes)
-      if (n.id == target) via = peer_connection(n);
+    via = link_to_member(target);
     if (!via) throw error(fmt::format("node {} is no longer in the cluster", target));
     // Its arguments (and what they left here) are kept until the owner answers, which it
     // does once it has gathered them.
+    std::lock_guard lock(mutex_);
     spawns_.emplace(id, pending_spawn{order.id, target, left, arguments, order.resources});
-    if (!order.resources.empty()) reservations_.push_back({target, order.resources, id, 0});
+    view_.reserve(target, order.resources, id);
   } catch (...) {
     release_arguments(left);
     throw;
@@ -315,17 +299,10 @@ bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) 
     if (found == spawns_.end()) return false;
     spawn = std::move(found->second);
     spawns_.erase(found);
-    const bool ok = payload[0] == std::byte(response_status::ok);
-    for (auto it = reservations_.begin(); it != reservations_.end(); ++it) {
-      if (it->request != id) continue;
-      if (ok && payload.size() >= 9) {
-        it->request = 0;  // until a later heartbeat of that node shows the actor
-        it->after = from_bytes<spawn_answer>(payload.subspan(1), "spawn answer").heartbeats_sent;
-      } else {
-        reservations_.erase(it);
-      }
-      break;
-    }
+    const bool ok = payload[0] == std::byte(response_status::ok) && payload.size() >= 9;
+    view_.settle(
+        id, ok,
+        ok ? from_bytes<spawn_answer>(payload.subspan(1), "spawn answer").heartbeats_sent : 0);
   }
   release_arguments(spawn.left);
   if (payload[0] == std::byte(response_status::ok)) return true;

@@ -189,13 +189,8 @@ detail::actor_base* node::attach_proxy(const actor_status& where, const std::typ
 
 void node::send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept {
   try {
-    std::shared_ptr<connection> via;
-    {
-      std::lock_guard lock(mutex_);
-      for (const node_status& n : view_.nodes)
-        if (n.id == node_id) via = peer_connection(n);
-    }
-    if (via) via->send(wire::frame_type::request, 0, request_with(kind, body));
+    if (std::shared_ptr<connection> via = link_to_member(node_id))
+      via->send(wire::frame_type::request, 0, request_with(kind, body));
   } catch (const std::exception& e) {
     log(log_level::debug, "cannot tell node {} about an actor: {}", node_id, e.what());
   }
@@ -203,16 +198,11 @@ void node::send_to_node(const std::string& node_id, request_kind kind, std::stri
 
 std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& call) noexcept {
   try {
-    std::shared_ptr<connection> via;
-    {
-      std::lock_guard lock(mutex_);
-      if (stopped_.load()) {
-        return std::make_exception_ptr(cancelled_error(
-            fmt::format("call to {} was cancelled: the runtime shut down", proxy.describe())));
-      }
-      for (const node_status& n : view_.nodes)
-        if (n.id == proxy.owner()) via = peer_connection(n);
+    if (stopped_.load()) {
+      return std::make_exception_ptr(cancelled_error(
+          fmt::format("call to {} was cancelled: the runtime shut down", proxy.describe())));
     }
+    std::shared_ptr<connection> via = link_to_member(proxy.owner());
     if (!via) {
       return std::make_exception_ptr(weft::actor_died(
           fmt::format("{} died: node {} left the cluster", proxy.describe(), proxy.owner())));

@@ -42,43 +42,25 @@ bool node::route(detail::task_base& task) noexcept {
   const bool forced = task.needs_remote();
   const resource_map& needs = task.resources();
   const std::string& function = task.remote()->name;
+  if (!forced) {
+    const std::uint64_t live = core_.live_tasks();
+    const std::uint64_t sent = view_.in_flight_total();
+    const std::uint64_t local = live > sent ? live - sent : 0;
+    if (local <= local_threshold()) return false;
+  }
+  std::optional<placement_target> target = view_.choose_for_task(function, needs);
   std::string chosen;
   std::shared_ptr<connection> via;
-  {
-    std::unique_lock lock(mutex_);
-    if (!forced) {
-      const std::uint64_t live = core_.live_tasks();
-      const std::uint64_t local = live > in_flight_total_ ? live - in_flight_total_ : 0;
-      if (local <= local_threshold()) return false;
+  if (target) {
+    try {
+      std::lock_guard lock(mutex_);
+      via = peer_connection(target->id, target->address);
+      chosen = std::move(target->id);
+    } catch (const std::exception& e) {
+      log(log_level::warn, "cannot reach node {}: {}", target->id, e.what());
     }
-    std::vector<placement_candidate>& candidates = candidates_;  // reused: no allocation
-    candidates.clear();
-    const node_status* picked = nullptr;
-    if (!needs.empty()) {
-      // Prefer a node with the resources free now; else one that has them (it waits there).
-      for (const node_status& n : view_.nodes)
-        if (fits(expected_available(n), needs)) candidates.push_back({&n, in_flight_[n.id]});
-      auto pick = choose_node(candidates, &node_status::functions, function, needs, rotation_++);
-      if (pick) picked = candidates[*pick].node;
-      candidates.clear();
-    }
-    if (picked == nullptr) {
-      for (const node_status& n : view_.nodes)
-        candidates.push_back({&n, in_flight_[n.id]});
-      auto pick = choose_node(candidates, &node_status::functions, function, needs, rotation_++);
-      if (pick) picked = candidates[*pick].node;
-    }
-    if (picked != nullptr) {
-      const node_status& target = *picked;
-      try {
-        via = peer_connection(target);
-        chosen = target.id;
-      } catch (const std::exception& e) {
-        log(log_level::warn, "cannot reach node {}: {}", target.id, e.what());
-      }
-    }
-    if (!via && !forced) return false;
   }
+  if (!via && !forced) return false;
   if (!task.hand_to_remote()) return false;  // cancelled meanwhile: the core finishes it
   if (!via) {
     fail_call(task, std::make_exception_ptr(error(fmt::format(
@@ -155,12 +137,15 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
   return nullptr;
 }
 
-std::shared_ptr<connection> node::peer_connection(const node_status& target) {
-  auto found = peers_.find(target.id);
+std::shared_ptr<connection> node::peer_connection(const std::string& id,
+                                                  const std::string& address) {
+  auto found = peers_.find(id);
   if (found != peers_.end()) return found->second;
-  const endpoint_text at = parse_endpoint(target.address, "a worker's address");
+  // The view may have dropped it since it was chosen: dial only a node still in it.
+  if (!view_.address_of(id)) throw error(fmt::format("node {} is no longer in the cluster", id));
+  const endpoint_text at = parse_endpoint(address, "a worker's address");
   auto c = connection::dial(io_, *this, identity(id_), at.host, at.port);  // mutex_ held
-  peers_.emplace(target.id, c);
+  peers_.emplace(id, c);
   return c;
 }
 
@@ -250,16 +235,10 @@ void node::fail_calls_where(const std::function<bool(const pending_call&)>& matc
 }
 
 void node::apply_view(cluster_status view) {
-  std::vector<std::string> gone;
+  const std::vector<std::string> gone = view_.apply(std::move(view));
   std::vector<std::shared_ptr<connection>> to_close;
   {
     std::lock_guard lock(mutex_);
-    for (const node_status& old : view_.nodes) {
-      bool still = false;
-      for (const node_status& now : view.nodes)
-        still = still || now.id == old.id;
-      if (!still) gone.push_back(old.id);
-    }
     for (const std::string& id : gone) {
       auto found = peers_.find(id);
       if (found != peers_.end()) {
@@ -267,14 +246,6 @@ void node::apply_view(cluster_status view) {
         peers_.erase(found);
       }
     }
-    view_ = std::move(view);
-    // A reservation ends once a heartbeat sent after its spawn was answered shows the actor
-    // (or when its node is gone).
-    std::erase_if(reservations_, [&](const reservation& r) {
-      for (const node_status& n : view_.nodes)
-        if (n.id == r.node) return r.request == 0 && n.heartbeats > r.after;
-      return true;
-    });
   }
   for (const std::string& id : gone) {
     log(log_level::info, "node {} left the cluster", id);
@@ -289,10 +260,7 @@ void node::apply_view(cluster_status view) {
         [&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
     refs_.drop_exports_for(id);
     drop_grants_for(id);
-    std::lock_guard lock(mutex_);
-    in_flight_.erase(id);
-    in_flight_resources_.erase(id);
-    actors_placed_.erase(id);
+    view_.forget_load(id);
   }
   for (auto& c : to_close)
     c->close("the head reported this node gone");
@@ -303,51 +271,7 @@ void node::apply_view(cluster_status view) {
 namespace weft::cluster {
 
 void node::count_in_flight(const pending_call& call, bool sent) {
-  // mutex_ held.
-  if (sent) {
-    ++in_flight_[call.node];
-    ++in_flight_total_;
-  } else {
-    --in_flight_[call.node];
-    --in_flight_total_;
-  }
-  for (const auto& [name, amount] : call.resources)
-    in_flight_resources_[call.node][name] += sent ? amount : -amount;
-}
-
-resource_map node::expected_available(const node_status& n) const {
-  // mutex_ held.
-  resource_map free = n.available;
-  for (const reservation& r : reservations_) {
-    if (r.node != n.id) continue;
-    for (const auto& [name, amount] : r.resources)
-      free[name] -= amount;
-  }
-  if (auto sent = in_flight_resources_.find(n.id); sent != in_flight_resources_.end()) {
-    for (const auto& [name, amount] : sent->second)
-      free[name] -= amount;
-  }
-  return free;
-}
-
-std::string node::describe_resource_holders(const resource_map& needs) const {
-  // mutex_ held.
-  std::string out;
-  for (const auto& [name, amount] : needs) {
-    std::string holders;
-    for (const node_status& n : view_.nodes) {
-      auto total = n.resources.find(name);
-      if (total == n.resources.end()) continue;
-      const resource_map free = expected_available(n);
-      auto left = free.find(name);
-      const std::int64_t now = left == free.end() ? 0 : std::max<std::int64_t>(left->second, 0);
-      holders += fmt::format("{}{} has {} of {} free", holders.empty() ? "" : ", ", n.id, now,
-                             total->second);
-    }
-    out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", name,
-                       holders.empty() ? "no node has it" : holders);
-  }
-  return out;
+  view_.count(call.node, call.resources, sent);
 }
 
 }  // namespace weft::cluster

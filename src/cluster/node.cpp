@@ -91,13 +91,10 @@ std::string node::node_id() const {
 }
 
 std::vector<node_status> node::nodes() const {
-  std::vector<node_status> out;
-  {
-    std::lock_guard lock(mutex_);
-    out = view_.nodes;
-  }
+  std::vector<node_status> out = view_.nodes();
+  const std::string self = node_id();
   for (node_status& n : out) {
-    if (n.id != id_) continue;
+    if (n.id != self) continue;
     n.available = core_.spare_resources();
     n.load = core_.live_tasks();
   }
@@ -125,15 +122,14 @@ std::shared_ptr<connection> node::open_link(const std::string& id) {
 }
 
 std::shared_ptr<connection> node::link_to_member(const std::string& id) {
+  const std::optional<std::string> address = view_.address_of(id);
+  if (!address) return nullptr;
   std::lock_guard lock(mutex_);
   if (stopped_.load()) return nullptr;
-  for (const node_status& n : view_.nodes) {
-    if (n.id != id) continue;
-    try {
-      return peer_connection(n);
-    } catch (const std::exception& e) {
-      log(log_level::warn, "cannot reach node {}: {}", n.id, e.what());
-    }
+  try {
+    return peer_connection(id, *address);
+  } catch (const std::exception& e) {
+    log(log_level::warn, "cannot reach node {}: {}", id, e.what());
   }
   return nullptr;
 }
@@ -489,7 +485,7 @@ void node::on_closed(connection& c, const std::string& reason) {
     }
     if (!lost_peer.empty()) {
       // Most likely the node is gone: place nothing there until the head lists it again.
-      std::erase_if(view_.nodes, [&](const node_status& n) { return n.id == lost_peer; });
+      view_.drop(lost_peer);
     }
   }
   if (!lost_peer.empty()) {

@@ -38,6 +38,7 @@
 #include "head_service.hpp"
 #include "object_service.hpp"
 #include "placement.hpp"
+#include "placement_view.hpp"
 #include "protocol.hpp"
 #include "ref_exchange.hpp"
 #include "weft/cluster_settings.hpp"
@@ -209,7 +210,7 @@ class node final : public detail::task_router,
   // node can host it, saying why.
   std::string place_actor(const detail::cluster_spawn_request& request,
                           const detail::actor_type* type, bool can_travel);
-  // The live node `pinned` (actor_options::node) if it can host `type_name` (mutex_ held).
+  // The live node `pinned` (actor_options::node) if it can host `type_name`.
   std::string pinned_node(const std::string& pinned, const std::string& type_name) const;
   // Another node for the actor, by resources and load ("": here, when `stay_here` or no other
   // node can host it and it fits here) (mutex_ held).
@@ -247,12 +248,8 @@ class node final : public detail::task_router,
   void remember_early_attach(const std::string& key);
   wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
                              const std::string& body);
-  // Resource units this node expects node `id` to have free: its last report, less what was
-  // sent there since (actors not yet confirmed by a later heartbeat, tasks still running).
-  resource_map expected_available(const node_status& n) const;
-  // Counts `call` in (sent) or out of what is in flight to its node (mutex_ held).
+  // Counts `call` in (sent) or out of what is in flight to its node.
   void count_in_flight(const pending_call& call, bool sent);
-  std::string describe_resource_holders(const resource_map& needs) const;
   void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
   void add_tombstone(const std::string& id, const std::string& message);
   void add_tombstone_locked(const std::string& id, const std::string& message);
@@ -283,7 +280,8 @@ class node final : public detail::task_router,
   void finish_task(detail::task_base& task);
   // Gives an ended sent task back to the stand-in that forwarded it, or to the core.
   void hand_back(detail::task_base& task);
-  std::shared_ptr<connection> peer_connection(const node_status& node);
+  // The link to node `id` at `address`, dialed if there is none yet (mutex_ held).
+  std::shared_ptr<connection> peer_connection(const std::string& id, const std::string& address);
   void complete_call(std::uint64_t id, std::span<const std::byte> payload);
   void fail_call(detail::task_base& task, std::exception_ptr why);
   void fail_calls_where(const std::function<bool(const pending_call&)>& match,
@@ -304,17 +302,8 @@ class node final : public detail::task_router,
   mutable std::mutex mutex_;
   std::string id_;
   std::string listen_address_;
-  cluster_status view_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
-  std::map<std::string, std::uint64_t> in_flight_;
-  // Resources held by the tasks in flight to each node (counted against what it reported).
-  std::map<std::string, resource_map> in_flight_resources_;
-  // Actors this node placed on each node, counted as load there so that actors spread.
-  std::map<std::string, std::uint64_t> actors_placed_;
-  std::uint64_t in_flight_total_ = 0;
   std::unordered_map<std::uint64_t, pending_call> pending_;
-  std::size_t rotation_ = 0;
-  std::vector<placement_candidate> candidates_;  // route()'s scratch list
   std::shared_ptr<connection> head_;
   std::unordered_map<std::string, exported_actor> exports_;  // by actor id
   std::unordered_map<const detail::actor_base*, std::string> export_ids_;
@@ -340,15 +329,6 @@ class node final : public detail::task_router,
   std::set<std::string> early_attaches_;
   std::deque<std::string> early_attach_order_;
   std::uint64_t next_grant_ = 1;
-  // Resources of actors this node placed elsewhere, until a heartbeat of that node sent after
-  // the spawn was answered (its count above `after`) shows them.
-  struct reservation {
-    std::string node;
-    resource_map resources;
-    std::uint64_t request = 0;  // the spawn request, until answered
-    std::uint64_t after = 0;    // the node's heartbeat count when it answered
-  };
-  std::vector<reservation> reservations_;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<wire::byte_buffer>>> asks_;
   std::uint64_t next_actor_ = 1;
   bool serve_done_ = false;
@@ -369,6 +349,7 @@ class node final : public detail::task_router,
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};
   std::atomic<std::uint64_t> heartbeats_sent_{0};
+  placement_view view_;  // the nodes and the load sent to each (own lock, taken after mutex_)
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
   ref_exchange refs_{*this, handle_};
 };
