@@ -441,6 +441,26 @@ void node::on_heartbeat(connection& c, wire::frame&& f) {
   apply_view(from_record(from_bytes<cluster_view>(f.payload, "cluster view")));
 }
 
+node::forgotten_link node::forget_link(const connection& c) {
+  forgotten_link lost;
+  std::lock_guard lock(mutex_);
+  if (head_.get() == &c) {
+    head_.reset();
+    lost.serving_head = !id_.empty() && !serve_done_;
+    lost.head_link = true;
+  }
+  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+    if (it->second.get() == &c) {
+      lost.peer = it->first;
+      peers_.erase(it);
+      // Most likely the node is gone: place nothing there until the head lists it again.
+      view_.drop(lost.peer);
+      break;
+    }
+  }
+  return lost;
+}
+
 void node::on_closed(connection& c, const std::string& reason) {
   auto self = shared(c);
   accepted_.erase(self);
@@ -466,46 +486,25 @@ void node::on_closed(connection& c, const std::string& reason) {
   drop_holders_for(c);
   objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.via == &c; },
                             fmt::format("the connection to it closed ({})", reason));
-  bool lost_head = false;
-  bool lost_head_link = false;
-  std::string lost_peer;
-  {
-    std::lock_guard lock(mutex_);
-    if (head_.get() == &c) {
-      head_.reset();
-      lost_head = !id_.empty() && !serve_done_;
-      lost_head_link = true;
-    }
-    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-      if (it->second.get() == &c) {
-        lost_peer = it->first;
-        peers_.erase(it);
-        break;
-      }
-    }
-    if (!lost_peer.empty()) {
-      // Most likely the node is gone: place nothing there until the head lists it again.
-      view_.drop(lost_peer);
-    }
-  }
-  if (!lost_peer.empty()) {
+  const forgotten_link lost = forget_link(c);
+  if (!lost.peer.empty()) {
     // Calls already sent there fail below; the actors it owned cannot be reached in order
     // any more (and it let go of this node's handles when the connection closed).
-    proxies_lost(lost_peer,
-                 fmt::format("the connection to node {} closed ({})", lost_peer, reason));
+    proxies_lost(lost.peer,
+                 fmt::format("the connection to node {} closed ({})", lost.peer, reason));
     // It can no longer tell us when it drops an object: forget the copies of its objects.
     objects_.drop_copies_where(
-        [&](const std::string& owner, std::uint64_t, bool) { return owner == lost_peer; });
+        [&](const std::string& owner, std::uint64_t, bool) { return owner == lost.peer; });
   }
   refs_.connection_closed(
       c, fmt::format("the connection to the node that sent it closed ({})", reason));
-  if (lost_head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
+  if (lost.head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   fail_calls_where([&](const pending_call& p) { return p.via == &c; },
                    [&](const pending_call& p) {
                      return lost_call(
                          p, fmt::format("the connection to node {} closed ({})", p.node, reason));
                    });
-  if (lost_head && !stopped_.load()) {
+  if (lost.serving_head && !stopped_.load()) {
     log(log_level::error, "lost the connection to the head: {}", reason);
     request_stop(fmt::format("lost the connection to the head ({})", reason), true);
   }

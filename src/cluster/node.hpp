@@ -131,6 +131,14 @@ class node final : public detail::task_router,
   void on_open(connection& c) override;
   void on_frame(connection& c, wire::frame&& f) override;
   void on_closed(connection& c, const std::string& reason) override;
+  // What closing connection `c` was to this node, now forgotten: its link to the head (whose
+  // loss ends serving, `serving_head`, once joined), or to peer `peer`.
+  struct forgotten_link {
+    bool head_link = false;
+    bool serving_head = false;
+    std::string peer;
+  };
+  forgotten_link forget_link(const connection& c);
   std::span<std::byte> placement(const wire::frame_header& header, std::size_t& skip) override;
   // object_peers (node_id is task_router's too)
   std::shared_ptr<connection> open_link(const std::string& id) override;

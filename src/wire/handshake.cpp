@@ -91,69 +91,83 @@ void handshake::expect(frame_type got, frame_type wanted, const char* when) cons
   }
 }
 
+handshake_frame handshake::on_hello(frame_type type, std::span<const std::byte> payload) {
+  const std::string& cluster = identity_.cluster_name;
+  expect(type, frame_type::hello, "to open the handshake");
+  field_reader in(payload, "hello frame");
+  const std::string their_cluster = in.text();
+  theirs_ = in.raw<32>();
+  peer_id_ = in.text();
+  in.finish();
+  if (their_cluster != cluster) {
+    throw auth_error(
+        fmt::format("the peer belongs to cluster '{}', this node to '{}'", their_cluster, cluster));
+  }
+  handshake_frame challenge{frame_type::challenge, {}};
+  field_writer out(challenge.payload);
+  out.raw(mine_);
+  out.raw(make_proof(identity_.token, handshake_role::listener, cluster, theirs_, mine_));
+  step_ = step::proof;
+  return challenge;
+}
+
+handshake_frame handshake::on_challenge(frame_type type, std::span<const std::byte> payload) {
+  const std::string& cluster = identity_.cluster_name;
+  expect(type, frame_type::challenge, "after hello");
+  field_reader in(payload, "challenge frame");
+  theirs_ = in.raw<32>();
+  const digest their_proof = in.raw<32>();
+  in.finish();
+  if (!same_proof(their_proof,
+                  make_proof(identity_.token, handshake_role::listener, cluster, mine_, theirs_))) {
+    throw auth_error(
+        "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
+        "sides)");
+  }
+  handshake_frame proof{frame_type::proof, {}};
+  field_writer(proof.payload)
+      .raw(make_proof(identity_.token, handshake_role::dialer, cluster, mine_, theirs_));
+  step_ = step::welcome;
+  return proof;
+}
+
+handshake_frame handshake::on_proof(frame_type type, std::span<const std::byte> payload) {
+  const std::string& cluster = identity_.cluster_name;
+  expect(type, frame_type::proof, "after challenge");
+  field_reader in(payload, "proof frame");
+  const digest their_proof = in.raw<32>();
+  in.finish();
+  if (!same_proof(their_proof,
+                  make_proof(identity_.token, handshake_role::dialer, cluster, theirs_, mine_))) {
+    throw auth_error("wrong token: the peer's proof does not match the cluster token");
+  }
+  handshake_frame welcome{frame_type::welcome, {}};
+  field_writer(welcome.payload).text(identity_.self_id, "node id");
+  step_ = step::done;
+  return welcome;
+}
+
+void handshake::on_welcome(frame_type type, std::span<const std::byte> payload) {
+  expect(type, frame_type::welcome, "after proof");
+  field_reader in(payload, "welcome frame");
+  std::string id = in.text();
+  in.finish();
+  if (peer_id_.empty()) peer_id_ = std::move(id);
+  step_ = step::done;
+}
+
 std::optional<handshake_frame> handshake::on_frame(frame_type type,
                                                    std::span<const std::byte> payload) {
-  const std::string& cluster = identity_.cluster_name;
   switch (step_) {
-    case step::hello: {  // listener
-      expect(type, frame_type::hello, "to open the handshake");
-      field_reader in(payload, "hello frame");
-      const std::string their_cluster = in.text();
-      theirs_ = in.raw<32>();
-      peer_id_ = in.text();
-      in.finish();
-      if (their_cluster != cluster) {
-        throw auth_error(fmt::format("the peer belongs to cluster '{}', this node to '{}'",
-                                     their_cluster, cluster));
-      }
-      handshake_frame challenge{frame_type::challenge, {}};
-      field_writer out(challenge.payload);
-      out.raw(mine_);
-      out.raw(make_proof(identity_.token, handshake_role::listener, cluster, theirs_, mine_));
-      step_ = step::proof;
-      return challenge;
-    }
-    case step::challenge: {  // dialer
-      expect(type, frame_type::challenge, "after hello");
-      field_reader in(payload, "challenge frame");
-      theirs_ = in.raw<32>();
-      const digest their_proof = in.raw<32>();
-      in.finish();
-      if (!same_proof(their_proof, make_proof(identity_.token, handshake_role::listener, cluster,
-                                              mine_, theirs_))) {
-        throw auth_error(
-            "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
-            "sides)");
-      }
-      handshake_frame proof{frame_type::proof, {}};
-      field_writer(proof.payload)
-          .raw(make_proof(identity_.token, handshake_role::dialer, cluster, mine_, theirs_));
-      step_ = step::welcome;
-      return proof;
-    }
-    case step::proof: {  // listener
-      expect(type, frame_type::proof, "after challenge");
-      field_reader in(payload, "proof frame");
-      const digest their_proof = in.raw<32>();
-      in.finish();
-      if (!same_proof(their_proof, make_proof(identity_.token, handshake_role::dialer, cluster,
-                                              theirs_, mine_))) {
-        throw auth_error("wrong token: the peer's proof does not match the cluster token");
-      }
-      handshake_frame welcome{frame_type::welcome, {}};
-      field_writer(welcome.payload).text(identity_.self_id, "node id");
-      step_ = step::done;
-      return welcome;
-    }
-    case step::welcome: {  // dialer
-      expect(type, frame_type::welcome, "after proof");
-      field_reader in(payload, "welcome frame");
-      std::string id = in.text();
-      in.finish();
-      if (peer_id_.empty()) peer_id_ = std::move(id);
-      step_ = step::done;
+    case step::hello:
+      return on_hello(type, payload);
+    case step::challenge:
+      return on_challenge(type, payload);
+    case step::proof:
+      return on_proof(type, payload);
+    case step::welcome:
+      on_welcome(type, payload);
       return std::nullopt;
-    }
     case step::start:
     case step::done:
       break;

@@ -75,6 +75,11 @@ class handshake {
  private:
   enum class step { start, hello, challenge, proof, welcome, done };
   void expect(frame_type got, frame_type wanted, const char* when) const;
+  // The steps: each checks the peer's frame and returns this side's answer.
+  handshake_frame on_hello(frame_type type, std::span<const std::byte> payload);      // listener
+  handshake_frame on_challenge(frame_type type, std::span<const std::byte> payload);  // dialer
+  handshake_frame on_proof(frame_type type, std::span<const std::byte> payload);      // listener
+  void on_welcome(frame_type type, std::span<const std::byte> payload);               // dialer
 
   handshake_role role_;
   handshake_identity identity_;
