@@ -5,10 +5,11 @@
 // run elsewhere are encoded and sent from here, and their results complete the task's ref when
 // they come back. It hands each frame to the service of its kind: the head's side
 // (membership, heartbeats, names, status, stop) to head_service (present only on a head),
-// objects to object_service, refs sent before they were ready to ref_exchange. Still the
-// node's own, under mutex_: a worker's side (running tasks for others, task_server.cpp), a
-// caller's side (placement, sending, results, dispatch.cpp) and actors (actor_spawn.cpp,
-// actors.cpp, actor_handles.cpp).
+// objects to object_service, refs sent before they were ready to ref_exchange; placement
+// asks placement_view (the nodes and the load sent to each, its own lock, taken after
+// mutex_). Still the node's own, under mutex_: the peer table, a worker's side (running tasks
+// for others, task_server.cpp), a caller's side (sending, results, dispatch.cpp) and actors
+// (actor_spawn.cpp, actors.cpp, actor_handles.cpp).
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
