@@ -246,10 +246,7 @@ detail::wire_reference node::hold_for_request(std::uint64_t request,
   const detail::wire_reference held = hold_pieces(std::move(owner), pieces, entry);
   {
     std::lock_guard lock(mutex_);
-    if (auto call = pending_.find(request); call != pending_.end()) {
-      call->second.left.holds.push_back(held.id);
-      return held;
-    }
+    if (calls_.add_hold(request, held.id)) return held;
     if (auto spawn = spawns_.find(request); spawn != spawns_.end()) {
       spawn->second.left.holds.push_back(held.id);
       return held;

@@ -432,6 +432,7 @@ void connection::fail(const std::string& reason) {
   if (stage_ == stage::closed) return;
   stage_ = stage::closed;
   open_.store(false, std::memory_order_release);
+  closed_.store(true, std::memory_order_release);
   handshake_timer_.cancel();
   {
     // Before the socket closes: no thread may write to its descriptor after.

@@ -96,6 +96,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string describe() const;
   /// True once the handshake succeeded and until the connection closes.
   bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+  /// True once it has closed (set before the owner's on_closed is called).
+  bool has_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
   /// Bytes written to and read from the socket.
   std::uint64_t bytes_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_received() const noexcept {
@@ -156,6 +158,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<queued> in_flight_;  // io thread only
   std::vector<asio::const_buffer> buffers_;
   std::atomic<bool> open_{false};
+  std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> received_{0};
 };

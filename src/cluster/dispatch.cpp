@@ -20,7 +20,7 @@ using detail::log_level;
 
 }  // namespace
 
-std::exception_ptr node::lost_call(const pending_call& p, const std::string& why) {
+std::exception_ptr node::lost_call(const sent_call& p, const std::string& why) {
   if (p.task->mailbox() != nullptr) {
     return std::make_exception_ptr(
         weft::actor_died(fmt::format("{} died: {} while call '{}' ran there",
@@ -101,33 +101,19 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
   try {
     std::shared_ptr<detail::wire_value> body =
         prepare_arguments(task.encode_call(), chosen, id, left);
-    {
-      std::lock_guard lock(mutex_);
-      // Registered only while the node runs and the connection is still its link to the
-      // worker: stop() and on_closed fail what is registered, under this same lock.
-      auto link = peers_.find(chosen);
-      if (stopped_.load() || link == peers_.end() || link->second != via) {
-        unsent = true;
-        throw cancelled_error(fmt::format(
-            "task '{}' was not sent: the connection to node {} closed", task.name(), chosen));
-      }
-      resource_map needs;
-      if (!task.mailbox()) needs = task.resources();
-      auto added =
-          pending_.emplace(id, pending_call{&task, chosen, via.get(), left, std::move(needs)});
-      count_in_flight(added.first->second, true);
+    resource_map needs;
+    if (!task.mailbox()) needs = task.resources();
+    if (!calls_.add(id, sent_call{&task, chosen, via.get(), left, std::move(needs)}, stopped_,
+                    *via)) {
+      unsent = true;
+      throw cancelled_error(fmt::format("task '{}' was not sent: the connection to node {} closed",
+                                        task.name(), chosen));
     }
     try {
       via->send(wire::frame_type::request, id, std::move(prefix), std::move(body));
       refs_.activate(left.exports, via);  // their values follow the request on its connection
     } catch (...) {
-      {
-        std::lock_guard lock(mutex_);
-        auto found = pending_.find(id);
-        if (found == pending_.end()) return nullptr;  // already failed by a closing connection
-        count_in_flight(found->second, false);
-        pending_.erase(found);
-      }
+      if (!calls_.take(id)) return nullptr;  // already failed by a closing connection
       throw;
     }
   } catch (...) {
@@ -167,15 +153,9 @@ void node::fail_call(detail::task_base& task, std::exception_ptr why) {
 }
 
 void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
-  pending_call call;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = pending_.find(id);
-    if (found == pending_.end()) return;  // failed already (its node was declared dead)
-    count_in_flight(found->second, false);
-    call = std::move(found->second);
-    pending_.erase(found);
-  }
+  std::optional<sent_call> taken = calls_.take(id);
+  if (!taken) return;  // failed already (its node was declared dead)
+  sent_call& call = *taken;
   release_arguments(call.left);
   detail::task_base& task = *call.task;
   const auto status = static_cast<response_status>(payload[0]);
@@ -213,24 +193,11 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
   finish_task(task);
 }
 
-void node::fail_calls_where(const std::function<bool(const pending_call&)>& match,
-                            const std::function<std::exception_ptr(const pending_call&)>& why) {
-  std::vector<std::pair<pending_call, std::exception_ptr>> failed;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (match(it->second)) {
-        failed.emplace_back(it->second, why(it->second));
-        count_in_flight(it->second, false);
-        it = pending_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& [call, e] : failed) {
+void node::fail_calls_where(const std::function<bool(const sent_call&)>& match,
+                            const std::function<std::exception_ptr(const sent_call&)>& why) {
+  for (sent_call& call : calls_.take_where(match)) {
     release_arguments(call.left);
-    fail_call(*call.task, std::move(e));
+    fail_call(*call.task, why(call));
   }
 }
 
@@ -251,8 +218,8 @@ void node::apply_view(cluster_status view) {
     log(log_level::info, "node {} left the cluster", id);
     const std::string why =
         fmt::format("node {} left the cluster (the head declared it dead or it disconnected)", id);
-    fail_calls_where([&](const pending_call& p) { return p.node == id; },
-                     [&](const pending_call& p) { return lost_call(p, why); });
+    fail_calls_where([&](const sent_call& p) { return p.node == id; },
+                     [&](const sent_call& p) { return lost_call(p, why); });
     proxies_lost(id, why);
     objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.owner == id; },
                               "its owner left the cluster");
@@ -264,14 +231,6 @@ void node::apply_view(cluster_status view) {
   }
   for (auto& c : to_close)
     c->close("the head reported this node gone");
-}
-
-}  // namespace weft::cluster
-
-namespace weft::cluster {
-
-void node::count_in_flight(const pending_call& call, bool sent) {
-  view_.count(call.node, call.resources, sent);
 }
 
 }  // namespace weft::cluster

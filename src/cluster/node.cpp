@@ -499,8 +499,8 @@ void node::on_closed(connection& c, const std::string& reason) {
   refs_.connection_closed(
       c, fmt::format("the connection to the node that sent it closed ({})", reason));
   if (lost.head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
-  fail_calls_where([&](const pending_call& p) { return p.via == &c; },
-                   [&](const pending_call& p) {
+  fail_calls_where([&](const sent_call& p) { return p.via == &c; },
+                   [&](const sent_call& p) {
                      return lost_call(
                          p, fmt::format("the connection to node {} closed ({})", p.node, reason));
                    });
@@ -606,8 +606,8 @@ void node::stop() noexcept {
   }
   request_stop("the runtime shut down", false);
   asio::post(io_, [this] { shut_connections("the node is shutting down"); });
-  fail_calls_where([](const pending_call&) { return true; },
-                   [](const pending_call& p) {
+  fail_calls_where([](const sent_call&) { return true; },
+                   [](const sent_call& p) {
                      return std::make_exception_ptr(cancelled_error(fmt::format(
                          "task '{}' was cancelled: the runtime shut down while it ran on node {}",
                          p.task->remote()->name, p.node)));

@@ -42,6 +42,7 @@
 #include "placement_view.hpp"
 #include "protocol.hpp"
 #include "ref_exchange.hpp"
+#include "sent_calls.hpp"
 #include "weft/cluster_settings.hpp"
 #include "weft/detail/actor_types.hpp"
 #include "weft/ref.hpp"
@@ -113,20 +114,6 @@ class node final : public detail::task_router,
   void serve();
 
  private:
-  // What a request's arguments left here for the receiver: large values held for it to pull,
-  // and refs exported under tokens whose values follow the request. Released when the answer
-  // comes.
-  struct outgoing_arguments {
-    std::vector<std::uint64_t> holds;
-    std::vector<std::uint64_t> exports;
-  };
-  struct pending_call {
-    detail::task_base* task;
-    std::string node;
-    const connection* via;
-    outgoing_arguments left;
-    resource_map resources;  // what the task holds there while it runs
-  };
   using clock = std::chrono::steady_clock;
   // connection_events
   void on_open(connection& c) override;
@@ -257,8 +244,6 @@ class node final : public detail::task_router,
   void remember_early_attach(const std::string& key);
   wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
                              const std::string& body);
-  // Counts `call` in (sent) or out of what is in flight to its node.
-  void count_in_flight(const pending_call& call, bool sent);
   void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
   void add_tombstone(const std::string& id, const std::string& message);
   void add_tombstone_locked(const std::string& id, const std::string& message);
@@ -280,7 +265,7 @@ class node final : public detail::task_router,
   void serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f);
 
   // dispatch.cpp
-  static std::exception_ptr lost_call(const pending_call& p, const std::string& why);
+  static std::exception_ptr lost_call(const sent_call& p, const std::string& why);
   // Registers and sends a call; the error to fail it with if that fails. `unsent` is set when
   // the connection was gone before anything was registered or sent.
   std::exception_ptr send_call(detail::task_base& task, const std::string& chosen,
@@ -293,8 +278,8 @@ class node final : public detail::task_router,
   std::shared_ptr<connection> peer_connection(const std::string& id, const std::string& address);
   void complete_call(std::uint64_t id, std::span<const std::byte> payload);
   void fail_call(detail::task_base& task, std::exception_ptr why);
-  void fail_calls_where(const std::function<bool(const pending_call&)>& match,
-                        const std::function<std::exception_ptr(const pending_call&)>& why);
+  void fail_calls_where(const std::function<bool(const sent_call&)>& match,
+                        const std::function<std::exception_ptr(const sent_call&)>& why);
   void apply_view(cluster_status view);
   std::size_t local_threshold() const;
 
@@ -312,7 +297,6 @@ class node final : public detail::task_router,
   std::string id_;
   std::string listen_address_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
-  std::unordered_map<std::uint64_t, pending_call> pending_;
   std::shared_ptr<connection> head_;
   std::unordered_map<std::string, exported_actor> exports_;  // by actor id
   std::unordered_map<const detail::actor_base*, std::string> export_ids_;
@@ -358,7 +342,8 @@ class node final : public detail::task_router,
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};
   std::atomic<std::uint64_t> heartbeats_sent_{0};
-  placement_view view_;  // the nodes and the load sent to each (own lock, taken after mutex_)
+  placement_view view_;      // the nodes and the load sent to each (own lock, taken after mutex_)
+  sent_calls calls_{view_};  // calls sent and not answered (own lock, taken after mutex_)
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
   ref_exchange refs_{*this, handle_};
 };
