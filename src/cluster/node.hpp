@@ -6,10 +6,11 @@
 // they come back. It hands each frame to the service of its kind: the head's side
 // (membership, heartbeats, names, status, stop) to head_service (present only on a head),
 // objects to object_service, refs sent before they were ready to ref_exchange; placement
-// asks placement_view (the nodes and the load sent to each, its own lock, taken after
-// mutex_). Still the node's own, under mutex_: the peer table, a worker's side (running tasks
-// for others, task_server.cpp), a caller's side (sending, results, dispatch.cpp) and actors
-// (actor_spawn.cpp, actors.cpp, actor_handles.cpp).
+// asks placement_view (the nodes and the load sent to each), and calls sent and not answered
+// are in sent_calls (both with their own locks, taken after mutex_). Still the node's own,
+// under mutex_: the peer table, the spawns it sent, and actors (actor_spawn.cpp, actors.cpp,
+// actor_handles.cpp); a worker's side (task_server.cpp) keeps no state of its own beyond the
+// arena it submits into.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
