@@ -57,11 +57,6 @@ std::optional<std::string> placement_view::address_of(const std::string& id) con
   return std::nullopt;
 }
 
-std::uint64_t placement_view::in_flight_total() const {
-  std::lock_guard lock(mutex_);
-  return in_flight_total_;
-}
-
 void placement_view::gather_candidates(const resource_map& needs, bool free_now, bool with_actors,
                                        const std::string* self) {
   candidates_.clear();

@@ -7,6 +7,7 @@
 // Callers: the node's route (any thread that submits), actor placement, and the io thread
 // (views from the head, answered spawns, lost connections).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -43,8 +44,11 @@ class placement_view {
   std::optional<node_status> member(const std::string& id) const;
   /// The address of node `id`, if it is in view.
   std::optional<std::string> address_of(const std::string& id) const;
-  /// Tasks this node has sent out that have not come back.
-  std::uint64_t in_flight_total() const;
+  /// Tasks this node has sent out that have not come back (read without the lock: every
+  /// task the core offers asks it).
+  std::uint64_t in_flight_total() const noexcept {
+    return in_flight_total_.load(std::memory_order_relaxed);
+  }
 
   /// The node to send a task of `function` needing `needs` to: among those with the resources
   /// free now (by expected_available) first, else any that has them; nothing when no worker
@@ -90,7 +94,7 @@ class placement_view {
   std::unordered_map<std::string, std::uint64_t> in_flight_;
   std::unordered_map<std::string, resource_map> in_flight_resources_;
   std::unordered_map<std::string, std::uint64_t> actors_placed_;
-  std::uint64_t in_flight_total_ = 0;
+  std::atomic<std::uint64_t> in_flight_total_{0};  // written under mutex_
   std::vector<reservation> reservations_;
   std::size_t rotation_ = 0;
   std::vector<placement_candidate> candidates_;  // scratch, reused: no allocation per task
