@@ -129,6 +129,13 @@ void node::on_request(connection& c, wire::frame&& f) {
     case request_kind::stop_node:
       on_stop_node(c);
       return;
+    case request_kind::join:  // the head's kinds went to on_head_request above
+    case request_kind::status:
+    case request_kind::stop_cluster:
+    case request_kind::claim_name:
+    case request_kind::find_name:
+    case request_kind::forget_name:
+      break;
   }
   throw protocol_error(fmt::format("request kind {} is not served by a {}",
                                    static_cast<unsigned>(kind), role_name(settings_.role)));

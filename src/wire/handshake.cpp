@@ -91,6 +91,12 @@ void handshake::expect(frame_type got, frame_type wanted, const char* when) cons
   }
 }
 
+digest handshake::proof_of(handshake_role who) const {
+  const bool dialing = role_ == handshake_role::dialer;
+  return make_proof(identity_.token, who, identity_.cluster_name, dialing ? mine_ : theirs_,
+                    dialing ? theirs_ : mine_);
+}
+
 handshake_frame handshake::on_hello(frame_type type, std::span<const std::byte> payload) {
   const std::string& cluster = identity_.cluster_name;
   expect(type, frame_type::hello, "to open the handshake");
@@ -106,39 +112,34 @@ handshake_frame handshake::on_hello(frame_type type, std::span<const std::byte> 
   handshake_frame challenge{frame_type::challenge, {}};
   field_writer out(challenge.payload);
   out.raw(mine_);
-  out.raw(make_proof(identity_.token, handshake_role::listener, cluster, theirs_, mine_));
+  out.raw(proof_of(handshake_role::listener));
   step_ = step::proof;
   return challenge;
 }
 
 handshake_frame handshake::on_challenge(frame_type type, std::span<const std::byte> payload) {
-  const std::string& cluster = identity_.cluster_name;
   expect(type, frame_type::challenge, "after hello");
   field_reader in(payload, "challenge frame");
   theirs_ = in.raw<32>();
   const digest their_proof = in.raw<32>();
   in.finish();
-  if (!same_proof(their_proof,
-                  make_proof(identity_.token, handshake_role::listener, cluster, mine_, theirs_))) {
+  if (!same_proof(their_proof, proof_of(handshake_role::listener))) {
     throw auth_error(
         "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
         "sides)");
   }
   handshake_frame proof{frame_type::proof, {}};
-  field_writer(proof.payload)
-      .raw(make_proof(identity_.token, handshake_role::dialer, cluster, mine_, theirs_));
+  field_writer(proof.payload).raw(proof_of(handshake_role::dialer));
   step_ = step::welcome;
   return proof;
 }
 
 handshake_frame handshake::on_proof(frame_type type, std::span<const std::byte> payload) {
-  const std::string& cluster = identity_.cluster_name;
   expect(type, frame_type::proof, "after challenge");
   field_reader in(payload, "proof frame");
   const digest their_proof = in.raw<32>();
   in.finish();
-  if (!same_proof(their_proof,
-                  make_proof(identity_.token, handshake_role::dialer, cluster, theirs_, mine_))) {
+  if (!same_proof(their_proof, proof_of(handshake_role::dialer))) {
     throw auth_error("wrong token: the peer's proof does not match the cluster token");
   }
   handshake_frame welcome{frame_type::welcome, {}};

@@ -75,6 +75,8 @@ class handshake {
  private:
   enum class step { start, hello, challenge, proof, welcome, done };
   void expect(frame_type got, frame_type wanted, const char* when) const;
+  // The proof side `who` makes over this handshake's nonces (the dialer's first).
+  digest proof_of(handshake_role who) const;
   // The steps: each checks the peer's frame and returns this side's answer.
   handshake_frame on_hello(frame_type type, std::span<const std::byte> payload);      // listener
   handshake_frame on_challenge(frame_type type, std::span<const std::byte> payload);  // dialer
