@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+#include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
 #include <malloc.h>

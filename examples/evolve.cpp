@@ -9,6 +9,7 @@
 // same program started with WEFT_ROLE=worker serves the scoring tasks); see examples/cluster/.
 //
 // usage: EVOLVE_STORAGE=shared|local evolve [generations=20] [population=128] [seed=7]
+#include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
 #include <algorithm>

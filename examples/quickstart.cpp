@@ -1,6 +1,7 @@
 // The quickstart: tasks that return refs, refs as arguments (dependencies), an error caught
 // where the value is read, and waiting for the first results of a batch. The same program
 // runs on a cluster by configuration alone (examples/cluster/run.sh).
+#include <weft/remote.hpp>  // WEFT_REMOTE; in-process programs need only weft.hpp
 #include <weft/weft.hpp>
 
 #include <chrono>

@@ -2,9 +2,11 @@
 // actor handles) as arguments and actor state, in-process; which such types may travel and
 // which may be spilled.
 #include "weft/detail/handle_codec.hpp"
+#include "weft/detail/registration.hpp"
 
 #include <doctest/doctest.h>
 
+#include <deque>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -67,9 +69,6 @@ static_assert(wire_type_v<std::vector<weft::ref<int>>>);
 static_assert(wire_type_v<std::vector<weft::actor<geo>>>);
 static_assert(wire_type_v<weft::actor<geo>>);
 static_assert(wire_type_v<std::tuple<int, std::optional<weft::ref<std::string>>>>);
-static_assert(!spillable_v<std::vector<weft::ref<int>>>);
-static_assert(!spillable_v<std::vector<weft::actor<geo>>>);
-static_assert(spillable_v<std::vector<std::string>>);
 // A container of something cereal cannot write is not encodable, whatever cereal's own
 // (shallow) trait for the container says.
 struct opaque {
@@ -81,12 +80,22 @@ struct opaque {
 };
 static_assert(is_cereal_v<std::vector<opaque>>);
 static_assert(!encodable_v<std::vector<opaque>>);
-static_assert(!wire_type_v<std::vector<opaque>>);
+static_assert(!encodable_param_v<std::vector<opaque>>);
 // Results holding handles cannot travel back (such a task runs where it was submitted).
 static_assert(!wire_result_v<std::vector<weft::ref<int>>>);
 static_assert(wire_result_v<std::vector<int>>);
 
 }  // namespace
+
+TEST_CASE("values holding handles are never spilled; other types are once they have a codec") {
+  CHECK_FALSE(spillable_now<std::vector<weft::ref<int>>>());
+  CHECK_FALSE(spillable_now<std::vector<weft::actor<geo>>>());
+  CHECK(spillable_now<std::vector<int>>());  // direct: no codec needed
+  // Nothing in this program registers a codec for a deque of strings, until it does.
+  CHECK_FALSE(spillable_now<std::deque<std::string>>());
+  register_codec<std::deque<std::string>>();
+  CHECK(spillable_now<std::deque<std::string>>());
+}
 
 TEST_CASE("a vector of refs is an argument like any other value, in-process") {
   weft::runtime rt{weft::config{.threads = 2}};

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "weft/remote.hpp"
 #include "weft/weft.hpp"
 #include "wire/crc32c.hpp"
 
@@ -88,7 +89,18 @@ struct record {
   bool operator==(const record&) const = default;
 };
 
+// The same type, never given a codec: cereal could write it, but nothing registered it.
+struct unregistered_record {
+  std::string name;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name);
+  }
+};
+
 }  // namespace
+
+WEFT_SERIALIZABLE(record);
 
 namespace weft {
 // The arena cannot see inside a user type: it says how much memory it holds.
@@ -97,6 +109,10 @@ struct object_size<record> {
   static std::size_t of(const record& r) noexcept {
     return sizeof(r) + size_of(r.name) + size_of(r.tags) + size_of(r.scores);
   }
+};
+template <>
+struct object_size<unregistered_record> {
+  static std::size_t of(const unregistered_record& r) noexcept { return size_of(r.name); }
 };
 }  // namespace weft
 
@@ -293,6 +309,28 @@ TEST_CASE("a plugged-in spill store receives spills; cereal types round-trip thr
     refs.clear();
     CHECK(store->size() == 0);  // freed objects' blobs are erased
   }
+}
+
+TEST_CASE("a type without a codec stays in memory, and a put over the budget says what to do") {
+  temp_dir dir;
+  weft::config cfg = spill_config(dir, 1 << 20);
+  weft::runtime rt(cfg);
+  std::vector<weft::ref<unregistered_record>> refs;
+  for (int i = 0; i < 3; ++i)
+    refs.push_back(rt.put(unregistered_record{std::string(300 << 10, 'x')}));
+  settle(rt);
+  CHECK(rt.arena_stats().spills == 0);
+  try {
+    rt.put(unregistered_record{std::string(300 << 10, 'y')});
+    FAIL("a fourth pinned object over the budget was accepted");
+  } catch (const weft::error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("unregistered_record") != std::string::npos);
+    CHECK(what.find("cannot be spilled") != std::string::npos);
+    CHECK(what.find("WEFT_SERIALIZABLE(type), from weft/remote.hpp") != std::string::npos);
+  }
+  for (const auto& r : refs)
+    CHECK(r.get().name.size() == (300u << 10));
 }
 
 TEST_CASE("eight threads putting and reading under a small budget lose nothing") {

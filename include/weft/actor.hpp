@@ -204,16 +204,20 @@ actor<T> spawn_actor(runtime_core* core, const actor_options& options, bool get_
   request.type = &typeid(T);
   request.options = &options;
   request.get_existing = get_existing;
+  // The arguments travel when each has a codec (direct, or registered through
+  // weft/remote.hpp); else the actor stays here.
   if constexpr (wire_spawn_v<A...>) {
     (void)&actor_factory_of<T, spawn_value_t<A>...>::registered;
-    request.factory = factory_key<T, spawn_value_t<A>...>();
-    request.encode = [&] {
-      auto out = std::make_shared<wire_value>();
-      auto copies = std::make_shared<const std::tuple<std::decay_t<A>...>>(args...);
-      std::apply([&](const auto&... v) { (append_spawn_argument(*out, v), ...); }, *copies);
-      out->keep_alive(std::move(copies));
-      return out;
-    };
+    if ((has_codec<spawn_value_t<A>>() && ... && true)) {
+      request.factory = factory_key<T, spawn_value_t<A>...>();
+      request.encode = [&] {
+        auto out = std::make_shared<wire_value>();
+        auto copies = std::make_shared<const std::tuple<std::decay_t<A>...>>(args...);
+        std::apply([&](const auto&... v) { (append_spawn_argument(*out, v), ...); }, *copies);
+        out->keep_alive(std::move(copies));
+        return out;
+      };
+    }
   }
   request.spawn_here = [&] {
     return release_handle(spawn_local<T>(core, options, get_existing, std::forward<A>(args)...));
@@ -250,5 +254,3 @@ struct std::hash<weft::actor<T>> {
     return std::hash<const void*>{}(weft::detail::actor_access::cell_of(a));
   }
 };
-
-#include "weft/detail/handle_codec.hpp"

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -77,7 +76,10 @@ std::size_t owned_bytes(const T& value) noexcept {
                          *value;
                        }) {
     return value.has_value() ? owned_bytes(*value) : 0;  // std::optional
-  } else if constexpr (std::ranges::sized_range<const V>) {
+  } else if constexpr (requires {
+                         value.size();
+                         std::begin(value) != std::end(value);
+                       }) {
     std::size_t n = 0;
     for (const auto& e : value)
       n += sizeof(e) + 2 * sizeof(void*) + owned_bytes(e);  // node-based: one node per element

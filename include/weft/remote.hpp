@@ -1,11 +1,19 @@
 #pragma once
 /// \file
-/// WEFT_REMOTE and WEFT_ACTOR: name a function or an actor type so that, in a cluster, its
-/// tasks or its instances may live in other processes. In-process they cost nothing beyond one
-/// entry in a table built at start-up.
+/// The opt-in header of registration and serialization: WEFT_REMOTE and WEFT_ACTOR name a
+/// function or an actor type so that, in a cluster, its tasks or its instances may live in
+/// other processes; WEFT_SERIALIZABLE gives a type a codec so that its arena objects can be
+/// spilled. It brings cereal (the codec of types other than trivially copyable ones and
+/// vectors/strings of them) and the encoding of refs and actor handles inside values.
+/// weft/weft.hpp does not include it: in-process programs that need none of this do not pay
+/// for compiling it. In-process the registrations cost nothing beyond one entry in a table
+/// built at start-up.
 
 #include "weft/actor.hpp"
 #include "weft/detail/actor_types.hpp"
+#include "weft/detail/cereal_codec.hpp"
+#include "weft/detail/handle_codec.hpp"
+#include "weft/detail/registration.hpp"
 #include "weft/detail/remote_function.hpp"
 
 #define WEFT_DETAIL_CONCAT2(a, b) a##b
@@ -35,3 +43,13 @@
 #define WEFT_ACTOR(Type, ...)                                                                  \
   [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_actor_registered_, __COUNTER__) = \
       ::weft::detail::register_actor<Type, __VA_ARGS__>(#Type, #__VA_ARGS__)
+
+/// Gives the type `Type` (not trivially copyable, with a cereal `serialize` function, or a
+/// standard container cereal knows) a codec, so that its arena objects can be spilled to disk
+/// and restored, and its values can be constructor arguments of actors spawned on other nodes.
+/// Parameters and results of WEFT_REMOTE functions and WEFT_ACTOR methods, and the value types
+/// of refs inside values sent, get one without it. Put it at namespace scope in one source
+/// file of the program (it runs at start-up); a type without a codec stays in memory.
+#define WEFT_SERIALIZABLE(...)                                                                 \
+  [[maybe_unused]] static const bool WEFT_DETAIL_CONCAT(weft_codec_registered_, __COUNTER__) = \
+      ::weft::detail::register_codec<__VA_ARGS__>()

@@ -106,7 +106,7 @@ class runtime {
     using V = std::decay_t<T>;
     static_assert(!detail::is_ref_v<V>, "weft: put() of a ref; pass the ref itself instead");
     const std::size_t bytes = size_of(static_cast<const V&>(value));
-    detail::check_put(core_, bytes, detail::spillable_v<V>, typeid(V).name());
+    detail::check_put(core_, bytes, detail::spillable_now<V>(), typeid(V).name());
     auto* s = new detail::plain_state<V>();
     detail::state_ptr<detail::state<V>> owner(s);
     s->emplace_value(std::forward<T>(value));

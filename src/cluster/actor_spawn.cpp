@@ -29,7 +29,9 @@ using detail::log_level;
 std::string why_it_cannot_travel(const detail::cluster_spawn_request& request,
                                  const detail::actor_type* type, const std::string& type_name) {
   if (type == nullptr) return fmt::format("{} is not registered with WEFT_ACTOR", type_name);
-  if (!request.encode) return "its constructor arguments cannot be sent between processes";
+  if (!request.encode)
+    return "its constructor arguments cannot be sent between processes (one has no codec: "
+           "name its type with WEFT_SERIALIZABLE, from weft/remote.hpp)";
   return "actor_options::restart_on cannot be sent to another process (max_restarts can)";
 }
 

@@ -88,6 +88,14 @@ class store_payload final : public payload_source {
 
 }  // namespace
 
+void throw_no_codec(const char* type_name) {
+  throw error(fmt::format(
+      "no codec for type {}: it is not trivially copyable (nor a vector/string of such), and "
+      "nothing registered one. Include <weft/remote.hpp> and add WEFT_SERIALIZABLE({}) at "
+      "namespace scope (the type needs a cereal serialize() function)",
+      demangle(type_name), demangle(type_name)));
+}
+
 void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
   throw std::runtime_error(fmt::format(
       "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes, element));
@@ -111,8 +119,10 @@ void object_arena::check_put(std::size_t bytes, bool spillable, const char* type
   if (pinned + bytes > budget_) {
     throw error(fmt::format(
         "put: an object of type {} ({} bytes) cannot be spilled, and with the {} bytes already "
-        "pinned in memory it would exceed the arena budget of {} bytes. Give the type a cereal "
-        "serialize() so it can be spilled, drop refs you no longer need, or raise "
+        "pinned in memory it would exceed the arena budget of {} bytes. Give the type a codec so "
+        "it "
+        "can be spilled (a cereal serialize() and WEFT_SERIALIZABLE(type), from weft/remote.hpp), "
+        "drop refs you no longer need, or raise "
         "config.arena_bytes / WEFT_ARENA_BYTES",
         demangle(type_name), bytes, pinned, budget_));
   }
@@ -120,7 +130,7 @@ void object_arena::check_put(std::size_t bytes, bool spillable, const char* type
 
 object_record* object_arena::track(state_base& owner, const object_ops& ops, std::size_t bytes) {
   object_record* r = add_record(owner, ops, bytes);
-  if (!ops.spillable) pinned_.fetch_add(bytes, std::memory_order_relaxed);
+  if (!r->spillable_) pinned_.fetch_add(bytes, std::memory_order_relaxed);
   in_memory_.fetch_add(bytes, std::memory_order_relaxed);
   relieve_pressure();
   return r;
@@ -146,6 +156,7 @@ object_record* object_arena::add_record(state_base& owner, const object_ops& ops
   r->clock_ = &clock_;
   r->id_ = next_id_.fetch_add(1, std::memory_order_relaxed);
   r->bytes_ = bytes;
+  r->spillable_ = ops.spillable();
   r->last_use_.store(clock_.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   retain();
   {
@@ -180,7 +191,7 @@ void object_arena::forget(object_record* r) noexcept {
     remote_.fetch_sub(r->bytes_, std::memory_order_relaxed);
   else if (where == object_record::spilled)
     spilled_.fetch_sub(r->bytes_, std::memory_order_relaxed);
-  if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed))
+  if (!r->spillable_ || r->sticky_.load(std::memory_order_relaxed))
     pinned_.fetch_sub(r->bytes_, std::memory_order_relaxed);
   if (r->on_store_) store_->erase(r->id_);
   objects_.fetch_sub(1, std::memory_order_relaxed);
@@ -193,7 +204,7 @@ void object_arena::unclaim(object_record* r) noexcept {
 }
 
 void object_arena::count_sticky(const object_record& r) noexcept {
-  if (r.ops_->spillable) pinned_.fetch_add(r.bytes_, std::memory_order_relaxed);
+  if (r.spillable_) pinned_.fetch_add(r.bytes_, std::memory_order_relaxed);
 }
 
 void object_arena::relieve_pressure() {
@@ -239,7 +250,7 @@ std::size_t object_arena::spill_down_to(std::uint64_t target) noexcept {
   try {
     std::lock_guard lock(list_mutex_);
     for (object_record* r = head_; r != nullptr; r = r->next_) {
-      if (!r->ops_->spillable || r->sticky_.load(std::memory_order_relaxed)) continue;
+      if (!r->spillable_ || r->sticky_.load(std::memory_order_relaxed)) continue;
       if (r->word_.load(std::memory_order_relaxed) != object_record::resident) continue;
       candidates.emplace_back(r->last_use_.load(std::memory_order_relaxed), r);
       r->claims_.fetch_add(1, std::memory_order_relaxed);  // keeps the record, not the object

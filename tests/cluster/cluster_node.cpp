@@ -4,6 +4,7 @@
 // `key=value` line per fact, for cluster_test to check; it exits non-zero on a failed check.
 
 #include <weft/cluster.hpp>
+#include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
 #include <chrono>

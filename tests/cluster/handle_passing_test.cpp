@@ -58,6 +58,9 @@ weft::config member(weft::node_role role, const std::string& address) {
 
 WEFT_ACTOR(shard, &shard::area, &shard::home);
 WEFT_ACTOR(distributor, &distributor::total_area, &distributor::size, &distributor::home);
+// The distributor's constructor argument (not a parameter of a registered method) gets its
+// codec here, so that it can be spawned on another node.
+WEFT_SERIALIZABLE(std::vector<weft::actor<shard>>);
 
 TEST_CASE("actor handles inside arguments: a distributor on one worker drives shards elsewhere") {
   const std::string address = "127.0.0.1:" + std::to_string(free_port());

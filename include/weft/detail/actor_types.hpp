@@ -164,42 +164,6 @@ ref<std::shared_ptr<wire_value>> invoke_method(actor_base& cell,
                                                std::shared_ptr<const arrived_arguments> arguments,
                                                const ref<bool>* gate, const task_options& options);
 
-template <auto Method>
-bool method_is(const void* pointer) noexcept {
-  return *static_cast<const decltype(Method)*>(pointer) == Method;
-}
-
-/// One registered method of T.
-template <class T, auto Method>
-actor_method describe_method() {
-  using M = decltype(Method);
-  using sig = member_signature<M>;
-  static_assert(sig::value,
-                "WEFT_ACTOR: list pointers to member functions (&Type::method, not overloaded)");
-  static_assert(std::is_base_of_v<typename sig::owner, T>,
-                "WEFT_ACTOR: a listed method does not belong to the actor type");
-  static_assert(wire_result_v<typename sig::result>,
-                "WEFT_ACTOR: a method's result type cannot be sent between processes; make it "
-                "trivially copyable, a vector/string of such, or give it a cereal serialize()");
-  static_assert(all_wire_params(typename sig::params{}),
-                "WEFT_ACTOR: a method parameter cannot be sent between processes (or is a "
-                "non-const lvalue reference)");
-  actor_method m;
-  m.pointer_type = &typeid(M);
-  m.matches = &method_is<Method>;
-  m.invoke = &invoke_method<T, Method>;
-  return m;
-}
-
-/// Registers T under `name` with the methods Methods...; used by WEFT_ACTOR. Returns true.
-template <class T, auto... Methods>
-bool register_actor(const char* name, const char* method_list) noexcept {
-  static_assert(std::is_class_v<T>, "WEFT_ACTOR needs a class type");
-  if constexpr (std::is_default_constructible_v<T>) (void)&actor_factory_of<T>::registered;
-  register_actor_type(name, method_list, typeid(T), {describe_method<T, Methods>()...});
-  return true;
-}
-
 /// A spawn in a cluster, as the node deciding where it goes sees it.
 struct cluster_spawn_request {
   const std::type_info* type = nullptr;

@@ -1,46 +1,28 @@
 #pragma once
 /// \file
-/// How an arena object becomes bytes for the spill store and back. Contiguous trivially
-/// copyable data (a trivially copyable T, a vector of one, a string) takes the direct path:
-/// its own memory is written and read back in place, with no per-element encoding. Anything
-/// else that cereal can save and load with a binary archive goes through cereal. Other types
-/// cannot be spilled and stay in memory.
-
-#include <cereal/archives/binary.hpp>
-#include <cereal/types/array.hpp>
-#include <cereal/types/deque.hpp>
-#include <cereal/types/list.hpp>
-#include <cereal/types/map.hpp>
-#include <cereal/types/optional.hpp>
-#include <cereal/types/set.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/tuple.hpp>
-#include <cereal/types/unordered_map.hpp>
-#include <cereal/types/unordered_set.hpp>
-#include <cereal/types/utility.hpp>
-#include <cereal/types/variant.hpp>
-#include <cereal/types/vector.hpp>
+/// How a value becomes bytes (for the spill store and for other processes) and back, without
+/// any serialization library. Contiguous trivially copyable data (a trivially copyable T, a
+/// vector of one, a string) takes the direct path: its own memory is written and read back in
+/// place, with no per-element encoding. Any other type goes through the codec registered for
+/// it in `codec_slot<T>`: weft/remote.hpp fills that slot with a cereal codec (for the
+/// parameters and results of WEFT_REMOTE functions and WEFT_ACTOR methods, for the value types
+/// of refs inside values sent, and for any type named by WEFT_SERIALIZABLE). A type with no
+/// codec cannot be spilled (its arena objects stay in memory) and cannot travel. This keeps
+/// cereal out of every program that does not include weft/remote.hpp, and keeps one
+/// definition of every template here whichever headers a translation unit includes.
 
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <list>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <span>
-#include <sstream>
-#include <streambuf>
 #include <string>
-#include <tuple>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
+#include <typeinfo>
 #include <utility>
-#include <variant>
-#include <deque>
 #include <vector>
 
 #include "weft/detail/huge_pages.hpp"
@@ -50,23 +32,13 @@ template <class T>
 class ref;
 template <class T>
 class actor;
-
-// cereal functions of refs and actor handles inside values sent to other nodes, declared here
-// so that cereal's traits see them; defined in weft/detail/handle_codec.hpp.
-template <class Archive, class T>
-void save(Archive& archive, const ref<T>& r);
-template <class Archive, class T>
-void load(Archive& archive, ref<T>& r);
-template <class Archive, class T>
-void save(Archive& archive, const actor<T>& a);
-template <class Archive, class T>
-void load(Archive& archive, actor<T>& a);
 }  // namespace weft
 
 namespace weft::detail {
 
 /// The bytes of one encoded value: `pieces`, written in order, point into the value itself
-/// (direct path) or into `buffer` (cereal output). Keep the value alive while writing.
+/// (direct path) or into `buffer` (a registered codec's output). Keep the value alive while
+/// writing.
 struct encoded_value {
   std::vector<std::span<const std::byte>> pieces;
   std::string buffer;
@@ -100,81 +72,73 @@ template <class T>
 inline constexpr bool is_direct_v =
     (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T>) || is_direct_container<T>::value;
 
-/// True when cereal's traits say it can save and load T with its binary archives (and T can
-/// be default constructed to load into). For a standard container this only means the
-/// container has cereal functions: whether its elements do is checked by deep_traits below.
+/// Whether a value of type T holds a weft::ref or weft::actor somewhere inside, looked at
+/// through the template arguments of the class templates it is made of (standard containers,
+/// pairs, tuples, optionals, variants, and any other template).
 template <class T>
-inline constexpr bool is_cereal_v =
-    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value&&
-        cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value&&
-            std::is_default_constructible_v<T>;
+struct holds_handles : std::false_type {};
+template <class T>
+struct holds_handles<ref<T>> : std::true_type {};
+template <class T>
+struct holds_handles<actor<T>> : std::true_type {};
+template <template <class...> class C, class... E>
+struct holds_handles<C<E...>> : std::bool_constant<(holds_handles<E>::value || ...)> {};
+template <template <class, std::size_t> class C, class E, std::size_t N>
+struct holds_handles<C<E, N>> : holds_handles<E> {};
 
-/// What a value of type T holds, looked at through the standard containers, pairs, tuples,
-/// optionals and variants: `handles` when a weft::ref or weft::actor is somewhere inside, and
-/// `encodable` when every leaf can be encoded (a direct or cereal type, or a handle).
+/// True when a T holds a weft::ref or weft::actor somewhere inside (such a value can travel to
+/// another node as an argument, but cannot be spilled to disk).
 template <class T>
-struct deep_traits {
-  static constexpr bool handles = false;
-  static constexpr bool encodable = is_direct_v<T> || is_cereal_v<T>;
+inline constexpr bool contains_handles_v = holds_handles<T>::value;
+
+/// How a type other than the direct ones is encoded, erased: `encode` appends the bytes of the
+/// T at `value` to `out` (into out.buffer); `decode` emplaces a T rebuilt from `source` into
+/// the std::optional<T> at `into`.
+struct value_codec {
+  void (*encode)(const void* value, encoded_value& out);
+  void (*decode)(payload_source& source, void* into);
 };
+
+/// The codec registered for T, or null. One slot per type for the whole program (an inline
+/// variable), filled by weft/remote.hpp; read with one atomic load.
 template <class T>
-struct deep_traits<ref<T>> {
-  static constexpr bool handles = true;
-  static constexpr bool encodable = true;
+struct codec_slot {
+  static inline std::atomic<const value_codec*> codec{nullptr};
 };
-template <class T>
-struct deep_traits<actor<T>> {
-  static constexpr bool handles = true;
-  static constexpr bool encodable = true;
-};
-/// deep_traits of a container or product type whose parts are E...
-template <class... E>
-struct deep_traits_of_parts {
-  static constexpr bool handles = (deep_traits<E>::handles || ...);
-  static constexpr bool encodable = (deep_traits<E>::encodable && ...);
-};
-template <class E, class A>
-struct deep_traits<std::vector<E, A>> : deep_traits_of_parts<E> {};
-template <class E, class A>
-struct deep_traits<std::deque<E, A>> : deep_traits_of_parts<E> {};
-template <class E, class A>
-struct deep_traits<std::list<E, A>> : deep_traits_of_parts<E> {};
-template <class E, std::size_t N>
-struct deep_traits<std::array<E, N>> : deep_traits_of_parts<E> {};
-template <class K, class V, class C, class A>
-struct deep_traits<std::map<K, V, C, A>> : deep_traits_of_parts<K, V> {};
-template <class K, class V, class H, class E, class A>
-struct deep_traits<std::unordered_map<K, V, H, E, A>> : deep_traits_of_parts<K, V> {};
-template <class K, class C, class A>
-struct deep_traits<std::set<K, C, A>> : deep_traits_of_parts<K> {};
-template <class K, class H, class E, class A>
-struct deep_traits<std::unordered_set<K, H, E, A>> : deep_traits_of_parts<K> {};
-template <class E>
-struct deep_traits<std::optional<E>> : deep_traits_of_parts<E> {};
-template <class A, class B>
-struct deep_traits<std::pair<A, B>> : deep_traits_of_parts<A, B> {};
-template <class... E>
-struct deep_traits<std::tuple<E...>> : deep_traits_of_parts<E...> {};
-template <class... E>
-struct deep_traits<std::variant<E...>> : deep_traits_of_parts<E...> {};
 
-/// True when a T holds a weft::ref or weft::actor somewhere inside a standard container (such
-/// a value can travel to another node as an argument, but cannot be spilled to disk).
+/// True when a T can be encoded now: the direct path, or a registered codec.
 template <class T>
-inline constexpr bool contains_handles_v = deep_traits<T>::handles;
+bool has_codec() noexcept {
+  if constexpr (is_direct_v<T>)
+    return true;
+  else
+    return codec_slot<T>::codec.load(std::memory_order_acquire) != nullptr;
+}
 
-/// True when every part of a T can be encoded: the direct path, cereal, or a ref or actor
-/// handle (which travel to other nodes as references).
+/// True when an arena object of type T can be spilled now; others are pinned in memory.
+/// Values holding refs or actor handles never are: a handle means nothing once the process is
+/// gone.
 template <class T>
-inline constexpr bool encodable_v = is_direct_v<T> || (deep_traits<T>::encodable && is_cereal_v<T>);
+bool spillable_now() noexcept {
+  if constexpr (contains_handles_v<T>)
+    return false;
+  else
+    return has_codec<T>();
+}
 
-/// True when an arena object of type T can be spilled; others are pinned in memory. Values
-/// holding refs or actor handles are not: a handle means nothing once the process is gone.
-template <class T>
-inline constexpr bool spillable_v = encodable_v<T> && !contains_handles_v<T>;
-
+/// Throws weft::error: no codec is registered for the type `type_name` (mangled), with what
+/// to do about it.
+[[noreturn]] void throw_no_codec(const char* type_name);
 /// Throws std::runtime_error: a payload of `bytes` is not a whole number of `element` bytes.
 [[noreturn]] void throw_bad_payload_size(std::uint64_t bytes, std::size_t element);
+
+/// The codec registered for T; throws weft::error when there is none.
+template <class T>
+const value_codec& registered_codec() {
+  const value_codec* codec = codec_slot<T>::codec.load(std::memory_order_acquire);
+  if (codec == nullptr) throw_no_codec(typeid(T).name());
+  return *codec;
+}
 
 /// Appends `value`'s bytes to `out` (direct path: borrowed from `value`, no copy).
 template <class T>
@@ -184,22 +148,9 @@ void encode(const T& value, encoded_value& out) {
   } else if constexpr (is_direct_v<T>) {
     out.pieces.push_back(std::as_bytes(std::span(&value, 1)));
   } else {
-    static_assert(is_cereal_v<T>, "weft: encode() needs an encodable type");
-    std::ostringstream stream(std::ios::binary);
-    {
-      cereal::BinaryOutputArchive archive(stream);
-      archive(value);
-    }
-    out.buffer = std::move(stream).str();
-    out.pieces.push_back(std::as_bytes(std::span(out.buffer.data(), out.buffer.size())));
+    registered_codec<T>().encode(&value, out);
   }
 }
-
-/// A read-only stream buffer over bytes already in memory (feeds cereal without a copy).
-class memory_streambuf : public std::streambuf {
- public:
-  memory_streambuf(char* data, std::size_t size) { setg(data, data, data + size); }
-};
 
 /// Rebuilds a T from the payload `source` supplies.
 template <class T>
@@ -227,15 +178,9 @@ T decode(payload_source& source) {
     source.read_all(raw);
     return std::bit_cast<T>(raw);
   } else {
-    static_assert(is_cereal_v<T>, "weft: decode() needs an encodable type");
-    std::string buffer(bytes, '\0');
-    source.read_all(std::as_writable_bytes(std::span(buffer.data(), buffer.size())));
-    memory_streambuf streambuf(buffer.data(), buffer.size());
-    std::istream stream(&streambuf);
-    cereal::BinaryInputArchive archive(stream);
-    T value{};
-    archive(value);
-    return value;
+    std::optional<T> value;
+    registered_codec<T>().decode(source, &value);
+    return std::move(*value);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <typeinfo>
 
 #include "weft/actor.hpp"
+#include "weft/detail/cereal_codec.hpp"
 #include "weft/detail/wire_value.hpp"
 #include "weft/ref.hpp"
 
@@ -50,9 +51,10 @@ namespace weft {
 /// cereal: a ref inside a value sent to another node is written as its handle index.
 template <class Archive, class T>
 void save(Archive& archive, const ref<T>& r) {
-  static_assert(std::is_void_v<T> || detail::wire_type_v<T>,
+  static_assert(std::is_void_v<T> || (detail::wire_type_v<T> && detail::encodable_v<T>),
                 "weft: a ref inside a value sent to another node needs a value type that can "
                 "travel (trivially copyable, a vector/string of such, or cereal-serializable)");
+  detail::register_codec<T>();  // the ref's value is encoded on its own, through T's slot
   detail::wire_value* sink = detail::current_handle_sink();
   if (sink == nullptr) detail::throw_handle_outside_arguments("a weft::ref");
   if (!r.valid()) detail::throw_empty_ref("sending a ref inside a value to another node");
@@ -66,6 +68,7 @@ template <class Archive, class T>
 void load(Archive& archive, ref<T>& r) {
   std::uint32_t index = 0;
   archive(index);
+  detail::register_codec<T>();
   r = detail::decode_ref_handle<T>(index);
 }
 

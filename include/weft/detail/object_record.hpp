@@ -28,7 +28,8 @@ inline constexpr std::size_t tracked_result_min_bytes = 64 * 1024;
 /// What the arena does with a tracked state's value, without knowing its type.
 struct object_ops {
   const char* (*type_name)() noexcept;  ///< typeid(T).name(), mangled.
-  bool spillable;  ///< False: the object is pinned in memory for its whole life.
+  /// False: an object made now is pinned in memory for its whole life (no codec for its type).
+  bool (*spillable)() noexcept;
   /// Appends the value's bytes (borrowed from the value where possible).
   void (*encode)(const state_base& owner, encoded_value& out);
   /// Rebuilds the value from the store and installs it; throws on any failure.
@@ -101,6 +102,7 @@ class object_record {
   const std::atomic<std::uint64_t>* clock_ = nullptr;
   std::uint64_t id_ = 0;
   std::size_t bytes_ = 0;
+  bool spillable_ = false;  // ops_->spillable() when the record was made
   std::atomic<std::uint64_t> word_{resident};
   std::atomic<std::uint64_t> last_use_{0};
   std::atomic<bool> sticky_{false};

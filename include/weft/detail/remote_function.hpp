@@ -2,8 +2,10 @@
 /// \file
 /// The directory of functions registered with WEFT_REMOTE, and what decides whether a call can
 /// cross a process: the callable is a plain function pointer, and its parameters and result
-/// can be encoded (codec.hpp). Registration only records a name and an invoker; in-process
-/// runtimes never look at it.
+/// are values (not pointers, not refs). Whether they can be encoded is checked when the
+/// function is registered (registration.hpp, through weft/remote.hpp), which also registers
+/// their codecs (codec.hpp); an unregistered function never leaves its process. Registration
+/// only records a name and an invoker; in-process runtimes never look at it.
 
 #include <cstddef>
 #include <memory>
@@ -87,12 +89,13 @@ struct is_weft_ref : std::false_type {};
 template <class T>
 struct is_weft_ref<ref<T>> : std::true_type {};
 
-/// True when a value of type T can travel between processes. Refs and actor handles inside
-/// it (in standard containers) travel as references; a ref itself is a dependency, not a
-/// value.
+/// True when a value of type T may travel between processes: an object that is neither a
+/// pointer nor a ref (a ref itself is a dependency, not a value; refs and actor handles inside
+/// a value travel as references). Whether it has a codec is checked where functions and
+/// methods are registered (registration.hpp).
 template <class T>
 inline constexpr bool wire_type_v =
-    encodable_v<T> && !is_weft_ref<T>::value && !std::is_pointer_v<T>;
+    std::is_object_v<T> && !is_weft_ref<T>::value && !std::is_pointer_v<T>;
 
 /// True when a parameter of type P can be received from the wire: by value, const&, or &&.
 template <class P>
@@ -206,31 +209,6 @@ std::shared_ptr<wire_value> invoke_remote(std::span<const std::span<const std::b
   using sig = function_signature<decltype(Fn)>;
   using list = typename prepend<typename sig::result, typename sig::params>::type;
   return remote_invocation<list>::template run<Fn>(arguments, handles);
-}
-
-template <class... P>
-constexpr bool all_wire_params(type_list<P...>) {
-  return (wire_param_v<P> && ...);
-}
-
-/// Registers function Fn under `name`; used by WEFT_REMOTE. Returns true.
-template <auto Fn>
-bool register_remote(const char* name) noexcept {
-  using F = decltype(Fn);
-  static_assert(function_signature<F>::value,
-                "WEFT_REMOTE needs a plain (non-member, non-overloaded) function");
-  using sig = function_signature<F>;
-  static_assert(wire_result_v<typename sig::result>,
-                "WEFT_REMOTE: the function's result type cannot be sent between processes; "
-                "make it trivially copyable, a vector/string of such, or give it a cereal "
-                "serialize() function");
-  static_assert(all_wire_params(typename sig::params{}),
-                "WEFT_REMOTE: a parameter type cannot be sent between processes (or is a "
-                "non-const lvalue reference); parameters must be trivially copyable, "
-                "vectors/strings of such, or have a cereal serialize() function");
-  register_remote_function(
-      remote_function{name, reinterpret_cast<any_function>(Fn), &invoke_remote<Fn>});
-  return true;
 }
 
 }  // namespace weft::detail

@@ -229,15 +229,18 @@ class state : public state_base {
 
  private:
   static void encode_value(const state_base& s, encoded_value& out) {
-    if constexpr (spillable_v<T>) encode(*static_cast<const state&>(s).storage_, out);
+    if constexpr (!contains_handles_v<T>) encode(*static_cast<const state&>(s).storage_, out);
   }
   static void restore_value(state_base& s, payload_source& source) {
-    if constexpr (spillable_v<T>) static_cast<state&>(s).storage_.emplace(decode<T>(source));
+    if constexpr (is_direct_v<T>)
+      static_cast<state&>(s).storage_.emplace(decode<T>(source));
+    else if constexpr (!contains_handles_v<T>)
+      registered_codec<T>().decode(source, &static_cast<state&>(s).storage_);
   }
   static void drop_value(state_base& s) noexcept { static_cast<state&>(s).storage_.reset(); }
   static const char* type_name() noexcept { return typeid(T).name(); }
-  static constexpr object_ops ops_table{&type_name, spillable_v<T>, &encode_value, &restore_value,
-                                        &drop_value};
+  static constexpr object_ops ops_table{&type_name, &spillable_now<T>, &encode_value,
+                                        &restore_value, &drop_value};
 
   std::optional<T> storage_;
   state_ptr<state<T>> alias_;
