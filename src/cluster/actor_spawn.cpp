@@ -182,7 +182,7 @@ detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
   named.name_space = options.namespace_.empty() ? core_.settings().namespace_ : options.namespace_;
   named.type = type ? type->name : detail::type_name(*request.type);
   named.node = target.empty() ? node_id() : target;
-  if (!options.name.empty() || !target.empty()) named.id = new_actor_id();
+  if (!options.name.empty() || !target.empty()) named.id = actors_.new_actor_id();
   if (!options.name.empty()) {
     if (detail::actor_base* existing = claim_name(request, named)) return existing;
   }
@@ -194,7 +194,7 @@ detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
     if (!options.name.empty()) forget_claim(named);
     throw;
   }
-  if (!options.name.empty()) export_actor(cell, named, nullptr);
+  if (!options.name.empty()) actors_.export_actor(cell, named, nullptr);
   return cell;
 }
 
@@ -220,7 +220,7 @@ detail::actor_base* node::claim_name(const detail::cluster_spawn_request& reques
     // the head soon; wait for that.
     detail::actor_base* alive =
         holder.node == self ? core_.actors().try_find(holder.name, holder.name_space, *request.type)
-                            : attach_proxy(holder, *request.type);
+                            : actors_.attach_proxy(holder, *request.type);
     if (alive == nullptr) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;
@@ -250,10 +250,7 @@ detail::actor_base* node::spawn_elsewhere(detail::cluster_spawn_request& request
   try {
     std::shared_ptr<detail::wire_value> arguments = request.encode();
     proxy = make_proxy(core_, shown, *request.type, handle_, target, named.id);
-    {
-      std::lock_guard lock(mutex_);
-      proxies_[named.id] = proxy;
-    }
+    actors_.add_proxy(named.id, proxy);
     send_spawn(target, order_for(request, named, type), std::move(arguments));
   } catch (const std::exception& e) {
     if (!named.name.empty()) forget_claim(named);
@@ -309,13 +306,7 @@ bool node::complete_spawn(std::uint64_t id, std::span<const std::byte> payload) 
   release_arguments(spawn.left);
   if (payload[0] == std::byte(response_status::ok)) return true;
   failure f = from_bytes<failure>(payload.subspan(1), "spawn failure");
-  actor_proxy* proxy = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = proxies_.find(spawn.actor);
-    if (found != proxies_.end() && found->second->try_retain()) proxy = found->second;
-  }
-  if (proxy) {
+  if (actor_proxy* proxy = actors_.retained_proxy(spawn.actor)) {
     proxy->owner_ended(fmt::format("{} died: it could not be spawned on node {}: {}",
                                    proxy->describe(), f.node, f.message));
     proxy->release();
@@ -337,7 +328,7 @@ void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& request) {
     const std::string message = fmt::format("actor {} ({}) could not be spawned on node {}: {}",
                                             order.id, order.type, self, f.message);
     log(log_level::warn, "{}", message);
-    add_tombstone(order.id, message);
+    actors_.add_tombstone(order.id, message);
     if (!order.name.empty()) forget_claim(named);
     c.send(wire::frame_type::response, id, failure_prefix(f));
   };
@@ -365,8 +356,8 @@ void node::serve_spawn(connection& c, std::uint64_t id, wire::frame&& request) {
     refuse(std::current_exception());
     return;
   }
-  export_actor(cell, named, &c);  // the factory's handle is now the spawner's
-  cell->release();                // the export holds its own reference
+  actors_.export_actor(cell, named, &c);  // the factory's handle is now the spawner's
+  cell->release();                        // the export holds its own reference
   if (!gate) {
     answer_spawn(via, id);
     return;

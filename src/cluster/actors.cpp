@@ -1,8 +1,7 @@
-// Actors across nodes (DESIGN.md section 5), once spawned (actor_spawn.cpp): names asked of
-// the head, lookups, and calls that go straight to the owning node through a local stand-in
-// (actor_proxy), in order. The owner keeps one handle per
-// node holding the actor (released when that node lets go or its connection closes) and, when
-// the actor dies, tells those nodes and frees the name.
+// The node's side of actors across nodes (DESIGN.md section 5), once spawned (actor_spawn.cpp):
+// questions asked of the head (names) and of other nodes, lookups, and calls that go straight
+// to the owning node through a local stand-in (actor_proxy), in order. What the node knows of
+// actors (exports, stand-ins, grants) is the actor service's (actor_service.hpp).
 
 #include <boost/asio/post.hpp>
 
@@ -25,19 +24,6 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-// Ended actors whose death messages are kept for late callers.
-constexpr std::size_t max_tombstones = 4096;
-
-std::string death_message(const detail::actor_base& actor) {
-  try {
-    if (std::exception_ptr e = actor.final_error()) std::rethrow_exception(e);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-  }
-  return fmt::format("{} died", actor.describe());
-}
-
 std::string request_with(request_kind kind, const std::string& body) {
   std::string out(1, static_cast<char>(kind));
   out += body;
@@ -45,11 +31,6 @@ std::string request_with(request_kind kind, const std::string& body) {
 }
 
 }  // namespace
-
-std::string node::new_actor_id() {
-  std::lock_guard lock(mutex_);
-  return fmt::format("{}/{}", id_, next_actor_++);
-}
 
 wire::byte_buffer node::ask_head(request_kind kind, const std::string& body) {
   auto promise = std::make_shared<std::promise<wire::byte_buffer>>();
@@ -159,41 +140,7 @@ detail::actor_base* node::find_actor(const std::string& name, const std::string&
     throw error(fmt::format("the actor named '{}' in namespace '{}' is a {}, not a {}", name, ns,
                             where.type, registered->name));
   }
-  return attach_proxy(where, type);
-}
-
-detail::actor_base* node::attach_proxy(const actor_status& where, const std::type_info& type) {
-  auto existing_proxy = [&]() -> actor_proxy* {
-    std::lock_guard lock(mutex_);
-    auto found = proxies_.find(where.id);
-    if (found == proxies_.end() || !found->second->try_retain()) return nullptr;
-    if (found->second->try_add_handle()) return found->second;  // one stand-in per actor per node
-    found->second->release();
-    return nullptr;
-  };
-  if (actor_proxy* p = existing_proxy()) return p;
-  // The owner counts this node as a holder before the stand-in exists, and says whether the
-  // actor still lives (a lookup of an ending actor finds nothing).
-  const wire::byte_buffer answer =
-      ask_node(where.node, request_kind::attach_actor, to_bytes(actor_id_message{where.id}));
-  if (answer[0] != std::byte(response_status::ok)) return nullptr;
-  if (actor_proxy* p = existing_proxy()) return p;  // made by another thread meanwhile
-  actor_options shown;
-  shown.name = where.name;
-  shown.namespace_ = where.name_space;
-  actor_proxy* proxy = make_proxy(core_, shown, type, handle_, where.node, where.id);
-  std::lock_guard lock(mutex_);
-  proxies_[where.id] = proxy;
-  return proxy;
-}
-
-void node::send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept {
-  try {
-    if (std::shared_ptr<connection> via = link_to_member(node_id))
-      via->send(wire::frame_type::request, 0, request_with(kind, body));
-  } catch (const std::exception& e) {
-    log(log_level::debug, "cannot tell node {} about an actor: {}", node_id, e.what());
-  }
+  return actors_.attach_proxy(where, type);
 }
 
 std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& call) noexcept {
@@ -228,228 +175,48 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
 }
 
 void node::kill_remote_actor(const std::string& owner, const std::string& id) noexcept {
-  send_to_node(owner, request_kind::kill_actor, to_bytes(actor_id_message{id}));
+  actors_.tell(owner, request_kind::kill_actor, to_bytes(actor_id_message{id}));
 }
 
 void node::release_remote_actor(const std::string& owner, const std::string& id) noexcept {
   if (stopped_.load()) return;  // the owner lets go when the connection closes
-  send_to_node(owner, request_kind::release_actor, to_bytes(actor_id_message{id}));
+  actors_.tell(owner, request_kind::release_actor, to_bytes(actor_id_message{id}));
 }
 
 void node::forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept {
-  std::lock_guard lock(mutex_);
-  auto found = proxies_.find(id);
-  if (found != proxies_.end() && found->second == proxy) proxies_.erase(found);
-}
-
-void node::proxies_lost(const std::string& node_id, const std::string& why) {
-  std::vector<actor_proxy*> lost;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [id, proxy] : proxies_)
-      if (proxy->owner() == node_id && proxy->try_retain()) lost.push_back(proxy);
-  }
-  for (actor_proxy* proxy : lost) {
-    proxy->owner_ended(fmt::format("{} died: {}", proxy->describe(), why));
-    proxy->release();
-  }
-}
-
-void node::on_actor_ended(std::span<const std::byte> body) {
-  const actor_end ended = from_bytes<actor_end>(body, "actor end");
-  actor_proxy* proxy = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = proxies_.find(ended.id);
-    if (found != proxies_.end() && found->second->try_retain()) proxy = found->second;
-  }
-  if (proxy) {
-    proxy->owner_ended(ended.message);
-    proxy->release();
-  }
-}
-
-// ---- the owner's side ----
-
-void node::export_actor(detail::actor_base* cell, const actor_status& named,
-                        const connection* holder) {
-  bool duplicate = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (export_ids_.count(cell) != 0) {
-      duplicate = true;  // get_or_spawn found it here: it is exported already
-    } else {
-      cell->retain();
-      exported_actor e;
-      e.cell = cell;
-      e.name = named.name;
-      e.name_space = named.name_space;
-      e.type = named.type;
-      if (holder) e.holders.emplace(holder, const_cast<connection*>(holder)->shared_from_this());
-      exports_.emplace(named.id, std::move(e));
-      export_ids_.emplace(cell, named.id);
-    }
-  }
-  if (duplicate) {
-    if (!named.name.empty()) forget_claim(named);
-    return;
-  }
-  cell->mark_exported();
-  // It may have died before it was marked: then nobody reported it.
-  if (cell->final_error()) actor_died(*cell);
-}
-
-void node::add_tombstone(const std::string& id, const std::string& message) {
-  std::lock_guard lock(mutex_);
-  add_tombstone_locked(id, message);
-}
-
-void node::add_tombstone_locked(const std::string& id, const std::string& message) {
-  if (!tombstones_.emplace(id, message).second) return;
-  tombstone_order_.push_back(id);
-  if (tombstone_order_.size() > max_tombstones) {
-    tombstones_.erase(tombstone_order_.front());
-    tombstone_order_.pop_front();
-  }
-}
-
-std::string node::tombstone(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto found = tombstones_.find(id);
-  if (found != tombstones_.end()) return found->second;
-  return fmt::format("actor {} is not on node {}: it ended, or it was never spawned there", id,
-                     id_);
-}
-
-detail::actor_base* node::exported_cell(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto found = exports_.find(id);
-  if (found == exports_.end()) return nullptr;
-  found->second.cell->retain();
-  return found->second.cell;
-}
-
-void node::on_attach_actor(connection& c, std::uint64_t request, std::span<const std::byte> body) {
-  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
-  detail::actor_base* extra = nullptr;
-  bool attached = false;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = exports_.find(id);
-    if (found != exports_.end() && found->second.cell->try_add_handle()) {
-      attached = true;
-      auto& holders = found->second.holders;
-      if (holders.count(&c) != 0) {
-        extra = found->second.cell;  // this node holds it already: one handle per node
-        extra->retain();
-      } else {
-        holders.emplace(&c, c.shared_from_this());
-      }
-    }
-  }
-  if (extra) {
-    extra->drop_handle();
-    extra->release();
-  }
-  if (request != 0) {  // a lookup waiting for the answer
-    if (attached) {
-      c.send(wire::frame_type::response, request,
-             std::string(1, static_cast<char>(response_status::ok)));
-    } else {
-      failure gone{std::string(actor_died_type), tombstone(id), node_id()};
-      c.send(wire::frame_type::response, request, failure_prefix(gone));
-    }
-    return;
-  }
-  if (!attached) {
-    actor_end ended;
-    ended.id = id;
-    ended.message = tombstone(id);
-    c.send(wire::frame_type::request, 0, request_with(request_kind::actor_ended, to_bytes(ended)));
-  }
-}
-
-void node::on_release_actor(connection& c, std::span<const std::byte> body) {
-  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
-  detail::actor_base* cell = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = exports_.find(id);
-    if (found != exports_.end() && found->second.holders.erase(&c) != 0) {
-      cell = found->second.cell;
-      cell->retain();
-    }
-  }
-  if (cell) {
-    cell->drop_handle();
-    cell->release();
-  }
-}
-
-void node::on_kill_actor(connection& c, std::span<const std::byte> body) {
-  const std::string id = from_bytes<actor_id_message>(body, "actor id").actor;
-  if (detail::actor_base* cell = exported_cell(id)) {
-    log(log_level::info, "{} killed at the request of {}", cell->describe(), c.describe());
-    cell->kill("killed by runtime::kill", false);
-    cell->release();
-  }
-}
-
-void node::drop_holders_for(const connection& c) {
-  std::vector<detail::actor_base*> dropped;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [id, e] : exports_) {
-      if (e.holders.erase(&c) != 0) {
-        e.cell->retain();
-        dropped.push_back(e.cell);
-      }
-    }
-  }
-  for (detail::actor_base* cell : dropped) {
-    cell->drop_handle();
-    cell->release();
-  }
+  actors_.forget_proxy(id, proxy);
 }
 
 void node::actor_died(detail::actor_base& actor) noexcept {
-  exported_actor gone;
-  std::string id;
-  const std::string message = death_message(actor);
-  try {
-    {
-      // The tombstone replaces the export at once: a call arriving now gets the death message.
-      std::lock_guard lock(mutex_);
-      auto found = export_ids_.find(&actor);
-      if (found == export_ids_.end()) return;
-      id = found->second;
-      export_ids_.erase(found);
-      auto entry = exports_.find(id);
-      gone = std::move(entry->second);
-      exports_.erase(entry);
-      add_tombstone_locked(id, message);
-    }
-    if (!gone.name.empty()) {
-      actor_status named;
-      named.name = gone.name;
-      named.name_space = gone.name_space;
-      named.type = gone.type;
-      named.node = node_id();
-      named.id = id;
-      forget_claim(named);
-    }
-    actor_end ended;
-    ended.id = id;
-    ended.message = message;
-    const std::string notice = request_with(request_kind::actor_ended, to_bytes(ended));
-    for (auto& [link, weak] : gone.holders)
-      if (auto c = weak.lock()) c->send(wire::frame_type::request, 0, notice);
-  } catch (const std::exception& e) {
-    log(log_level::warn, "cannot report the death of {}: {}", actor.describe(), e.what());
+  actors_.actor_died(actor);
+}
+
+wire::byte_buffer node::ask_node(const std::string& node_id, request_kind kind,
+                                 const std::string& body) {
+  auto promise = std::make_shared<std::promise<wire::byte_buffer>>();
+  std::future<wire::byte_buffer> answer = promise->get_future();
+  const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<connection> via = link_to_member(node_id);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_.load())
+      throw error(fmt::format("cannot ask node {}: the runtime shut down", node_id));
+    if (!via) throw error(fmt::format("cannot ask node {}: it is not in the cluster", node_id));
+    asks_.emplace(id, promise);
   }
-  for (std::size_t i = 0; i < gone.holders.size(); ++i)
-    actor.drop_handle();
-  actor.release();  // the export's reference; whoever made it die holds another
+  std::string request(1, static_cast<char>(kind));
+  request += body;
+  via->send(wire::frame_type::request, id, std::move(request));
+  const auto limit = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
+  if (answer.wait_for(limit) != std::future_status::ready) {
+    std::lock_guard lock(mutex_);
+    asks_.erase(id);
+    throw error(fmt::format("node {} did not answer within {} ms", node_id,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()));
+  }
+  wire::byte_buffer reply = answer.get();
+  if (reply.empty()) throw protocol_error(fmt::format("an empty answer from node {}", node_id));
+  return reply;
 }
 
 }  // namespace weft::cluster

@@ -192,7 +192,7 @@ void node::append_handle_entries(const wire_value& body, const std::string& targ
   for (const detail::wire_handle& h : body.handles()) {
     if (h.actor != nullptr) {
       append_entry_bytes(table, wire_value::entry_actor,
-                         detail::actor_bytes(grant_actor(*h.actor, target)));
+                         detail::actor_bytes(actors_.grant_actor(*h.actor, target)));
       continue;
     }
     if (!h.state->ready() || h.state->failed()) {
@@ -308,7 +308,7 @@ std::shared_ptr<arrival> node::receive_arguments(std::shared_ptr<wire::byte_buff
           } else if (h.tag == wire_value::entry_actor) {
             s.is_actor = true;
             try {
-              s.actor = attach_arrived(detail::parse_actor(h.bytes));
+              s.actor = actors_.attach_arrived(detail::parse_actor(h.bytes));
             } catch (const protocol_error&) {
               throw;
             } catch (...) {

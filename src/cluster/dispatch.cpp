@@ -220,13 +220,13 @@ void node::apply_view(cluster_status view) {
         fmt::format("node {} left the cluster (the head declared it dead or it disconnected)", id);
     fail_calls_where([&](const sent_call& p) { return p.node == id; },
                      [&](const sent_call& p) { return lost_call(p, why); });
-    proxies_lost(id, why);
+    actors_.proxies_lost(id, why);
     objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.owner == id; },
                               "its owner left the cluster");
     objects_.drop_copies_where(
         [&](const std::string& owner, std::uint64_t, bool) { return owner == id; });
     refs_.drop_exports_for(id);
-    drop_grants_for(id);
+    actors_.drop_grants_for(id);
     view_.forget_load(id);
   }
   for (auto& c : to_close)

@@ -166,22 +166,22 @@ void node::on_actor_request(connection& c, std::uint64_t id, request_kind kind,
                             std::span<const std::byte> body) {
   switch (kind) {
     case request_kind::grant_actor:
-      on_grant_actor(body);
+      actors_.on_grant_actor(body);
       return;
     case request_kind::attach_granted:
-      on_attach_granted(c, body);
+      actors_.on_attach_granted(c, body);
       return;
     case request_kind::attach_actor:
-      on_attach_actor(c, id, body);
+      actors_.on_attach_actor(c, id, body);
       return;
     case request_kind::release_actor:
-      on_release_actor(c, body);
+      actors_.on_release_actor(c, body);
       return;
     case request_kind::kill_actor:
-      on_kill_actor(c, body);
+      actors_.on_kill_actor(c, body);
       return;
     default:  // actor_ended
-      on_actor_ended(body);
+      actors_.on_actor_ended(body);
   }
 }
 

@@ -276,15 +276,15 @@ void node::on_closed(connection& c, const std::string& reason) {
   }
   if (head_service_) head_service_->lost(c, reason, stopped_.load());
   objects_.drop_held_for(c);
-  drop_holders_for(c);
+  actors_.drop_holders_for(c);
   objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.via == &c; },
                             fmt::format("the connection to it closed ({})", reason));
   const forgotten_link lost = forget_link(c);
   if (!lost.peer.empty()) {
     // Calls already sent there fail below; the actors it owned cannot be reached in order
     // any more (and it let go of this node's handles when the connection closed).
-    proxies_lost(lost.peer,
-                 fmt::format("the connection to node {} closed ({})", lost.peer, reason));
+    actors_.proxies_lost(lost.peer,
+                         fmt::format("the connection to node {} closed ({})", lost.peer, reason));
     // It can no longer tell us when it drops an object: forget the copies of its objects.
     objects_.drop_copies_where(
         [&](const std::string& owner, std::uint64_t, bool) { return owner == lost.peer; });
@@ -394,8 +394,7 @@ void node::stop() noexcept {
     handle_->self = nullptr;
     // Stand-ins can no longer unregister themselves (they reach the node through the handle):
     // forget them all now, so nothing here points at one after it is deleted.
-    std::lock_guard own(mutex_);
-    proxies_.clear();
+    actors_.forget_all_proxies();
   }
   request_stop("the runtime shut down", false);
   asio::post(io_, [this] { shut_connections("the node is shutting down"); });

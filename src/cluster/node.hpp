@@ -5,12 +5,14 @@
 // run elsewhere are encoded and sent from here, and their results complete the task's ref when
 // they come back. It hands each frame to the service of its kind: the head's side
 // (membership, heartbeats, names, status, stop) to head_service (present only on a head),
-// objects to object_service, refs sent before they were ready to ref_exchange; placement
-// asks placement_view (the nodes and the load sent to each), and calls sent and not answered
-// are in sent_calls (both with their own locks, taken after mutex_). Still the node's own,
-// under mutex_: the peer table, the spawns it sent, and actors (actor_spawn.cpp, actors.cpp,
-// actor_handles.cpp); a worker's side (task_server.cpp) keeps no state of its own beyond the
-// arena it submits into.
+// objects to object_service, refs sent before they were ready to ref_exchange, and actors
+// (exports, stand-ins, handles inside arguments) to actor_service; placement asks
+// placement_view (the nodes and the load sent to each), and calls sent and not answered are in
+// sent_calls. Each service has its own lock, taken after mutex_ (actor_service's is a leaf:
+// it calls back into the node, through actor_links, only outside it). Still the node's own,
+// under mutex_: the peer table, the link to the head, the spawns it sent and the questions it
+// asked (actor_spawn.cpp, actors.cpp); a worker's side (task_server.cpp) keeps no state of its
+// own beyond the arena it submits into.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actor_service.hpp"
 #include "connection.hpp"
 #include "core/task_router.hpp"
 #include "head_service.hpp"
@@ -75,6 +78,7 @@ struct node_handle {
 class node final : public detail::task_router,
                    private connection_events,
                    private object_peers,
+                   private actor_links,
                    private ref_host {
  public:
   /// Starts the node for `core`. A head starts listening; a worker or driver connects to the
@@ -129,9 +133,12 @@ class node final : public detail::task_router,
   };
   forgotten_link forget_link(const connection& c);
   std::span<std::byte> placement(const wire::frame_header& header, std::size_t& skip) override;
-  // object_peers (node_id is task_router's too)
+  // object_peers and actor_links (node_id is task_router's too)
   std::shared_ptr<connection> open_link(const std::string& id) override;
   std::shared_ptr<connection> link_to_member(const std::string& id) override;
+  wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
+                             const std::string& body) override;
+  void forget_claim(const actor_status& named) noexcept override;
   // ref_host
   detail::wire_reference hold_for_request(std::uint64_t request,
                                           std::shared_ptr<const detail::wire_value> owner,
@@ -170,16 +177,6 @@ class node final : public detail::task_router,
   void run_served(const std::shared_ptr<connection>& via, std::uint64_t id,
                   const task_header& header, Body&& body);
   void answer_task(reply_link& link) noexcept;
-
-  // An actor of this node that other nodes can reach: named, or spawned here for another node.
-  struct exported_actor {
-    detail::actor_base* cell = nullptr;  // one reference held
-    std::string name;
-    std::string name_space;
-    std::string type;
-    // Connections of nodes holding handles (one handle held for each).
-    std::map<const connection*, std::weak_ptr<connection>> holders;
-  };
 
   // arguments.cpp: a request's arguments, sent (prepare_arguments: large values held for the
   // receiver to pull, refs not ready exported under tokens, handles inside values turned into
@@ -229,36 +226,7 @@ class node final : public detail::task_router,
   void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
 
   // actors.cpp
-  std::string new_actor_id();
-  // A stand-in for the live actor `where` (attached at its owner, which answers); nullptr when
-  // the owner says it has ended.
-  detail::actor_base* attach_proxy(const actor_status& where, const std::type_info& type);
-  // The actor an entry of an arrived argument list names, with a reference and a handle held
-  // for the caller (a stand-in when it lives elsewhere); attaches under the entry's grant.
-  detail::actor_base* attach_arrived(const detail::wire_actor& entry);
-  // Describes `cell` for node `target`, asking its owner to hold a handle for `target` until
-  // it attaches (a grant).
-  detail::wire_actor grant_actor(detail::actor_base& cell, const std::string& target);
-  void on_grant_actor(std::span<const std::byte> body);
-  void on_attach_granted(connection& c, std::span<const std::byte> body);
-  void drop_grants_for(const std::string& node_id);
-  void remember_early_attach(const std::string& key);
-  wire::byte_buffer ask_node(const std::string& node_id, request_kind kind,
-                             const std::string& body);
-  void export_actor(detail::actor_base* cell, const actor_status& named, const connection* holder);
-  void add_tombstone(const std::string& id, const std::string& message);
-  void add_tombstone_locked(const std::string& id, const std::string& message);
-  void forget_claim(const actor_status& named) noexcept;
-  detail::actor_base* exported_cell(const std::string& id);
-  std::string tombstone(const std::string& id);
-  void send_to_node(const std::string& node_id, request_kind kind, std::string body) noexcept;
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);
-  void on_attach_actor(connection& c, std::uint64_t id, std::span<const std::byte> body);
-  void on_release_actor(connection& c, std::span<const std::byte> body);
-  void on_kill_actor(connection& c, std::span<const std::byte> body);
-  void on_actor_ended(std::span<const std::byte> body);
-  void drop_holders_for(const connection& c);
-  void proxies_lost(const std::string& node_id, const std::string& why);
   bool complete_ask(std::uint64_t id, wire::frame& f);
   void fail_asks(const std::string& why);
 
@@ -299,11 +267,6 @@ class node final : public detail::task_router,
   std::string listen_address_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
   std::shared_ptr<connection> head_;
-  std::unordered_map<std::string, exported_actor> exports_;  // by actor id
-  std::unordered_map<const detail::actor_base*, std::string> export_ids_;
-  std::map<std::string, std::string> tombstones_;          // ended actors' ids -> death messages
-  std::deque<std::string> tombstone_order_;                // oldest first, to bound tombstones_
-  std::unordered_map<std::string, actor_proxy*> proxies_;  // stand-ins here, by actor id
   // Spawn requests sent and not answered: the actor's id, and what its arguments left here.
   struct pending_spawn {
     std::string actor;
@@ -313,18 +276,7 @@ class node final : public detail::task_router,
     resource_map resources;
   };
   std::unordered_map<std::uint64_t, pending_spawn> spawns_;
-  // Grants of handles to this node's actors, by "grantor/token": held until the grantee
-  // attaches (or leaves); attaches that came before their grant.
-  struct actor_grant {
-    std::string actor;
-    std::string grantee;
-  };
-  std::map<std::string, actor_grant> grants_;
-  std::set<std::string> early_attaches_;
-  std::deque<std::string> early_attach_order_;
-  std::uint64_t next_grant_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<std::promise<wire::byte_buffer>>> asks_;
-  std::uint64_t next_actor_ = 1;
   bool serve_done_ = false;
   bool serve_failed_ = false;
   std::string stop_reason_;
@@ -347,6 +299,7 @@ class node final : public detail::task_router,
   sent_calls calls_{view_};  // calls sent and not answered (own lock, taken after mutex_)
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
   ref_exchange refs_{*this, handle_};
+  actor_service actors_{core_, *this, handle_};  // exports, stand-ins, grants (own lock)
 };
 
 }  // namespace weft::cluster

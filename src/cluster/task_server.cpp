@@ -145,11 +145,11 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   const actor_call_header header = take_front<actor_call_header>(rest, "actor call header");
   auto via = shared(c);
   const std::string self = node_id();
-  detail::actor_base* cell = exported_cell(header.actor);
+  detail::actor_base* cell = actors_.exported_cell(header.actor);
   if (cell == nullptr) {
     failure gone;
     gone.type = std::string(actor_died_type);
-    gone.message = tombstone(header.actor);
+    gone.message = actors_.tombstone(header.actor);
     gone.node = self;
     via->send(wire::frame_type::response, id, failure_prefix(gone));
     return;

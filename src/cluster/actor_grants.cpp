@@ -1,6 +1,6 @@
-// Actor handles that travel inside arguments (a std::vector<weft::actor<T>> passed to a task, a
-// spawn, an actor call). The owner of an actor counts one handle per node holding it; a node
-// that sends a handle to another asks the owner, on its own link to it and before the request
+// The actor service's handles that travel inside arguments (a std::vector<weft::actor<T>> passed to
+// a task, a spawn, an actor call). The owner of an actor counts one handle per node holding it; a
+// node that sends a handle to another asks the owner, on its own link to it and before the request
 // leaves, to hold a handle for the receiver under a grant (a token). The receiver attaches
 // under that grant when it decodes the handle. Whichever of grant and attach reaches the
 // owner first, the actor keeps a handle for the receiver from the grant on, so the sender may
@@ -8,14 +8,11 @@
 
 #include <fmt/core.h>
 
-#include <cstring>
-#include <future>
-
 #include "actor_proxy.hpp"
-#include "core/live_actors.hpp"
+#include "actor_service.hpp"
 #include "core/log.hpp"
-#include "core/runtime_core.hpp"
 #include "node.hpp"
+#include "weft/detail/actor_types.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
@@ -33,35 +30,7 @@ std::string grant_key(const std::string& grantor, std::uint64_t token) {
 
 }  // namespace
 
-wire::byte_buffer node::ask_node(const std::string& node_id, request_kind kind,
-                                 const std::string& body) {
-  auto promise = std::make_shared<std::promise<wire::byte_buffer>>();
-  std::future<wire::byte_buffer> answer = promise->get_future();
-  const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<connection> via = link_to_member(node_id);
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_.load())
-      throw error(fmt::format("cannot ask node {}: the runtime shut down", node_id));
-    if (!via) throw error(fmt::format("cannot ask node {}: it is not in the cluster", node_id));
-    asks_.emplace(id, promise);
-  }
-  std::string request(1, static_cast<char>(kind));
-  request += body;
-  via->send(wire::frame_type::request, id, std::move(request));
-  const auto limit = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
-  if (answer.wait_for(limit) != std::future_status::ready) {
-    std::lock_guard lock(mutex_);
-    asks_.erase(id);
-    throw error(fmt::format("node {} did not answer within {} ms", node_id,
-                            std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()));
-  }
-  wire::byte_buffer reply = answer.get();
-  if (reply.empty()) throw protocol_error(fmt::format("an empty answer from node {}", node_id));
-  return reply;
-}
-
-detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string& target) {
+detail::wire_actor actor_service::grant_actor(detail::actor_base& cell, const std::string& target) {
   const detail::actor_type* type = detail::find_actor_type(cell.type());
   if (type == nullptr) {
     throw error(fmt::format(
@@ -73,22 +42,15 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
   out.name = cell.name();
   out.name_space = cell.name_space();
   out.type = type->name;
-  out.grantor = node_id();
-  {
-    std::lock_guard lock(mutex_);
-    out.grant = next_grant_++;
-  }
+  out.grantor = links_.node_id();
+  out.grant = next_grant_.fetch_add(1, std::memory_order_relaxed);
   if (cell.is_proxy()) {
     const auto& proxy = static_cast<const actor_proxy&>(cell);
     out.owner = proxy.owner();
     out.id = proxy.id();
   } else {
     out.owner = out.grantor;
-    std::string id;
-    {
-      std::lock_guard lock(mutex_);
-      if (auto found = export_ids_.find(&cell); found != export_ids_.end()) id = found->second;
-    }
+    std::string id = export_id_of(cell);
     if (id.empty()) {
       // Reachable from other nodes from now on (its death is reported to them).
       actor_status described;
@@ -97,8 +59,7 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
       described.node = out.owner;
       described.id = id = new_actor_id();
       export_actor(&cell, described, nullptr);
-      std::lock_guard lock(mutex_);
-      if (auto found = export_ids_.find(&cell); found != export_ids_.end()) id = found->second;
+      id = export_id_of(cell);
     }
     out.id = id;
   }
@@ -109,7 +70,7 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
     // On this node's own link to the owner, before the request that carries the handle.
     std::string body(1, static_cast<char>(request_kind::grant_actor));
     body += grant;
-    std::shared_ptr<connection> via = link_to_member(out.owner);
+    std::shared_ptr<connection> via = links_.link_to_member(out.owner);
     if (!via) {
       throw weft::actor_died(
           fmt::format("{} died: node {} left the cluster", cell.describe(), out.owner));
@@ -119,7 +80,7 @@ detail::wire_actor node::grant_actor(detail::actor_base& cell, const std::string
   return out;
 }
 
-void node::on_grant_actor(std::span<const std::byte> body) {
+void actor_service::on_grant_actor(std::span<const std::byte> body) {
   handle_grant g = from_bytes<handle_grant>(body, "actor grant");
   const std::string& actor = g.actor;
   const std::string& grantee = g.grantee;
@@ -131,7 +92,7 @@ void node::on_grant_actor(std::span<const std::byte> body) {
   grants_.emplace(key, actor_grant{actor, grantee});
 }
 
-void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
+void actor_service::on_attach_granted(connection& c, std::span<const std::byte> body) {
   const grant_attach attach = from_bytes<grant_attach>(body, "actor attach");
   const std::string& actor = attach.actor;
   const std::string key = grant_key(attach.grantor, attach.token);
@@ -170,7 +131,7 @@ void node::on_attach_granted(connection& c, std::span<const std::byte> body) {
   }
 }
 
-void node::remember_early_attach(const std::string& key) {
+void actor_service::remember_early_attach(const std::string& key) {
   // mutex_ held. Its grant is on its way (or was lost with its sender, hence the bound).
   early_attaches_.insert(key);
   early_attach_order_.push_back(key);
@@ -180,7 +141,7 @@ void node::remember_early_attach(const std::string& key) {
   }
 }
 
-detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
+detail::actor_base* actor_service::attach_arrived(const detail::wire_actor& entry) {
   const detail::actor_type* type = detail::find_actor_type(entry.type);
   if (type == nullptr) {
     throw error(fmt::format(
@@ -189,7 +150,7 @@ detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
         entry.id, entry.type, entry.type));
   }
   const std::string key = grant_key(entry.grantor, entry.grant);
-  if (entry.owner == node_id()) {
+  if (entry.owner == links_.node_id()) {
     // The actor lives here: the grant (made on the sender's link to us, before its request)
     // becomes the handle handed out.
     detail::actor_base* cell = nullptr;
@@ -212,31 +173,20 @@ detail::actor_base* node::attach_arrived(const detail::wire_actor& entry) {
     }
     throw weft::actor_died(tombstone(entry.id));
   }
-  actor_proxy* proxy = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = proxies_.find(entry.id);
-    if (found != proxies_.end() && found->second->try_retain()) {
-      if (found->second->try_add_handle())
-        proxy = found->second;
-      else
-        found->second->release();
-    }
-  }
+  actor_proxy* proxy = existing_proxy(entry.id);
   if (proxy == nullptr) {
     actor_options shown;
     shown.name = entry.name;
     shown.namespace_ = entry.name_space;
     proxy = make_proxy(core_, shown, *type->type, handle_, entry.owner, entry.id);
-    std::lock_guard lock(mutex_);
-    proxies_[entry.id] = proxy;
+    add_proxy(entry.id, proxy);
   }
-  send_to_node(entry.owner, request_kind::attach_granted,
-               to_bytes(grant_attach{entry.id, entry.grantor, entry.grant}));
+  tell(entry.owner, request_kind::attach_granted,
+       to_bytes(grant_attach{entry.id, entry.grantor, entry.grant}));
   return proxy;
 }
 
-void node::drop_grants_for(const std::string& node_id) {
+void actor_service::drop_grants_for(const std::string& node_id) {
   std::vector<detail::actor_base*> dropped;
   {
     std::lock_guard lock(mutex_);
