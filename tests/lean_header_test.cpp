@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <list>
 #include <map>
 #include <string>
 #include <thread>
@@ -77,4 +78,20 @@ TEST_CASE("a codec registered in another translation unit spills this unit's obj
     CHECK(rt.arena_stats().restores > 0);
   }
   std::filesystem::remove_all(pattern);
+}
+
+TEST_CASE("a type nobody gave a codec cannot be encoded, and the error says what to do") {
+  weft::detail::encoded_value out;
+  const std::list<int> values{1, 2, 3};
+  CHECK_FALSE(weft::detail::has_codec<std::list<int>>());
+  try {
+    weft::detail::encode(values, out);
+    FAIL("a std::list<int> was encoded without a codec");
+  } catch (const weft::error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("no codec for type std::__cxx11::list<int") != std::string::npos);
+    CHECK(what.find("WEFT_SERIALIZABLE(std::__cxx11::list<int") != std::string::npos);
+    CHECK(what.find("<weft/remote.hpp>") != std::string::npos);
+  }
+  CHECK(out.pieces.empty());
 }

@@ -88,19 +88,6 @@ class store_payload final : public payload_source {
 
 }  // namespace
 
-void throw_no_codec(const char* type_name) {
-  throw error(fmt::format(
-      "no codec for type {}: it is not trivially copyable (nor a vector/string of such), and "
-      "nothing registered one. Include <weft/remote.hpp> and add WEFT_SERIALIZABLE({}) at "
-      "namespace scope (the type needs a cereal serialize() function)",
-      demangle(type_name), demangle(type_name)));
-}
-
-void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
-  throw std::runtime_error(fmt::format(
-      "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes, element));
-}
-
 object_arena::object_arena(const config& cfg, runtime_core* core)
     : budget_(cfg.arena_bytes != 0 ? cfg.arena_bytes : default_budget()),
       core_(core),
