@@ -248,11 +248,16 @@ void actor_service::actor_died(detail::actor_base& actor) noexcept {
 // ---- stand-ins ----
 
 actor_proxy* actor_service::existing_proxy(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto found = proxies_.find(id);
-  if (found == proxies_.end() || !found->second->try_retain()) return nullptr;
-  if (found->second->try_add_handle()) return found->second;  // one stand-in per actor per node
-  found->second->release();
+  actor_proxy* ending = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = proxies_.find(id);
+    if (found == proxies_.end() || !found->second->try_retain()) return nullptr;
+    if (found->second->try_add_handle()) return found->second;  // one stand-in per actor per node
+    ending = found->second;
+  }
+  // Outside the lock: the last reference deletes the stand-in, which forgets itself here.
+  ending->release();
   return nullptr;
 }
 
