@@ -10,9 +10,9 @@
 
 #include <doctest/doctest.h>
 
+#include "temp_dir.hpp"
+
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
 #include <list>
 #include <map>
 #include <string>
@@ -59,13 +59,12 @@ TEST_CASE("the lean header gives tasks, actors and the arena") {
 }
 
 TEST_CASE("a codec registered in another translation unit spills this unit's objects") {
-  std::string pattern = (std::filesystem::temp_directory_path() / "weft-lean-test-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  weft_test::temp_dir dir("weft-lean-test");
   {
     weft::config cfg;
     cfg.threads = 2;
     cfg.arena_bytes = 1 << 20;
-    cfg.spill_dir = pattern;
+    cfg.spill_dir = dir.path.string();
     weft::runtime rt(cfg);
     std::vector<weft::ref<scores>> refs;
     for (int i = 0; i < 48; ++i)  // ~3.3 MB against a 1 MiB budget
@@ -77,7 +76,6 @@ TEST_CASE("a codec registered in another translation unit spills this unit's obj
       CHECK(*refs[i].share() == make_scores(i));
     CHECK(rt.arena_stats().restores > 0);
   }
-  std::filesystem::remove_all(pattern);
 }
 
 TEST_CASE("a type nobody gave a codec cannot be encoded, and the error says what to do") {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "weft/remote.hpp"
 #include "weft/weft.hpp"
 #include "wire/crc32c.hpp"
@@ -24,17 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory for one test, removed at its end.
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "weft-spill-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+struct temp_dir : weft_test::temp_dir {
+  temp_dir() : weft_test::temp_dir("weft-spill-test") {}
 };
 
 // A two-thread runtime's settings with an arena budget of `budget` bytes spilling into `dir`.

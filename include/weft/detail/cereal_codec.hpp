@@ -143,7 +143,9 @@ bool register_codec() noexcept {
     static_assert(encodable_v<V>,
                   "weft: this type cannot be encoded: make it trivially copyable, a "
                   "vector/string of such, or give it a cereal serialize() function");
-    codec_slot<V>::codec.store(&cereal_codec<V>::table, std::memory_order_release);
+    // Read first: refs inside values register their type on every send, from any thread.
+    if (codec_slot<V>::codec.load(std::memory_order_acquire) == nullptr)
+      codec_slot<V>::codec.store(&cereal_codec<V>::table, std::memory_order_release);
   }
   return true;
 }
