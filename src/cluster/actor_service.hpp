@@ -83,8 +83,11 @@ class actor_service {
   void add_tombstone(const std::string& id, const std::string& message);
   /// An exported actor died: tells the nodes holding it, frees its name, keeps its message.
   void actor_died(detail::actor_base& actor) noexcept;
+  /// A node asks to hold a handle to an exported actor (answered when `request` is not 0).
   void on_attach_actor(connection& c, std::uint64_t request, std::span<const std::byte> body);
+  /// A node lets go of its handle to an exported actor.
   void on_release_actor(connection& c, std::span<const std::byte> body);
+  /// A node asks to kill an exported actor.
   void on_kill_actor(connection& c, std::span<const std::byte> body);
   /// The node behind `c` is gone: drops the handles it held.
   void drop_holders_for(const connection& c);
@@ -103,6 +106,7 @@ class actor_service {
   void forget_all_proxies() noexcept;
   /// The stand-ins of node `node_id`'s actors die with `why` (the node or its link is gone).
   void proxies_lost(const std::string& node_id, const std::string& why);
+  /// The owner reports one of its actors dead: its stand-in here dies with the message.
   void on_actor_ended(std::span<const std::byte> body);
 
   // ---- handles inside arguments (actor_grants.cpp) ----
@@ -112,7 +116,9 @@ class actor_service {
   /// The actor an entry of an arrived argument list names, with a reference and a handle held
   /// for the caller (a stand-in when it lives elsewhere); attaches under the entry's grant.
   detail::actor_base* attach_arrived(const detail::wire_actor& entry);
+  /// A node that sends a handle to an actor of this node asks to hold one for the receiver.
   void on_grant_actor(std::span<const std::byte> body);
+  /// A receiver attaches under a grant (or before it came).
   void on_attach_granted(connection& c, std::span<const std::byte> body);
   /// The node `node_id` is gone: drops the handles granted to it.
   void drop_grants_for(const std::string& node_id);
