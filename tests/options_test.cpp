@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "support/flag.hpp"
@@ -71,6 +72,13 @@ TEST_CASE("a negative retry count is refused at submit") {
   CHECK_THROWS_WITH_AS(rt.submit(weft::task_options{.retries = -1, .name = "neg"}, [] {}),
                        "task 'neg': task_options::retries = -1 is negative; use 0 for none",
                        weft::error);
+  CHECK_THROWS_WITH_AS(
+      rt.submit(weft::task_options{.node_retries = -2, .name = "neg"}, [] {}),
+      "task 'neg': task_options::node_retries = -2 is negative; use 0 to never resend it",
+      weft::error);
+  // In-process a node retry count changes nothing: the task runs once, here.
+  CHECK(rt.submit(weft::task_options{.node_retries = 0}, [] { return 7; }).get() == 7);
+  static_assert(std::is_base_of_v<weft::object_lost, weft::node_died>);
 }
 
 TEST_CASE("no more tasks than the capacity hold a resource at once, and all complete") {
@@ -124,7 +132,8 @@ struct vector_holder {
 }  // namespace
 
 TEST_CASE("a request waiting for one resource does not hold up requests for another") {
-  weft::runtime rt{weft::config{.threads = 2, .resources = {{"vector_unit", 1}, {"graph_unit", 1}}}};
+  weft::runtime rt{
+      weft::config{.threads = 2, .resources = {{"vector_unit", 1}, {"graph_unit", 1}}}};
   const weft::actor_options vector_needs{.resources = {{"vector_unit", 1}}};
   auto a = rt.spawn<vector_holder>(vector_needs, 1);
   REQUIRE(a.call(&vector_holder::who).get_for(10s) == 1);  // a holds vector_unit now
@@ -162,7 +171,7 @@ TEST_CASE("a waiting large request is not overtaken on its resource, only on oth
   auto big = rt.submit(weft::task_options{.resources = {{"gpu", 2}}}, [&] { note(2); });
   auto small = rt.submit(weft::task_options{.resources = {{"gpu", 1}}}, [&] { note(3); });
   auto other = rt.submit(weft::task_options{.resources = {{"cpu", 1}}}, [&] { note(4); });
-  other.get_for(10s);  // cpu is free and nobody waits for it: runs at once
+  other.get_for(10s);          // cpu is free and nobody waits for it: runs at once
   CHECK_FALSE(small.ready());  // one gpu is free, but the big request asked for gpus first
   CHECK_FALSE(big.ready());
   release_first = true;

@@ -43,6 +43,15 @@ class object_lost : public error {
   using error::error;
 };
 
+/// In a cluster: a task's result is lost because every node it was sent to died (or the
+/// connection to it was lost) before answering, as many times as `task_options::node_retries`
+/// allowed. The message names the nodes, why each was lost and how many times the task was
+/// sent. A node_died is an object_lost: the result it stands for cannot be read.
+class node_died : public object_lost {
+ public:
+  using object_lost::object_lost;
+};
+
 /// Bytes received from another weft process break the wire protocol (wrong version, unknown
 /// frame type, oversized length, bad checksum); the message says which. The connection they
 /// came on is closed.

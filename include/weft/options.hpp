@@ -10,11 +10,23 @@
 
 namespace weft {
 
+/// How many times, by default, a task is sent again after the node running it died
+/// (task_options::node_retries); Ray's default for system failures too.
+inline constexpr int default_node_retries = 3;
+
 /// Options for one task, passed as the first argument of `runtime::submit`.
 struct task_options {
   /// How many more times to run the task after its callable throws (0 = run once). Only
   /// exceptions accepted by `retry_on` are retried. Must not be negative.
   int retries = 0;
+
+  /// In a cluster: how many more times to send the task to a node after the node it was sent
+  /// to died, or the connection to it was lost, before answering. That is not the task's
+  /// fault, so `retry_on` does not apply and `retries` is not consumed (each attempt gets the
+  /// full `retries` on the node that runs it). Past the limit the ref fails with
+  /// weft::node_died. The task may then have run more than once: keep such tasks idempotent.
+  /// Does not apply to actor calls, which stay with their actor. Must not be negative.
+  int node_retries = default_node_retries;
 
   /// Decides whether a thrown exception is worth a retry; empty means "retry any exception".
   std::function<bool(std::exception_ptr)> retry_on{};

@@ -69,20 +69,8 @@ bool node::route(detail::task_base& task) noexcept {
                         task.name(), format_resources(needs), function))));
     return true;
   }
-  task_header header;
-  header.function = function;
-  header.name = task.extras() ? task.extras()->name : std::string();
-  header.retries = task.extras() ? task.extras()->retries_left : 0;
-  header.resources = needs;
-  std::string prefix(1, static_cast<char>(request_kind::run_task));
-  try {
-    wire::append(prefix, header);
-  } catch (...) {
-    fail_call(task, std::current_exception());
-    return true;
-  }
   bool unsent = false;
-  if (std::exception_ptr e = send_call(task, chosen, std::move(via), std::move(prefix), unsent)) {
+  if (std::exception_ptr e = send_task(task, chosen, std::move(via), {}, unsent)) {
     if (unsent && !forced) {
       // The connection to that worker closed before anything left: run it here instead.
       task.take_back();
@@ -93,9 +81,86 @@ bool node::route(detail::task_base& task) noexcept {
   return true;
 }
 
+std::exception_ptr node::send_task(detail::task_base& task, const std::string& chosen,
+                                   std::shared_ptr<connection> via, lost_attempts losses,
+                                   bool& unsent) {
+  task_header header;
+  header.function = task.remote()->name;
+  header.name = task.extras() ? task.extras()->name : std::string();
+  header.retries = task.extras() ? task.extras()->retries_left : 0;
+  header.resources = task.resources();
+  std::string prefix(1, static_cast<char>(request_kind::run_task));
+  try {
+    wire::append(prefix, header);
+  } catch (...) {
+    return std::current_exception();
+  }
+  return send_call(task, chosen, std::move(via), std::move(prefix), unsent, std::move(losses));
+}
+
+void node::resend_lost(sent_call call, const std::string& why) {
+  detail::task_base& task = *call.task;
+  lost_attempts losses = std::move(call.losses);
+  ++losses.count;
+  if (!losses.history.empty()) losses.history += "; ";
+  losses.history += fmt::format("{}: {}", call.node, why);
+  const int limit = task.extras() ? task.extras()->node_retries : default_node_retries;
+  const std::string& function = task.remote()->name;
+  const std::string who = task.extras() && !task.extras()->name.empty()
+                              ? fmt::format("task '{}' ({})", task.name(), function)
+                              : fmt::format("task '{}'", function);
+  auto give_up = [&](const std::string& because) {
+    fail_call(task,
+              std::make_exception_ptr(node_died(fmt::format(
+                  "{} is lost: it was sent {} time{}, and each node was lost before it "
+                  "answered ({}); {}",
+                  who, losses.count, losses.count == 1 ? "" : "s", losses.history, because))));
+  };
+  if (stopped_.load()) {
+    fail_call(task, std::make_exception_ptr(cancelled_error(fmt::format(
+                        "task '{}' was cancelled: the runtime shut down while it ran on node {}",
+                        function, call.node))));
+    return;
+  }
+  if (losses.count > limit) {
+    give_up(fmt::format("task_options::node_retries = {} allows no more sends", limit));
+    return;
+  }
+  std::optional<placement_target> target = view_.choose_for_task(function, task.resources());
+  if (target) {
+    std::shared_ptr<connection> via;
+    try {
+      std::lock_guard lock(mutex_);
+      via = peer_connection(target->id, target->address);
+    } catch (const std::exception& e) {
+      log(log_level::warn, "cannot reach node {}: {}", target->id, e.what());
+    }
+    if (via) {
+      log(log_level::info, "{} sent again, to node {}: node {} was lost ({}); send {} of {}", who,
+          target->id, call.node, why, losses.count + 1, limit + 1);
+      bool unsent = false;
+      std::exception_ptr e = send_task(task, target->id, std::move(via), losses, unsent);
+      if (!e) return;
+      if (!unsent) {
+        fail_call(task, std::move(e));
+        return;
+      }
+    }
+  }
+  if (!task.needs_remote()) {
+    log(log_level::info, "{} runs here: node {} was lost ({}) and no other node can take it", who,
+        call.node, why);
+    task.take_back();
+    core_.run_here(task);
+    return;
+  }
+  give_up(fmt::format("no other live node registers '{}' with resources {}", function,
+                      format_resources(task.resources())));
+}
+
 std::exception_ptr node::send_call(detail::task_base& task, const std::string& chosen,
                                    std::shared_ptr<connection> via, std::string prefix,
-                                   bool& unsent) {
+                                   bool& unsent, lost_attempts losses) {
   const std::uint64_t id = next_request_.fetch_add(1, std::memory_order_relaxed);
   outgoing_arguments left;
   try {
@@ -103,8 +168,9 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
         prepare_arguments(task.encode_call(), chosen, id, left);
     resource_map needs;
     if (!task.mailbox()) needs = task.resources();
-    if (!calls_.add(id, sent_call{&task, chosen, via.get(), left, std::move(needs)}, stopped_,
-                    *via)) {
+    if (!calls_.add(id,
+                    sent_call{&task, chosen, via.get(), left, std::move(needs), std::move(losses)},
+                    stopped_, *via)) {
       unsent = true;
       throw cancelled_error(fmt::format("task '{}' was not sent: the connection to node {} closed",
                                         task.name(), chosen));
@@ -201,6 +267,19 @@ void node::fail_calls_where(const std::function<bool(const sent_call&)>& match,
   }
 }
 
+void node::lose_calls_where(const std::function<bool(const sent_call&)>& match,
+                            const std::function<std::string(const sent_call&)>& why) {
+  for (sent_call& call : calls_.take_where(match)) {
+    release_arguments(call.left);
+    const std::string reason = why(call);
+    if (call.task->mailbox() != nullptr) {
+      fail_call(*call.task, lost_call(call, reason));  // an actor call stays with its actor
+    } else {
+      resend_lost(std::move(call), reason);
+    }
+  }
+}
+
 void node::apply_view(cluster_status view) {
   const std::vector<std::string> gone = view_.apply(std::move(view));
   std::vector<std::shared_ptr<connection>> to_close;
@@ -218,8 +297,8 @@ void node::apply_view(cluster_status view) {
     log(log_level::info, "node {} left the cluster", id);
     const std::string why =
         fmt::format("node {} left the cluster (the head declared it dead or it disconnected)", id);
-    fail_calls_where([&](const sent_call& p) { return p.node == id; },
-                     [&](const sent_call& p) { return lost_call(p, why); });
+    lose_calls_where([&](const sent_call& p) { return p.node == id; },
+                     [&](const sent_call&) { return why; });
     actors_.proxies_lost(id, why);
     objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.owner == id; },
                               "its owner left the cluster");

@@ -292,10 +292,9 @@ void node::on_closed(connection& c, const std::string& reason) {
   refs_.connection_closed(
       c, fmt::format("the connection to the node that sent it closed ({})", reason));
   if (lost.head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
-  fail_calls_where([&](const sent_call& p) { return p.via == &c; },
+  lose_calls_where([&](const sent_call& p) { return p.via == &c; },
                    [&](const sent_call& p) {
-                     return lost_call(
-                         p, fmt::format("the connection to node {} closed ({})", p.node, reason));
+                     return fmt::format("the connection to node {} closed ({})", p.node, reason);
                    });
   if (lost.serving_head && !stopped_.load()) {
     log(log_level::error, "lost the connection to the head: {}", reason);

@@ -238,7 +238,16 @@ class node final : public detail::task_router,
   // Registers and sends a call; the error to fail it with if that fails. `unsent` is set when
   // the connection was gone before anything was registered or sent.
   std::exception_ptr send_call(detail::task_base& task, const std::string& chosen,
-                               std::shared_ptr<connection> via, std::string prefix, bool& unsent);
+                               std::shared_ptr<connection> via, std::string prefix, bool& unsent,
+                               lost_attempts losses = {});
+  // Sends task `task` (claimed by hand_to_remote) to `chosen` over `via`, after `losses`; the
+  // error to fail it with if that fails (`unsent` as for send_call).
+  std::exception_ptr send_task(detail::task_base& task, const std::string& chosen,
+                               std::shared_ptr<connection> via, lost_attempts losses, bool& unsent);
+  // The node that task `call` was sent to was lost (`why`) before it answered: sends it to
+  // another node that can run it, runs it here, or fails it with node_died once
+  // task_options::node_retries sends are used up or no node can take it.
+  void resend_lost(sent_call call, const std::string& why);
   // Ends a sent task whose result is set, and gives it back to its core or stand-in.
   void finish_task(detail::task_base& task);
   // Gives an ended sent task back to the stand-in that forwarded it, or to the core.
@@ -249,6 +258,10 @@ class node final : public detail::task_router,
   void fail_call(detail::task_base& task, std::exception_ptr why);
   void fail_calls_where(const std::function<bool(const sent_call&)>& match,
                         const std::function<std::exception_ptr(const sent_call&)>& why);
+  // The calls `match` selects were lost with their node or connection (`why`): tasks are
+  // sent again (resend_lost), actor calls fail with actor_died.
+  void lose_calls_where(const std::function<bool(const sent_call&)>& match,
+                        const std::function<std::string(const sent_call&)>& why);
   void apply_view(cluster_status view);
   std::size_t local_threshold() const;
 

@@ -17,6 +17,19 @@ std::vector<std::string> placement_view::apply(cluster_status view) {
       still = still || now.id == old.id;
     if (!still) gone.push_back(old.id);
   }
+  for (auto it = dropped_.begin(); it != dropped_.end();) {
+    auto listed = std::find_if(view.nodes.begin(), view.nodes.end(),
+                               [&](const node_status& n) { return n.id == it->first; });
+    if (listed == view.nodes.end()) {
+      gone.push_back(it->first);  // the head saw it go too
+      it = dropped_.erase(it);
+    } else if (listed->heartbeats > it->second) {
+      it = dropped_.erase(it);  // alive after all: only its link to this node closed
+    } else {
+      view.nodes.erase(listed);  // a view from before the head noticed
+      ++it;
+    }
+  }
   view_ = std::move(view);
   std::erase_if(reservations_, [&](const reservation& r) {
     for (const node_status& n : view_.nodes)
@@ -28,7 +41,11 @@ std::vector<std::string> placement_view::apply(cluster_status view) {
 
 void placement_view::drop(const std::string& id) {
   std::lock_guard lock(mutex_);
-  std::erase_if(view_.nodes, [&](const node_status& n) { return n.id == id; });
+  auto listed = std::find_if(view_.nodes.begin(), view_.nodes.end(),
+                             [&](const node_status& n) { return n.id == id; });
+  if (listed == view_.nodes.end()) return;
+  dropped_[id] = listed->heartbeats;
+  view_.nodes.erase(listed);
 }
 
 void placement_view::forget_load(const std::string& id) {

@@ -31,9 +31,12 @@ struct placement_target {
 class placement_view {
  public:
   /// Replaces the view with the head's `view`; the ids of the nodes it no longer lists. Ends
-  /// the reservations whose actor a heartbeat now shows, or whose node is gone.
+  /// the reservations whose actor a heartbeat now shows, or whose node is gone. A dropped
+  /// node stays out while `view` shows no heartbeat of it newer than when it was dropped.
   std::vector<std::string> apply(cluster_status view);
-  /// Takes node `id` out of the view until the head lists it again (its link closed).
+  /// Takes node `id` out of the view (its link closed: most likely it died) until the head
+  /// reports a heartbeat of it newer than the last one known now, so that a view the head
+  /// sent before it noticed the death does not bring the node back.
   void drop(const std::string& id);
   /// Forgets what was counted against node `id` (it left the cluster).
   void forget_load(const std::string& id);
@@ -96,6 +99,7 @@ class placement_view {
   std::unordered_map<std::string, std::uint64_t> actors_placed_;
   std::atomic<std::uint64_t> in_flight_total_{0};  // written under mutex_
   std::vector<reservation> reservations_;
+  std::unordered_map<std::string, std::uint64_t> dropped_;  // id -> its heartbeats when dropped
   std::size_t rotation_ = 0;
   std::vector<placement_candidate> candidates_;  // scratch, reused: no allocation per task
 };

@@ -33,6 +33,12 @@ struct outgoing_arguments {
   std::vector<std::uint64_t> exports;
 };
 
+/// The earlier sends of a task whose node was lost before it answered.
+struct lost_attempts {
+  int count = 0;        ///< How many nodes it was sent to were lost.
+  std::string history;  ///< "worker-1 (why); worker-3 (why)", for the final error.
+};
+
 /// One call sent and not answered.
 struct sent_call {
   detail::task_base* task = nullptr;
@@ -40,6 +46,7 @@ struct sent_call {
   const connection* via = nullptr;  ///< The connection it was sent on.
   outgoing_arguments left;
   resource_map resources;  ///< What the task holds there while it runs.
+  lost_attempts losses;    ///< Nodes lost under it before this send.
 };
 
 /// The calls in flight to other nodes.

@@ -136,6 +136,11 @@ void runtime_core::admit(task_base& task) {
       throw error(fmt::format("task '{}': task_options::retries = {} is negative; use 0 for none",
                               task.name(), extras->retries_left));
     }
+    if (extras->node_retries < 0) {
+      throw error(fmt::format(
+          "task '{}': task_options::node_retries = {} is negative; use 0 to never resend it",
+          task.name(), extras->node_retries));
+    }
     if (task.needs_resources()) admit_resources(task);
   }
   live_.fetch_add(1, std::memory_order_seq_cst);
@@ -185,7 +190,15 @@ void runtime_core::ready(task_base& task) noexcept {
       return;
     }
   }
-  if (!was_cancelled && task.needs_resources() && !stopping()) {
+  if (was_cancelled) {
+    resume_parked(task);
+    return;
+  }
+  run_here(task);
+}
+
+void runtime_core::run_here(task_base& task) noexcept {
+  if (task.needs_resources() && !stopping()) {
     if (!resources_.acquire_or_park(task)) return;  // scheduled by a later release
   }
   resume_parked(task);

@@ -43,6 +43,9 @@ class runtime_core {
   void admit(task_base& task);
   /// See task_ready in core_api.hpp.
   void ready(task_base& task) noexcept;
+  /// Runs a ready task on this node without offering it to the router (a task the cluster
+  /// took back after the node it was sent to died): once its resources are free, if any.
+  void run_here(task_base& task) noexcept;
   /// See run_inline in core_api.hpp.
   bool run_inline(task_base& task) noexcept;
   /// See runtime::shutdown.

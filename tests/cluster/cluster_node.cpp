@@ -297,7 +297,7 @@ void lost_scenario(weft::runtime& rt) {
   try {
     long_task.get_for(std::chrono::seconds(30));
     expect(false, "the task on the lost worker fails");
-  } catch (const weft::object_lost& e) {
+  } catch (const weft::node_died& e) {
     std::printf("lost=%s\n", e.what());
   } catch (const weft::timeout_error&) {
     expect(false, "the ref fails within 30 s instead of hanging");

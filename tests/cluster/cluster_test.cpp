@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "local_cluster.hpp"
 #include "process.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
@@ -26,110 +27,20 @@
 
 using namespace std::chrono_literals;
 using weft_test::child_process;
+using weft_test::contains;
 using weft_test::free_port;
+using weft_test::local_cluster;
+using weft_test::value_of;
 
 namespace {
 
 const std::string node_binary = WEFT_CLUSTER_NODE;
 const std::string cli_binary = WEFT_CLI;
 
-// A head and workers on 127.0.0.1; logs in a fresh directory; everything killed at the end.
-class local_cluster {
- public:
-  explicit local_cluster(std::map<std::string, std::string> common = {})
-      : common_(std::move(common)) {
-    char dir_template[] = "/tmp/weft-cluster-test-XXXXXX";
-    dir_ = ::mkdtemp(dir_template);
-    address_ = "127.0.0.1:" + std::to_string(free_port());
-    common_["WEFT_ADDRESS"] = address_;
-    common_["WEFT_LOG"] = "info";
-    common_["WEFT_THREADS"] = "2";
-    head_ = &start("head", {{"WEFT_ROLE", "head"}}, {});
-    settings_.address = address_;
-    if (common_.count("WEFT_TOKEN")) settings_.token = common_["WEFT_TOKEN"];
-    wait_for_nodes(1);
-  }
-  local_cluster(const local_cluster&) = delete;
-  local_cluster& operator=(const local_cluster&) = delete;
-  ~local_cluster() {
-    processes_.clear();  // kills whatever still runs
-    // A sanitizer report in any process of the cluster fails the test that started it.
-    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
-      const std::string log = child_process::read_file(entry.path().string());
-      for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
-                                 "runtime error:", "ERROR: LeakSanitizer"}) {
-        CHECK_MESSAGE(log.find(marker) == std::string::npos, entry.path().filename().string(),
-                      " has a sanitizer report:\n", log);
-      }
-    }
-    if (std::getenv("WEFT_TEST_KEEP_LOGS")) {
-      MESSAGE("logs kept in ", dir_);
-      return;
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  /// Starts cluster_node with the cluster's settings plus `env`; output in <dir>/<name>.log.
-  child_process& start(const std::string& name, std::map<std::string, std::string> env,
-                       std::vector<std::string> args) {
-    for (const auto& [k, v] : common_)
-      env.emplace(k, v);
-    processes_.push_back(
-        std::make_unique<child_process>(node_binary, args, env, dir_ + "/" + name + ".log"));
-    return *processes_.back();
-  }
-  /// Starts a worker and waits until the head lists `expected_nodes` nodes.
-  child_process& add_worker(const std::string& name, std::map<std::string, std::string> env,
-                            std::size_t expected_nodes) {
-    env["WEFT_ROLE"] = "worker";
-    child_process& w = start(name, std::move(env), {});
-    wait_for_nodes(expected_nodes);
-    return w;
-  }
-  /// Polls the head until it lists `n` nodes (at most 20 s).
-  weft::cluster_status wait_for_nodes(std::size_t n) {
-    weft::cluster_status s;
-    for (int i = 0; i < 200; ++i) {
-      try {
-        s = weft::query_cluster(settings_, 1s);
-        if (s.nodes.size() == n) return s;
-      } catch (const weft::error&) {
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    FAIL("the head did not list ", n, " nodes within 20 s; it lists ", s.nodes.size());
-    return s;
-  }
-  /// Runs the weft tool with `args`; its exit status and output.
-  std::pair<int, std::string> run_cli(std::vector<std::string> args, const std::string& log) {
-    child_process cli(cli_binary, std::move(args), common_, dir_ + "/" + log + ".log");
-    auto status = cli.wait_for(20s);
-    REQUIRE(status.has_value());
-    return {*status, cli.output()};
-  }
-
-  const std::string& address() const { return address_; }
-  child_process& head() { return *head_; }
-  const weft::cluster_settings& settings() const { return settings_; }
-
- private:
-  std::map<std::string, std::string> common_;
-  std::string dir_;
-  std::string address_;
-  weft::cluster_settings settings_;
-  std::vector<std::unique_ptr<child_process>> processes_;
-  child_process* head_ = nullptr;
-};
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("tasks run on every worker, chains cross nodes, remote errors arrive as task_error") {
-  local_cluster cluster;
+  local_cluster cluster(node_binary);
   cluster.add_worker("worker-1", {}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
@@ -151,10 +62,11 @@ TEST_CASE("tasks run on every worker, chains cross nodes, remote errors arrive a
 }
 
 TEST_CASE("weft status lists every node and its functions; weft stop ends every process") {
-  local_cluster cluster;
+  local_cluster cluster(node_binary);
   child_process& w1 = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "gpu=2"}}, 2);
   child_process& w2 = cluster.add_worker("worker-2", {}, 3);
-  auto [status_rc, listing] = cluster.run_cli({"status", "--address", cluster.address()}, "status");
+  auto [status_rc, listing] =
+      cluster.run_cli(cli_binary, {"status", "--address", cluster.address()}, "status");
   INFO(listing);
   CHECK(status_rc == 0);
   CHECK(contains(listing, "cluster 'weft': 3 node(s)"));
@@ -166,7 +78,8 @@ TEST_CASE("weft status lists every node and its functions; weft stop ends every 
                  "add,arena_here,checksum,fail_with,host_of,make_block,scale,sleep_ms,"
                  "sum,where,actor:ledger"));
 
-  auto [stop_rc, stopped] = cluster.run_cli({"stop", "--address", cluster.address()}, "stop");
+  auto [stop_rc, stopped] =
+      cluster.run_cli(cli_binary, {"stop", "--address", cluster.address()}, "stop");
   CHECK(stop_rc == 0);
   CHECK(contains(stopped, "stopped"));
   for (child_process* p : {&cluster.head(), &w1, &w2}) {
@@ -179,7 +92,8 @@ TEST_CASE("weft status lists every node and its functions; weft stop ends every 
 }
 
 TEST_CASE("a node with the wrong token is refused and logged; the head keeps serving") {
-  local_cluster cluster(std::map<std::string, std::string>{{"WEFT_TOKEN", "right-token"}});
+  local_cluster cluster(node_binary,
+                        std::map<std::string, std::string>{{"WEFT_TOKEN", "right-token"}});
   cluster.add_worker("worker-1", {}, 2);
   child_process& intruder = cluster.start(
       "intruder",
@@ -234,7 +148,7 @@ std::vector<unsigned char> header(std::uint32_t length, std::uint16_t version, s
 }  // namespace
 
 TEST_CASE("malformed bytes are refused with a log line and the head keeps serving") {
-  local_cluster cluster;
+  local_cluster cluster(node_binary);
   cluster.add_worker("worker-1", {}, 2);
   const int port = std::stoi(cluster.address().substr(cluster.address().rfind(':') + 1));
   constexpr std::uint16_t version = weft::wire::protocol_version;
@@ -277,7 +191,7 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
 }
 
 TEST_CASE("remote actors: a named actor on a worker, ordered calls from two drivers, kill") {
-  local_cluster cluster;
+  local_cluster cluster(node_binary);
   cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
   cluster.add_worker("worker-2", {}, 3);
   child_process& a = cluster.start("driver-a", {}, {"actor_owner"});
@@ -285,7 +199,8 @@ TEST_CASE("remote actors: a named actor on a worker, ordered calls from two driv
   // (started earlier, B's kill could come first and A's duplicate-name check would spawn).
   REQUIRE(a.wait_for_output("get_or_spawn_same=", 60s));
   child_process& b = cluster.start("driver-b", {}, {"actor_peer"});
-  const auto status = cluster.run_cli({"status", "--address", cluster.address()}, "status");
+  const auto status =
+      cluster.run_cli(cli_binary, {"status", "--address", cluster.address()}, "status");
   auto rc_b = b.wait_for(60s);
   auto rc_a = a.wait_for(60s);
   const std::string out_a = a.output();
@@ -349,40 +264,33 @@ const std::map<std::string, std::string> fast_heartbeats{{"WEFT_HEARTBEAT_MS", "
 
 }  // namespace
 
-TEST_CASE("a worker killed with SIGKILL: its pending task fails with object_lost, no hang") {
-  local_cluster cluster(fast_heartbeats);
+TEST_CASE("a worker killed with SIGKILL: a task only it could run fails with node_died, no hang") {
+  local_cluster cluster(node_binary, fast_heartbeats);
   const std::string out = lose_a_worker(cluster, SIGKILL);
   INFO(out);
-  CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost"));
-  CHECK(contains(out, "worker-1"));
+  CHECK(contains(out,
+                 "lost=task 'sleep_ms' is lost: it was sent 1 time, and each node was lost "
+                 "before it answered (worker-1: "));
+  CHECK(contains(out, "no other live node registers 'sleep_ms' with resources victim=1"));
   CHECK(contains(out, "resident_on=worker-1"));
   CHECK(contains(out, "resident_died=unnamed actor (ledger) died: "));
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);  // the head and worker-2
 }
 
 TEST_CASE("a silent worker (SIGSTOP) is declared dead after the heartbeat timeout") {
-  local_cluster cluster(fast_heartbeats);
+  local_cluster cluster(node_binary, fast_heartbeats);
   const std::string out = lose_a_worker(cluster, SIGSTOP);
   INFO(out);
-  CHECK(contains(out, "lost=the result of task 'sleep_ms' is lost: node worker-1 left"));
+  CHECK(contains(out,
+                 "lost=task 'sleep_ms' is lost: it was sent 1 time, and each node was lost "
+                 "before it answered (worker-1: node worker-1 left the cluster"));
   CHECK(cluster.head().wait_for_output("node worker-1 missed its heartbeats for 1000 ms", 5s));
 }
-
-namespace {
-
-// The number after `key=` in `text`, or -1.
-long long value_of(const std::string& text, const std::string& key) {
-  auto at = text.find(key + "=");
-  if (at == std::string::npos) return -1;
-  return std::stoll(text.substr(at + key.size() + 1));
-}
-
-}  // namespace
 
 TEST_CASE(
     "a 256 MiB result made on worker A is read on worker B, not through the driver; "
     "a 100 MiB argument (over the frame limit) travels in chunks") {
-  local_cluster cluster;
+  local_cluster cluster(node_binary);
   cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "a=1"}}, 2);
   cluster.add_worker("worker-2", {{"WEFT_RESOURCES", "b=1"}}, 3);
   child_process& driver = cluster.start("driver", {}, {"objects"});

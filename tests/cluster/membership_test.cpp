@@ -3,6 +3,7 @@
 
 #include "cluster/membership.hpp"
 #include "cluster/placement.hpp"
+#include "cluster/placement_view.hpp"
 
 using namespace std::chrono_literals;
 using weft::node_status;
@@ -101,4 +102,41 @@ TEST_CASE("actor placement looks at the registered actor types, not the function
   CHECK(weft::cluster::choose_node(c, actor_types, "Ledger", {}, 0) == 0u);
   CHECK_FALSE(weft::cluster::choose_node(c, actor_types, "Counter", {}, 0));
   CHECK(weft::cluster::choose_node(c, functions, "Counter", {}, 0) == 1u);
+}
+
+TEST_CASE("a node dropped after its link closed stays out of stale views, back on a new beat") {
+  weft::cluster::placement_view view;
+  auto status_with = [](std::uint64_t w1_beats) {
+    weft::cluster_status s;
+    node_status w1 = node(weft::node_role::worker, {"f"});
+    w1.id = "worker-1";
+    w1.address = "127.0.0.1:1";
+    w1.heartbeats = w1_beats;
+    node_status w2 = node(weft::node_role::worker, {"f"});
+    w2.id = "worker-2";
+    w2.address = "127.0.0.1:2";
+    s.nodes = {w1, w2};
+    return s;
+  };
+  CHECK(view.apply(status_with(5)).empty());
+  view.drop("worker-1");
+  CHECK_FALSE(view.member("worker-1"));
+  // A view the head sent before it noticed: worker-1 is listed with no newer heartbeat.
+  CHECK(view.apply(status_with(5)).empty());
+  CHECK_FALSE(view.member("worker-1"));
+  for (int i = 0; i < 4; ++i) {
+    auto chosen = view.choose_for_task("f", {});
+    REQUIRE(chosen);
+    CHECK(chosen->id == "worker-2");
+  }
+  // It beat again: alive, only the link had closed.
+  CHECK(view.apply(status_with(6)).empty());
+  CHECK(view.member("worker-1"));
+  // Dropped again, and then the head reports it gone: it is reported gone here too.
+  view.drop("worker-1");
+  weft::cluster_status without = status_with(6);
+  without.nodes.erase(without.nodes.begin());
+  CHECK(view.apply(without) == std::vector<std::string>{"worker-1"});
+  CHECK(view.apply(status_with(7)).empty());  // a new join under the same id is taken
+  CHECK(view.member("worker-1"));
 }

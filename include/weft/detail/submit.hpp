@@ -390,7 +390,8 @@ class task final : public state<R>, public task_base {
 
 /// True when `opts` asks for anything beyond the defaults (so the task needs task_extras).
 inline bool has_extras(const task_options& opts) noexcept {
-  return opts.retries != 0 || opts.retry_on || !opts.name.empty() || !opts.resources.empty();
+  return opts.retries != 0 || opts.retry_on || !opts.name.empty() || !opts.resources.empty() ||
+         opts.node_retries != default_node_retries;
 }
 
 /// Throws weft::error for an empty ref among `args`, or for retries asked of a callable that
@@ -411,8 +412,8 @@ void check_submission(const task_options* opts, const A&... args) {
 /// Gives `task` the options beyond the defaults that `opts` (may be null) asks for.
 inline void attach_extras(task_base& task, const task_options* opts) {
   if (opts && has_extras(*opts)) {
-    task.set_extras(std::make_unique<task_extras>(
-        task_extras{opts->name, opts->retries, opts->retry_on, opts->resources}));
+    task.set_extras(std::make_unique<task_extras>(task_extras{
+        opts->name, opts->retries, opts->retry_on, opts->resources, opts->node_retries}));
   }
 }
 

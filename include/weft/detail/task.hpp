@@ -20,6 +20,7 @@
 #include "weft/detail/core_api.hpp"
 #include "weft/detail/remote_function.hpp"
 #include "weft/detail/state.hpp"
+#include "weft/options.hpp"
 
 namespace weft::detail {
 
@@ -31,6 +32,7 @@ struct task_extras {
   int retries_left = 0;
   std::function<bool(std::exception_ptr)> retry_on;
   resource_map resources;
+  int node_retries = default_node_retries;
 };
 
 /// What the scheduler needs from any task, independent of its types. The record owns its

@@ -1,0 +1,101 @@
+// The program the failure tests start as head, workers and drivers (the role comes from
+// WEFT_ROLE, as for cluster_node). As a driver it runs the scenario named by its first
+// argument while the test kills, pauses or adds workers, and prints what it observed, one
+// `key=value` line per fact, for failure_test to check; it exits non-zero on a failed check.
+
+#include <weft/cluster.hpp>
+#include <weft/remote.hpp>
+#include <weft/weft.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+// Sleeps `ms` milliseconds, then says where it ran.
+std::string slow_where(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return weft::current_node_id();
+}
+WEFT_REMOTE(slow_where);
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    std::printf("FAILED: %s\n", what.c_str());
+    ++failures;
+  }
+}
+
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// Waits (at most 20 s) until this node's view of the cluster lists node `id`.
+bool wait_to_see(weft::runtime& rt, const std::string& id) {
+  for (int i = 0; i < 200; ++i) {
+    for (const weft::node_status& n : rt.nodes())
+      if (n.id == id) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Tasks queued and running on worker-1 when it dies: those another node can run are sent there
+// (worker-2, which joins after they were submitted); those only worker-1 could run fail with
+// node_died, at once when node_retries is 0.
+void resend_scenario(weft::runtime& rt) {
+  std::vector<weft::ref<std::string>> runs;
+  for (int i = 0; i < 4; ++i)
+    runs.push_back(rt.submit(slow_where, 3000));
+  auto once =
+      rt.submit(weft::task_options{.node_retries = 0, .name = "once", .resources = {{"victim", 1}}},
+                slow_where, 3000);
+  auto stuck = rt.submit(weft::task_options{.resources = {{"victim", 1}}}, slow_where, 3000);
+  say("submitted");
+  expect(wait_to_see(rt, "worker-2"), "the driver hears of worker-2 within 20 s");
+  say("sees=worker-2");
+  for (auto& r : runs) {
+    try {
+      say("ran_on=" + r.get_for(std::chrono::seconds(60)));
+    } catch (const std::exception& e) {
+      say(std::string("run_failed=") + e.what());
+      expect(false, "a task another node can run survives its node's death");
+    }
+  }
+  for (auto* lost : {&once, &stuck}) {
+    try {
+      lost->get_for(std::chrono::seconds(60));
+      expect(false, "a task only worker-1 could run fails");
+    } catch (const weft::node_died& e) {
+      say(std::string(lost == &once ? "once=" : "stuck=") + e.what());
+    } catch (const std::exception& e) {
+      say(std::string("wrong_error=") + e.what());
+      expect(false, "the lost task fails with node_died");
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  weft::runtime rt{weft::config::from_env()};
+  const std::string scenario = argc > 1 ? argv[1] : "resend";
+  say("node=" + rt.node_id());
+  if (scenario == "resend") {
+    resend_scenario(rt);
+  } else {
+    say("unknown scenario '" + scenario + "'");
+    return 2;
+  }
+  std::printf("failures=%d\n", failures);
+  return failures == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::printf("error: %s\n", e.what());
+  return 3;
+}

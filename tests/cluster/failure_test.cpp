@@ -1,0 +1,97 @@
+// Failure handling with real processes on 127.0.0.1: workers killed (SIGKILL) or paused
+// (SIGSTOP) while they run and hold tasks. Every wait is bounded; every process is killed at
+// the end of its test case, even when a check fails.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "local_cluster.hpp"
+
+using namespace std::chrono_literals;
+using weft_test::child_process;
+using weft_test::contains;
+using weft_test::local_cluster;
+
+namespace {
+
+const std::string node_binary = WEFT_FAILURE_NODE;
+
+const std::map<std::string, std::string> fast_heartbeats{{"WEFT_HEARTBEAT_MS", "100"},
+                                                         {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}};
+
+// How many times `part` occurs in `text`.
+int count_of(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+    ++n;
+  return n;
+}
+
+// Worker-1 holds four tasks (two running, two queued) and two only it can run; worker-2 joins;
+// then `hurt` is done to worker-1. Returns the driver's output after checking that the four
+// ran on worker-2 and the two failed with node_died.
+std::string lose_worker_with_tasks(
+    local_cluster& cluster, child_process*& victim,
+    const std::function<void(child_process&, child_process&)>& hurt) {
+  victim = &cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"resend"});
+  REQUIRE(driver.wait_for_output("submitted", 20s));
+  cluster.add_worker("worker-2", {}, 4);  // the head, worker-1, the driver and worker-2
+  REQUIRE(driver.wait_for_output("sees=worker-2", 20s));
+  hurt(*victim, driver);
+  auto rc = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(count_of(out, "ran_on=worker-2") == 4);
+  CHECK(count_of(out, "sent again, to node worker-2: node worker-1 was lost") == 4);
+  CHECK(contains(out, "send 2 of 4"));
+  CHECK(contains(out,
+                 "once=task 'once' (slow_where) is lost: it was sent 1 time, and each node "
+                 "was lost before it answered (worker-1: "));
+  CHECK(contains(out, "task_options::node_retries = 0 allows no more sends"));
+  CHECK(contains(out, "stuck=task 'slow_where' is lost: it was sent 1 time"));
+  CHECK(contains(out, "no other live node registers 'slow_where' with resources victim=1"));
+  CHECK(contains(out, "failures=0"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a worker killed while it runs and holds tasks: they run again on another worker") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  child_process* victim = nullptr;
+  lose_worker_with_tasks(cluster, victim,
+                         [](child_process& w, child_process&) { w.signal(SIGKILL); });
+}
+
+TEST_CASE(
+    "a paused worker is declared dead, its tasks run elsewhere, and when it wakes its "
+    "late results are not delivered") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  child_process* victim = nullptr;
+  const std::string out =
+      lose_worker_with_tasks(cluster, victim, [&](child_process& w, child_process& driver) {
+        w.signal(SIGSTOP);
+        REQUIRE(
+            cluster.head().wait_for_output("node worker-1 missed its heartbeats for 1000 ms", 10s));
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (count_of(driver.output(), "sent again") < 4 &&
+               std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(20ms);
+        w.signal(SIGCONT);  // its two running tasks end now and try to answer
+      });
+  INFO(out);
+  CHECK(contains(out, "node worker-1 left the cluster"));
+  // Fenced: the head closes its link and the woken worker stops, instead of rejoining as the
+  // node it was.
+  REQUIRE(victim->wait_for(20s).has_value());
+  CHECK(contains(victim->output(), "lost the connection to the head"));
+}
