@@ -111,6 +111,13 @@ class actor {
     auto n = cell_->load();
     return n > 0 ? static_cast<std::size_t>(n) : 0;
   }
+  /// How many times the actor was re-created since it was spawned (a throwing constructor, a
+  /// method restart_on accepted, or in a cluster its node dying), as this process knows it;
+  /// a change tells a holder that state kept in the instance started over.
+  int restarts() const {
+    require("actor::restarts");
+    return cell_->restarts();
+  }
   /// True when both handles designate the same actor (or are both empty).
   friend bool operator==(const actor& a, const actor& b) noexcept { return a.cell_ == b.cell_; }
 

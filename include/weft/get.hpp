@@ -15,8 +15,8 @@ namespace weft {
 /// value stays readable through the ref). Rethrows the error of the first ref, in input order,
 /// that failed, once the refs before it are complete. Throws weft::error for an empty ref.
 template <class T>
-requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>) std::vector<T> get(
-    const std::vector<ref<T>>& refs) {
+requires(!std::is_void_v<T> &&
+         std::is_copy_constructible_v<T>) std::vector<T> get(const std::vector<ref<T>>& refs) {
   std::vector<T> values;
   values.reserve(refs.size());
   for (const ref<T>& r : refs)
@@ -27,8 +27,8 @@ requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>) std::vector<T> g
 /// Like get(const std::vector<ref<T>>&), but moves each value out when no other ref shares it
 /// (the refs are consumed).
 template <class T>
-requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>) std::vector<T> get(
-    std::vector<ref<T>>&& refs) {
+requires(!std::is_void_v<T> &&
+         std::is_copy_constructible_v<T>) std::vector<T> get(std::vector<ref<T>>&& refs) {
   std::vector<T> values;
   values.reserve(refs.size());
   for (ref<T>& r : refs)

@@ -69,6 +69,12 @@ struct actor_options {
   /// constructor threw or a method threw an exception accepted by `restart_on`. Not negative.
   int max_restarts = 0;
 
+  /// In a cluster: how many times a call that was running (or sent) when the actor's node died
+  /// is sent again, to the instance re-created on another node (max_restarts permitting). 0
+  /// (the default) runs each call at most once: such a call fails with actor_died. -1 retries
+  /// without limit; above 0 a call may run more than once, so make such methods idempotent.
+  int max_task_retries = 0;
+
   /// Decides whether an exception that escaped a method discards the instance and re-creates
   /// it (while restarts remain). Empty means "never": such an exception fails only its call.
   /// For a throwing constructor, empty means "always retry while restarts remain".

@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include <utility>
+
 #include "node.hpp"
 #include "weft/detail/actor_cell.hpp"
 #include "weft/errors.hpp"
@@ -15,32 +17,73 @@ actor_proxy::actor_proxy(detail::runtime_core* core, actor_options options,
                          std::string owner, std::string id)
     : actor_base(core, std::move(options), type, true),
       node_(std::move(node)),
-      owner_(std::move(owner)),
-      id_(std::move(id)) {}
+      id_(std::move(id)),
+      owner_(std::move(owner)) {}
 
 actor_proxy::~actor_proxy() {
   std::lock_guard lock(node_->mutex);
   if (node_->self) node_->self->forget_proxy(id_, this);
 }
 
+std::string actor_proxy::owner() const {
+  std::lock_guard lock(owner_mutex_);
+  return owner_;
+}
+
 void actor_proxy::kill(const std::string& why, bool expected) {
   if (!expected) {  // runtime shutdown only lets go (destroy); an explicit kill reaches the owner
     std::lock_guard lock(node_->mutex);
-    if (node_->self) node_->self->kill_remote_actor(owner_, id_);
+    if (node_->self) node_->self->kill_remote_actor(owner(), id_);
   }
   actor_base::kill(why, expected);
 }
 
 void actor_proxy::owner_ended(const std::string& message) {
   released_.store(true, std::memory_order_release);
+  detail::task_base* held = nullptr;
+  {
+    std::lock_guard lock(owner_mutex_);
+    restarting_ = false;
+    held = std::exchange(held_, nullptr);
+  }
   end_with(message);
+  if (held) {
+    held->fail_sent(std::make_exception_ptr(weft::actor_died(message)));
+    finish_forwarded(*held);
+  }
+}
+
+bool actor_proxy::begin_restart() {
+  std::lock_guard lock(owner_mutex_);
+  if (restarting_) return false;
+  restarting_ = true;
+  return true;
+}
+
+bool actor_proxy::restarting() const {
+  std::lock_guard lock(owner_mutex_);
+  return restarting_;
+}
+
+detail::task_base* actor_proxy::finish_restart(std::string owner) {
+  std::lock_guard lock(owner_mutex_);
+  owner_ = std::move(owner);
+  restarting_ = false;
+  count_restart();
+  return std::exchange(held_, nullptr);
 }
 
 void actor_proxy::destroy() noexcept {
   instance_ = nullptr;
   if (released_.exchange(true, std::memory_order_acq_rel)) return;
   std::lock_guard lock(node_->mutex);
-  if (node_->self) node_->self->release_remote_actor(owner_, id_);
+  if (node_->self) node_->self->release_remote_actor(owner(), id_);
+}
+
+detail::task_base* actor_proxy::cancel_restart() {
+  std::lock_guard lock(owner_mutex_);
+  restarting_ = false;
+  return std::exchange(held_, nullptr);
 }
 
 void actor_proxy::deliver(detail::task_base& call) noexcept {
@@ -52,6 +95,17 @@ void actor_proxy::deliver(detail::task_base& call) noexcept {
     call.fail_sent(std::move(own));  // fails with its dependency's error, sending nothing
     finish_forwarded(call);
     return;
+  }
+  resume(call);
+}
+
+void actor_proxy::resume(detail::task_base& call) noexcept {
+  {
+    std::lock_guard lock(owner_mutex_);
+    if (restarting_) {
+      held_ = &call;  // sent once the actor lives again
+      return;
+    }
   }
   std::exception_ptr failed;
   {

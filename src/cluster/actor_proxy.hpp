@@ -4,10 +4,13 @@
 // call to the owning node instead of running it: one call at a time, in mailbox order, on one
 // connection, so the owner receives them in the order this process made them. Its construction
 // does nothing here (the owner builds the instance); its end tells the owner this node's
-// handles are gone.
+// handles are gone. When the owner dies and the creator re-creates the actor on another node,
+// the stand-in stays (so handles keep working): calls whose turn comes while the restart is
+// under way wait, then go to the new owner.
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "weft/detail/actor_base.hpp"
@@ -24,16 +27,31 @@ class actor_proxy final : public detail::actor_base {
               std::shared_ptr<node_handle> node, std::string owner, std::string id);
   ~actor_proxy() override;
 
-  /// The node the actor lives on.
-  const std::string& owner() const noexcept { return owner_; }
+  /// The node the actor lives on (it changes when the actor is restarted elsewhere).
+  std::string owner() const;
   /// The actor's id in the cluster.
   const std::string& id() const noexcept { return id_; }
 
   /// Asks the owner to kill the actor, then dies here at once.
   void kill(const std::string& why, bool expected) override;
   /// The owner reported the actor dead (or its node gone): dies with `message`, and does not
-  /// tell the owner it lets go.
+  /// tell the owner it lets go. A call held during a restart fails with it.
   void owner_ended(const std::string& message);
+
+  /// The owner died and the actor is being re-created elsewhere: the call whose turn comes
+  /// meanwhile is held. False if a restart is under way already.
+  bool begin_restart();
+  /// True while a restart is under way.
+  bool restarting() const;
+  /// The actor now lives on `owner` (counted as a restart): calls go there. Returns the call
+  /// held meanwhile, for resume(), or nullptr.
+  detail::task_base* finish_restart(std::string owner);
+  /// The restart was called off (the owner lives after all): calls go to it again. Returns
+  /// the call held meanwhile, for resume(), or nullptr.
+  detail::task_base* cancel_restart();
+  /// Sends `call` (already claimed for sending, as deliver() does) to the owner, or holds it
+  /// while a restart is under way.
+  void resume(detail::task_base& call) noexcept;
 
  private:
   void construct() override { instance_ = this; }
@@ -41,9 +59,12 @@ class actor_proxy final : public detail::actor_base {
   void deliver(detail::task_base& call) noexcept override;
 
   const std::shared_ptr<node_handle> node_;
-  const std::string owner_;
   const std::string id_;
   std::atomic<bool> released_{false};
+  mutable std::mutex owner_mutex_;
+  std::string owner_;                  // guarded by owner_mutex_
+  bool restarting_ = false;            // guarded by owner_mutex_
+  detail::task_base* held_ = nullptr;  // guarded by owner_mutex_
 };
 
 /// Creates a stand-in (its constructor call queued, enrolled with its runtime) and returns it

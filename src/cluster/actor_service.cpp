@@ -306,7 +306,8 @@ void actor_service::proxies_lost(const std::string& node_id, const std::string& 
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, proxy] : proxies_)
-      if (proxy->owner() == node_id && proxy->try_retain()) lost.push_back(proxy);
+      if (proxy->owner() == node_id && !proxy->restarting() && proxy->try_retain())
+        lost.push_back(proxy);
   }
   for (actor_proxy* proxy : lost) {
     proxy->owner_ended(fmt::format("{} died: {}", proxy->describe(), why));

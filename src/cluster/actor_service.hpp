@@ -104,7 +104,8 @@ class actor_service {
   void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
   /// Forgets every stand-in (the node stops: they can no longer reach it).
   void forget_all_proxies() noexcept;
-  /// The stand-ins of node `node_id`'s actors die with `why` (the node or its link is gone).
+  /// The stand-ins of node `node_id`'s actors die with `why` (the node or its link is gone),
+  /// except those being restarted on another node.
   void proxies_lost(const std::string& node_id, const std::string& why);
   /// The owner reports one of its actors dead: its stand-in here dies with the message.
   void on_actor_ended(std::span<const std::byte> body);

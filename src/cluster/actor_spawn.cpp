@@ -175,6 +175,11 @@ std::string node::place_elsewhere(const detail::cluster_spawn_request& request,
 detail::actor_base* node::spawn_actor(detail::cluster_spawn_request& request) {
   const actor_options& options = *request.options;
   const detail::actor_type* type = detail::find_actor_type(*request.type);
+  if (options.max_task_retries < -1) {
+    throw error(fmt::format(
+        "actor_options::max_task_retries = {} is out of range; use 0 for none, -1 for no limit",
+        options.max_task_retries));
+  }
   const bool can_travel = type != nullptr && request.encode && !options.restart_on;
   const std::string target = place_actor(request, type, can_travel);
   actor_status named;
@@ -251,7 +256,10 @@ detail::actor_base* node::spawn_elsewhere(detail::cluster_spawn_request& request
     std::shared_ptr<detail::wire_value> arguments = request.encode();
     proxy = make_proxy(core_, shown, *request.type, handle_, target, named.id);
     actors_.add_proxy(named.id, proxy);
-    send_spawn(target, order_for(request, named, type), std::move(arguments));
+    spawn_order order = order_for(request, named, type);
+    if (request.options->max_restarts > 0)
+      keep_for_restart(*proxy, order, arguments, *request.options, target);
+    send_spawn(target, std::move(order), std::move(arguments));
   } catch (const std::exception& e) {
     if (!named.name.empty()) forget_claim(named);
     if (proxy) {

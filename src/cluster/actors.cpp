@@ -143,16 +143,18 @@ detail::actor_base* node::find_actor(const std::string& name, const std::string&
   return actors_.attach_proxy(where, type);
 }
 
-std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& call) noexcept {
+std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& call,
+                                      lost_attempts losses) noexcept {
   try {
     if (stopped_.load()) {
       return std::make_exception_ptr(cancelled_error(
           fmt::format("call to {} was cancelled: the runtime shut down", proxy.describe())));
     }
-    std::shared_ptr<connection> via = link_to_member(proxy.owner());
+    const std::string owner = proxy.owner();
+    std::shared_ptr<connection> via = link_to_member(owner);
     if (!via) {
       return std::make_exception_ptr(weft::actor_died(
-          fmt::format("{} died: node {} left the cluster", proxy.describe(), proxy.owner())));
+          fmt::format("{} died: node {} left the cluster", proxy.describe(), owner)));
     }
     actor_call_header header;
     header.actor = proxy.id();
@@ -163,10 +165,10 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
     wire::append(prefix, header);
     bool unsent = false;
     std::exception_ptr failed =
-        send_call(call, proxy.owner(), std::move(via), std::move(prefix), unsent);
+        send_call(call, owner, std::move(via), std::move(prefix), unsent, std::move(losses));
     if (failed && unsent && !stopped_.load()) {
-      return std::make_exception_ptr(weft::actor_died(fmt::format(
-          "{} died: the connection to node {} closed", proxy.describe(), proxy.owner())));
+      return std::make_exception_ptr(weft::actor_died(
+          fmt::format("{} died: the connection to node {} closed", proxy.describe(), owner)));
     }
     return failed;
   } catch (...) {
@@ -185,6 +187,7 @@ void node::release_remote_actor(const std::string& owner, const std::string& id)
 
 void node::forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept {
   actors_.forget_proxy(id, proxy);
+  restarts_.forget(id, proxy);
 }
 
 void node::actor_died(detail::actor_base& actor) noexcept {

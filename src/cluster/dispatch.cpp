@@ -273,6 +273,7 @@ void node::lose_calls_where(const std::function<bool(const sent_call&)>& match,
     release_arguments(call.left);
     const std::string reason = why(call);
     if (call.task->mailbox() != nullptr) {
+      if (restarts_.park(call)) continue;  // sent again, or failed, once its actor restarts
       fail_call(*call.task, lost_call(call, reason));  // an actor call stays with its actor
     } else {
       resend_lost(std::move(call), reason);
@@ -297,6 +298,7 @@ void node::apply_view(cluster_status view) {
     log(log_level::info, "node {} left the cluster", id);
     const std::string why =
         fmt::format("node {} left the cluster (the head declared it dead or it disconnected)", id);
+    owner_lost(id);
     lose_calls_where([&](const sent_call& p) { return p.node == id; },
                      [&](const sent_call&) { return why; });
     actors_.proxies_lost(id, why);

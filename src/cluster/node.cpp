@@ -280,6 +280,7 @@ void node::on_closed(connection& c, const std::string& reason) {
   objects_.fail_pulls_where([&](const object_service::pull_job& j) { return j.via == &c; },
                             fmt::format("the connection to it closed ({})", reason));
   const forgotten_link lost = forget_link(c);
+  if (!lost.peer.empty()) owner_lost(lost.peer);
   if (!lost.peer.empty()) {
     // Calls already sent there fail below; the actors it owned cannot be reached in order
     // any more (and it let go of this node's handles when the connection closed).
@@ -394,15 +395,18 @@ void node::stop() noexcept {
     // Stand-ins can no longer unregister themselves (they reach the node through the handle):
     // forget them all now, so nothing here points at one after it is deleted.
     actors_.forget_all_proxies();
+    restarts_.forget_all();
   }
   request_stop("the runtime shut down", false);
   asio::post(io_, [this] { shut_connections("the node is shutting down"); });
-  fail_calls_where([](const sent_call&) { return true; },
-                   [](const sent_call& p) {
-                     return std::make_exception_ptr(cancelled_error(fmt::format(
-                         "task '{}' was cancelled: the runtime shut down while it ran on node {}",
-                         p.task->remote()->name, p.node)));
-                   });
+  auto cancelled = [](const sent_call& p) {
+    return std::make_exception_ptr(cancelled_error(
+        fmt::format("task '{}' was cancelled: the runtime shut down while it ran on node {}",
+                    p.task->remote()->name, p.node)));
+  };
+  fail_calls_where([](const sent_call&) { return true; }, cancelled);
+  for (sent_call& call : restarts_.take_all_parked())
+    fail_call(*call.task, cancelled(call));
   // Let the goodbyes go out, then end the io thread.
   asio::post(io_, [this] {
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));

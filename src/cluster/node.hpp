@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actor_restarts.hpp"
 #include "actor_service.hpp"
 #include "connection.hpp"
 #include "core/task_router.hpp"
@@ -101,7 +102,9 @@ class node final : public detail::task_router,
 
   /// Sends `call` (its turn has come in `proxy`'s mailbox) to the actor's node; its result
   /// completes it later. Returns the error to fail it with if it cannot be sent.
-  std::exception_ptr forward_call(actor_proxy& proxy, detail::task_base& call) noexcept;
+  /// `losses` counts the owners that died under it before (a call sent again after a restart).
+  std::exception_ptr forward_call(actor_proxy& proxy, detail::task_base& call,
+                                  lost_attempts losses = {}) noexcept;
   /// Asks node `owner` to kill its actor `id`.
   void kill_remote_actor(const std::string& owner, const std::string& id) noexcept;
   /// Tells node `owner` that this node no longer holds handles to its actor `id`.
@@ -225,6 +228,31 @@ class node final : public detail::task_router,
   bool complete_spawn(std::uint64_t id, std::span<const std::byte> payload);
   void answer_spawn(const std::shared_ptr<connection>& via, std::uint64_t id);
 
+  // actor_restart.cpp
+  // Keeps what re-creates the actor of `proxy` (spawned on `target` by `order`) elsewhere.
+  void keep_for_restart(actor_proxy& proxy, const spawn_order& order,
+                        std::shared_ptr<detail::wire_value> arguments, const actor_options& options,
+                        const std::string& target);
+  // Node `node_id` was lost (its link closed, or the view dropped it): starts restarting the
+  // actors this node created there.
+  void owner_lost(const std::string& node_id);
+  // Waits (io thread, bounded by `deadline`) until the head's view no longer lists `old`, then
+  // restarts actor `id` (or, if the node still lives, resumes sending to it).
+  // `proxy` is its stand-in, with a reference the restart drops when it ends.
+  void await_owner_gone(const std::string& id, actor_proxy& proxy, const std::string& old,
+                        clock::time_point deadline);
+  // Re-creates actor `id` on another node (a background job: it asks the head).
+  void restart_actor(const std::string& id, actor_proxy& proxy, const std::string& old);
+  // Calls off the restart of actor `id`: node `old` still lives.
+  void resume_on_owner(const std::string& id, actor_proxy& proxy, const std::string& old);
+  // Actor `id` cannot be restarted (`why`): its stand-in and parked calls die.
+  void end_restart(const std::string& id, actor_proxy& proxy, const std::string& old,
+                   const std::string& why);
+  // Sends a call that was in flight when `old` was lost to `proxy`'s owner (now `now`) again,
+  // if max_task_retries allows, else fails it with actor_died.
+  void retry_call(actor_proxy& proxy, sent_call call, int max_task_retries, const std::string& old,
+                  const std::string& now);
+
   // actors.cpp
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);
   bool complete_ask(std::uint64_t id, wire::frame& f);
@@ -313,6 +341,7 @@ class node final : public detail::task_router,
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
   ref_exchange refs_{*this, handle_};
   actor_service actors_{core_, *this, handle_};  // exports, stand-ins, grants (own lock)
+  actor_restarts restarts_;  // what re-creates this node's actors elsewhere (own leaf lock)
 };
 
 }  // namespace weft::cluster

@@ -55,6 +55,13 @@ void placement_view::forget_load(const std::string& id) {
   actors_placed_.erase(id);
 }
 
+bool placement_view::listed_by_head(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  if (dropped_.count(id) != 0) return true;
+  return std::any_of(view_.nodes.begin(), view_.nodes.end(),
+                     [&](const node_status& n) { return n.id == id; });
+}
+
 std::vector<node_status> placement_view::nodes() const {
   std::lock_guard lock(mutex_);
   return view_.nodes;

@@ -45,6 +45,8 @@ class placement_view {
   std::vector<node_status> nodes() const;
   /// Node `id` as last reported, if it is in view.
   std::optional<node_status> member(const std::string& id) const;
+  /// True while the head's last view lists node `id`, even if it was dropped here.
+  bool listed_by_head(const std::string& id) const;
   /// The address of node `id`, if it is in view.
   std::optional<std::string> address_of(const std::string& id) const;
   /// Tasks this node has sent out that have not come back (read without the lock: every

@@ -57,6 +57,11 @@ actor_base::actor_base(runtime_core* core, actor_options options, const std::typ
     throw error(fmt::format("{}: actor_options::max_restarts = {} is negative; use 0 for none",
                             describe(), options_.max_restarts));
   }
+  if (options_.max_task_retries < -1) {
+    throw error(fmt::format(
+        "{}: actor_options::max_task_retries = {} is out of range; use 0 for none, -1 for no limit",
+        describe(), options_.max_task_retries));
+  }
   core_->validate_resources(options_.resources, describe());
   retain_core(core_);
 }
@@ -266,6 +271,7 @@ void actor_base::start() {
       }
       if (!retry) throw;
       ++restarts_;
+      count_restart();
       log(log_level::info, "{}: constructor threw ({}); retrying ({} of {} restarts used)",
           describe(), what_of(e), restarts_, options_.max_restarts);
     }
@@ -297,6 +303,7 @@ void actor_base::restart() noexcept {
     return;
   }
   ++restarts_;
+  count_restart();
   destroy();
   log(log_level::info, "{}: restarting after {} ({} of {} restarts used)", describe(), failure,
       restarts_, options_.max_restarts);

@@ -20,6 +20,23 @@ std::string slow_where(int ms) {
 }
 WEFT_REMOTE(slow_where);
 
+// A running total: the actor the restart tests re-create on another node.
+class counter {
+ public:
+  explicit counter(int start) : total_(start) {}
+  int add(int n) { return total_ += n; }
+  std::string where() const { return weft::current_node_id(); }
+  // Sleeps `ms` milliseconds, then returns the total.
+  int slow_total(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return total_;
+  }
+
+ private:
+  int total_;
+};
+WEFT_ACTOR(counter, &counter::add, &counter::where, &counter::slow_total);
+
 namespace {
 
 int failures = 0;
@@ -81,6 +98,49 @@ void resend_scenario(weft::runtime& rt) {
   }
 }
 
+// Actors on worker-1 when it dies: those with restarts left are re-created on worker-2 from
+// their constructor arguments, keep their name and handles, and take later calls in order; a
+// call in flight is sent again only with max_task_retries; one without restarts dies.
+void actor_restart_scenario(weft::runtime& rt) {
+  auto tally = rt.spawn<counter>(weft::actor_options{.name = "tally", .max_restarts = 1}, 100);
+  auto retrying =
+      rt.spawn<counter>(weft::actor_options{.max_restarts = 2, .max_task_retries = -1}, 10);
+  auto mortal = rt.spawn<counter>(weft::actor_options{}, 1);
+  say("tally_on=" + tally.call(&counter::where).get());
+  say("retrying_on=" + retrying.call(&counter::where).get());
+  say("mortal_on=" + mortal.call(&counter::where).get());
+  expect(tally.call(&counter::add, 1).get() == 101, "tally counts from its constructor's 100");
+  auto tally_slow = tally.call(&counter::slow_total, 4000);
+  auto retrying_slow = retrying.call(&counter::slow_total, 4000);
+  say("submitted");
+  expect(wait_to_see(rt, "worker-2"), "the driver hears of worker-2 within 20 s");
+  say("sees=worker-2");
+  try {
+    tally_slow.get_for(std::chrono::seconds(60));
+    expect(false, "a call in flight without max_task_retries is not run again");
+  } catch (const weft::actor_died& e) {
+    say(std::string("tally_in_flight=") + e.what());
+  }
+  say("retried_in_flight=" + std::to_string(retrying_slow.get_for(std::chrono::seconds(60))));
+  say("tally_after_on=" + tally.call(&counter::where).get_for(std::chrono::seconds(60)));
+  std::vector<weft::ref<int>> sums;
+  for (int i = 0; i < 50; ++i)
+    sums.push_back(tally.call(&counter::add, 1));
+  bool in_order = true;
+  for (int i = 0; i < 50; ++i)
+    in_order = in_order && sums[i].get_for(std::chrono::seconds(60)) == 101 + i;
+  say("tally_sums_in_order=" + std::to_string(in_order ? 1 : 0));
+  say("tally_restarts=" + std::to_string(tally.restarts()));
+  say("retrying_restarts=" + std::to_string(retrying.restarts()));
+  say("found_on=" + rt.get_actor<counter>("tally").call(&counter::where).get());
+  try {
+    mortal.call(&counter::where).get_for(std::chrono::seconds(60));
+    expect(false, "an actor without restarts dies with its node");
+  } catch (const weft::actor_died& e) {
+    say(std::string("mortal=") + e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -89,6 +149,8 @@ int main(int argc, char** argv) try {
   say("node=" + rt.node_id());
   if (scenario == "resend") {
     resend_scenario(rt);
+  } else if (scenario == "actor_restart") {
+    actor_restart_scenario(rt);
   } else {
     say("unknown scenario '" + scenario + "'");
     return 2;

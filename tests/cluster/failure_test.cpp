@@ -95,3 +95,36 @@ TEST_CASE(
   REQUIRE(victim->wait_for(20s).has_value());
   CHECK(contains(victim->output(), "lost the connection to the head"));
 }
+
+TEST_CASE("actors on a killed worker are restarted on another one, keeping name and handles") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  child_process& victim = cluster.add_worker("worker-1", {}, 2);
+  child_process& driver =
+      cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"actor_restart"});
+  REQUIRE(driver.wait_for_output("submitted", 20s));
+  cluster.add_worker("worker-2", {}, 4);
+  REQUIRE(driver.wait_for_output("sees=worker-2", 20s));
+  victim.signal(SIGKILL);
+  auto rc = driver.wait_for(90s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "tally_on=worker-1"));
+  CHECK(contains(out, "retrying_on=worker-1"));
+  CHECK(contains(out, "mortal_on=worker-1"));
+  CHECK(contains(out,
+                 "tally_in_flight=actor 'tally' (counter) died with node worker-1 while call "
+                 "'counter::slow_total' ran there; it was restarted on node worker-2, and "
+                 "the call was not sent again (actor_options::max_task_retries = 0: at "
+                 "most once)"));
+  CHECK(contains(out, "retried_in_flight=10"));  // run again on the new instance, from 10
+  CHECK(contains(out, "tally_after_on=worker-2"));
+  CHECK(contains(out, "tally_sums_in_order=1"));  // the new instance counts from 100 again
+  CHECK(contains(out, "tally_restarts=1"));
+  CHECK(contains(out, "retrying_restarts=1"));
+  CHECK(contains(out, "found_on=worker-2"));
+  CHECK(contains(out, "mortal=unnamed actor (counter) died: "));
+  CHECK(contains(out, "restarted on node worker-2 after node worker-1 was lost (0 restarts left)"));
+  CHECK(contains(out, "failures=0"));
+}

@@ -89,6 +89,9 @@ class actor_base {
   const std::type_info& type() const noexcept { return type_; }
   /// Calls queued or running now (the load an actor_pool balances).
   std::int64_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
+  /// How many times the actor was re-created: after a throwing constructor or a method that
+  /// restart_on accepted, or (for a stand-in) on another node after its node died.
+  int restarts() const noexcept { return restarted_.load(std::memory_order_relaxed); }
   /// The actor's options, as validated.
   const actor_options& options() const noexcept { return options_; }
   /// How the actor is named in messages: "actor 'name' (Type)" or "unnamed actor (Type)".
@@ -128,6 +131,8 @@ class actor_base {
   virtual void construct() = 0;
   /// Destroys the instance (if any) and clears instance_.
   virtual void destroy() noexcept = 0;
+  /// Counts one re-creation of the actor (see restarts()).
+  void count_restart() noexcept { restarted_.fetch_add(1, std::memory_order_relaxed); }
 
  public:
   /// The current instance, or nullptr before construction and after destruction.
@@ -157,6 +162,7 @@ class actor_base {
   std::atomic<bool> ended_{false};
   std::atomic<bool> restart_pending_{false};
   std::atomic<bool> registered_{false};
+  std::atomic<int> restarted_{0};
   mutable std::mutex death_mutex_;
   std::exception_ptr death_;
   std::string last_failure_;  // what a restart_on exception said, for the log and death
