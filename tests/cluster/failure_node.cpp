@@ -8,6 +8,7 @@
 #include <weft/weft.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -19,6 +20,30 @@ std::string slow_where(int ms) {
   return weft::current_node_id();
 }
 WEFT_REMOTE(slow_where);
+
+// A block of `bytes` bytes, each its index modulo 251.
+std::vector<std::uint8_t> make_block(std::uint64_t bytes) {
+  std::vector<std::uint8_t> block(bytes);
+  for (std::uint64_t i = 0; i < bytes; ++i)
+    block[i] = static_cast<std::uint8_t>(i % 251);
+  return block;
+}
+WEFT_REMOTE(make_block);
+
+// The sum of a block's bytes.
+std::uint64_t block_sum(const std::vector<std::uint8_t>& block) {
+  std::uint64_t sum = 0;
+  for (std::uint8_t b : block)
+    sum += b;
+  return sum;
+}
+WEFT_REMOTE(block_sum);
+
+// How many objects this node's arena holds.
+std::uint64_t arena_objects(int) {
+  return weft::current_arena_stats().objects;
+}
+WEFT_REMOTE(arena_objects);
 
 // A running total: the actor the restart tests re-create on another node.
 class counter {
@@ -141,6 +166,48 @@ void actor_restart_scenario(weft::runtime& rt) {
   }
 }
 
+// The driver that dies: it leaves on worker-1 a detached and an owned named actor, a large
+// result held there for it, and a copy of a large object it put; then it waits to be killed.
+void doomed_driver_scenario(weft::runtime& rt) {
+  say("objects_before=" + std::to_string(rt.submit(arena_objects, 0).get()));
+  auto service = rt.spawn<counter>(
+      weft::actor_options{.name = "service", .lifetime = weft::lifetime::detached}, 5);
+  auto session = rt.spawn<counter>(weft::actor_options{.name = "session"}, 7);
+  expect(service.call(&counter::add, 0).get() == 5, "the detached actor answers");
+  expect(session.call(&counter::add, 0).get() == 7, "the owned actor answers");
+  auto held = rt.submit(make_block, 8u << 20);  // stays on worker-1 until read
+  weft::ref<std::vector<std::uint8_t>> blob = rt.put(make_block(8u << 20));
+  expect(rt.submit(block_sum, blob).get() > 0, "worker-1 reads the object this driver put");
+  expect(held.valid(), "the held result is referenced");
+  say("objects_with=" + std::to_string(rt.submit(arena_objects, 0).get()));
+  say("ready");
+  std::this_thread::sleep_for(std::chrono::minutes(5));  // until the test kills it
+}
+
+// After the doomed driver died: within the heartbeat timeout its owned actor and the objects
+// it owned are gone from worker-1 (back to `baseline` objects), its detached actor lives.
+void after_driver_scenario(weft::runtime& rt, std::uint64_t baseline) {
+  std::uint64_t objects = 0;
+  for (int i = 0; i < 200; ++i) {
+    objects = rt.submit(arena_objects, 0).get();
+    if (objects <= baseline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  say("objects_after=" + std::to_string(objects));
+  std::string session_gone;
+  for (int i = 0; i < 200 && session_gone.empty(); ++i) {
+    try {
+      rt.get_actor<counter>("session");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } catch (const weft::error& e) {
+      session_gone = e.what();
+    }
+  }
+  say("session_gone=" + session_gone);
+  say("service_total=" +
+      std::to_string(rt.get_actor<counter>("service").call(&counter::add, 1).get()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -149,6 +216,10 @@ int main(int argc, char** argv) try {
   say("node=" + rt.node_id());
   if (scenario == "resend") {
     resend_scenario(rt);
+  } else if (scenario == "doomed_driver") {
+    doomed_driver_scenario(rt);
+  } else if (scenario == "after_driver") {
+    after_driver_scenario(rt, argc > 2 ? std::stoull(argv[2]) : 0);
   } else if (scenario == "actor_restart") {
     actor_restart_scenario(rt);
   } else {

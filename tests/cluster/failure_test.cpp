@@ -128,3 +128,28 @@ TEST_CASE("actors on a killed worker are restarted on another one, keeping name 
   CHECK(contains(out, "restarted on node worker-2 after node worker-1 was lost (0 restarts left)"));
   CHECK(contains(out, "failures=0"));
 }
+
+TEST_CASE("a driver killed with SIGKILL: its owned actors and objects go, detached actors stay") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  cluster.add_worker("worker-1", {}, 2);
+  child_process& doomed =
+      cluster.start("doomed", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"doomed_driver"});
+  REQUIRE(doomed.wait_for_output("ready", 30s));
+  const long long before = weft_test::value_of(doomed.output(), "objects_before");
+  const long long with = weft_test::value_of(doomed.output(), "objects_with");
+  INFO(doomed.output());
+  REQUIRE(before >= 0);
+  CHECK(with > before);  // what worker-1 holds for it (its large result, the object it put)
+  doomed.signal(SIGKILL);
+  child_process& after = cluster.start("after", {{"WEFT_OFFLOAD_THRESHOLD", "0"}},
+                                       {"after_driver", std::to_string(before)});
+  auto rc = after.wait_for(60s);
+  const std::string out = after.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(weft_test::value_of(out, "objects_after") == before);
+  CHECK(contains(out, "session_gone=no live actor named 'session'"));
+  CHECK(contains(out, "service_total=6"));
+  CHECK(contains(out, "failures=0"));
+}
