@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include <thread>
+
 #include "actor_proxy.hpp"
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
@@ -47,7 +49,25 @@ void node::keep_for_restart(actor_proxy& proxy, const spawn_order& order,
 void node::owner_lost(const std::string& node_id) {
   if (stopped_.load()) return;
   const auto deadline = clock::now() + 2 * settings_.heartbeat_timeout + std::chrono::seconds(1);
-  for (const auto& [id, proxy] : restarts_.begin_for(node_id)) {
+  std::vector<std::pair<std::string, actor_proxy*>> lost = restarts_.begin_for(node_id);
+  // Named actors another process spawned: their stand-ins here follow them if their spawner
+  // re-creates them.
+  for (actor_proxy* proxy : actors_.named_proxies_of(node_id)) {
+    if (restarts_.find(proxy->id()) || !proxy->begin_restart()) {
+      proxy->release();
+      continue;
+    }
+    kept_actor follower;
+    follower.order.id = proxy->id();
+    follower.order.name = proxy->name();
+    follower.order.name_space = proxy->name_space();
+    follower.node = node_id;
+    follower.proxy = proxy;
+    follower.follower = true;
+    restarts_.keep(std::move(follower));
+    lost.emplace_back(proxy->id(), proxy);
+  }
+  for (const auto& [id, proxy] : lost) {
     // Its call in flight waits for the restart (sent again or failed then), whichever of the
     // link closing or the view dropping the node comes first.
     const detail::actor_base* mailbox = proxy;
@@ -103,6 +123,10 @@ void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::s
   std::optional<kept_actor> kept = restarts_.find(id);
   if (!kept) {
     end_restart(id, proxy, old, "the runtime shut down");
+    return;
+  }
+  if (kept->follower) {
+    follow_actor(id, proxy, old);
     return;
   }
   const spawn_order& order = kept->order;
@@ -163,6 +187,61 @@ void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::s
   proxy.release();  // the restart job's reference
 }
 
+void node::follow_actor(const std::string& id, actor_proxy& proxy, const std::string& old) {
+  const auto patience = std::max(settings_.connect_timeout, settings_.heartbeat_timeout);
+  const auto deadline = clock::now() + patience;
+  actor_status asked;
+  asked.name = proxy.name();
+  asked.name_space = proxy.name_space();
+  std::string why;
+  for (;;) {
+    try {
+      const wire::byte_buffer answer =
+          ask_head(request_kind::find_name, to_bytes(to_record(asked)));
+      const actor_status where =
+          from_record(from_bytes<actor_record>(std::span(answer).subspan(1), "named actor"));
+      if (!where.id.empty() && where.id != id) {
+        end_restart(id, proxy, old,
+                    fmt::format("its name belongs to another actor now ({} on node {})", where.id,
+                                where.node));
+        return;
+      }
+      if (where.id == id && where.node != old) {
+        // Counted as a holder by the new owner before calls go there, as for a lookup.
+        const wire::byte_buffer attached =
+            ask_node(where.node, request_kind::attach_actor, to_bytes(actor_id_message{id}));
+        if (attached[0] == std::byte(response_status::ok)) {
+          detail::task_base* held = proxy.finish_restart(where.node);
+          std::vector<sent_call> in_flight = restarts_.drop(id);
+          log(log_level::info,
+              "{} lives on node {} now, restarted by its spawner after node {} "
+              "was lost; the handles here follow it",
+              proxy.describe(), where.node, old);
+          for (sent_call& call : in_flight)
+            retry_call(proxy, std::move(call), std::nullopt, old, where.node);
+          if (held) proxy.resume(*held);
+          proxy.release();
+          return;
+        }
+        why = fmt::format("node {} says it ended", where.node);
+      } else {
+        why = where.id.empty() ? "no live actor has its name" : "the head still lists it there";
+      }
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (clock::now() >= deadline) {
+      end_restart(
+          id, proxy, old,
+          fmt::format("its spawner did not re-create it within {} ms ({})",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(patience).count(),
+                      why));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 void node::resume_on_owner(const std::string& id, actor_proxy& proxy, const std::string& old) {
   std::optional<kept_actor> kept = restarts_.find(id);
   if (!kept) {
@@ -180,12 +259,13 @@ void node::resume_on_owner(const std::string& id, actor_proxy& proxy, const std:
   proxy.release();
 }
 
-void node::retry_call(actor_proxy& proxy, sent_call call, int max_task_retries,
+void node::retry_call(actor_proxy& proxy, sent_call call, std::optional<int> max_task_retries,
                       const std::string& old, const std::string& now) {
   detail::task_base& task = *call.task;
   lost_attempts losses = std::move(call.losses);
   ++losses.count;
-  const bool allowed = max_task_retries < 0 || losses.count <= max_task_retries;
+  const bool allowed =
+      max_task_retries && (*max_task_retries < 0 || losses.count <= *max_task_retries);
   if (allowed) {
     if (std::exception_ptr e = forward_call(proxy, task, std::move(losses))) fail_call(task, e);
     return;
@@ -199,11 +279,13 @@ void node::retry_call(actor_proxy& proxy, sent_call call, int max_task_retries,
                        "{} died with node {} while call '{}' ran there; it was "
                        "restarted on node {}",
                        proxy.describe(), old, task.remote()->name, now);
-  fail_call(task,
-            std::make_exception_ptr(weft::actor_died(fmt::format(
-                "{}, and the call was not sent again (actor_options::max_task_retries = "
-                "{}{})",
-                what, max_task_retries, max_task_retries == 0 ? ": at most once" : ", used up"))));
+  const std::string policy =
+      !max_task_retries
+          ? std::string("only the process that spawned it sends calls again: at most once")
+          : fmt::format("actor_options::max_task_retries = {}{}", *max_task_retries,
+                        *max_task_retries == 0 ? ": at most once" : ", used up");
+  fail_call(task, std::make_exception_ptr(weft::actor_died(
+                      fmt::format("{}, and the call was not sent again ({})", what, policy))));
 }
 
 }  // namespace weft::cluster

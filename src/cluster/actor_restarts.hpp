@@ -34,6 +34,9 @@ struct kept_actor {
   int max_task_retries = 0;
   std::string node;              ///< Where it lives now.
   actor_proxy* proxy = nullptr;  ///< Its stand-in here (not owned).
+  /// A named actor another process spawned (found by name here): its stand-in follows it to
+  /// where its spawner re-creates it, found by name at the head, instead of re-creating it.
+  bool follower = false;
 };
 
 /// The actors this node re-creates when their node dies.

@@ -301,6 +301,16 @@ void actor_service::forget_all_proxies() noexcept {
   proxies_.clear();
 }
 
+std::vector<actor_proxy*> actor_service::named_proxies_of(const std::string& node_id) {
+  std::vector<actor_proxy*> named;
+  std::lock_guard lock(mutex_);
+  for (auto& [id, proxy] : proxies_) {
+    if (proxy->name().empty() || proxy->owner() != node_id || proxy->restarting()) continue;
+    if (proxy->try_retain()) named.push_back(proxy);
+  }
+  return named;
+}
+
 void actor_service::proxies_lost(const std::string& node_id, const std::string& why) {
   std::vector<actor_proxy*> lost;
   {

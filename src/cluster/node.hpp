@@ -243,15 +243,19 @@ class node final : public detail::task_router,
                         clock::time_point deadline);
   // Re-creates actor `id` on another node (a background job: it asks the head).
   void restart_actor(const std::string& id, actor_proxy& proxy, const std::string& old);
+  // Follows named actor `id`, spawned by another process, to the node its spawner re-created
+  // it on (looked up by name at the head, bounded), or ends its stand-in.
+  void follow_actor(const std::string& id, actor_proxy& proxy, const std::string& old);
   // Calls off the restart of actor `id`: node `old` still lives.
   void resume_on_owner(const std::string& id, actor_proxy& proxy, const std::string& old);
   // Actor `id` cannot be restarted (`why`): its stand-in and parked calls die.
   void end_restart(const std::string& id, actor_proxy& proxy, const std::string& old,
                    const std::string& why);
   // Sends a call that was in flight when `old` was lost to `proxy`'s owner (now `now`) again,
-  // if max_task_retries allows, else fails it with actor_died.
-  void retry_call(actor_proxy& proxy, sent_call call, int max_task_retries, const std::string& old,
-                  const std::string& now);
+  // if max_task_retries allows (nullopt: this node did not spawn the actor, so at most once),
+  // else fails it with actor_died.
+  void retry_call(actor_proxy& proxy, sent_call call, std::optional<int> max_task_retries,
+                  const std::string& old, const std::string& now);
 
   // actors.cpp
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);

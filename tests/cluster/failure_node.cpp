@@ -10,13 +10,27 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
-// Sleeps `ms` milliseconds, then says where it ran.
-std::string slow_where(int ms) {
+// Sleeps `ms` milliseconds; on the victim of a test (WEFT_TEST_HOLD_UNTIL names a file) it
+// waits instead until that file exists (at most two minutes), so that the test decides when
+// its tasks end, whatever the machine's speed.
+void pause_for(int ms) {
+  if (const char* until = std::getenv("WEFT_TEST_HOLD_UNTIL")) {
+    for (int i = 0; i < 6000 && !std::filesystem::exists(until); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return;
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// Pauses (pause_for), then says where it ran.
+std::string slow_where(int ms) {
+  pause_for(ms);
   return weft::current_node_id();
 }
 WEFT_REMOTE(slow_where);
@@ -51,9 +65,9 @@ class counter {
   explicit counter(int start) : total_(start) {}
   int add(int n) { return total_ += n; }
   std::string where() const { return weft::current_node_id(); }
-  // Sleeps `ms` milliseconds, then returns the total.
+  // Pauses (pause_for), then returns the total.
   int slow_total(int ms) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    pause_for(ms);
     return total_;
   }
 
@@ -94,11 +108,11 @@ bool wait_to_see(weft::runtime& rt, const std::string& id) {
 void resend_scenario(weft::runtime& rt) {
   std::vector<weft::ref<std::string>> runs;
   for (int i = 0; i < 4; ++i)
-    runs.push_back(rt.submit(slow_where, 3000));
+    runs.push_back(rt.submit(slow_where, 300));
   auto once =
       rt.submit(weft::task_options{.node_retries = 0, .name = "once", .resources = {{"victim", 1}}},
-                slow_where, 3000);
-  auto stuck = rt.submit(weft::task_options{.resources = {{"victim", 1}}}, slow_where, 3000);
+                slow_where, 300);
+  auto stuck = rt.submit(weft::task_options{.resources = {{"victim", 1}}}, slow_where, 300);
   say("submitted");
   expect(wait_to_see(rt, "worker-2"), "the driver hears of worker-2 within 20 s");
   say("sees=worker-2");
@@ -135,8 +149,8 @@ void actor_restart_scenario(weft::runtime& rt) {
   say("retrying_on=" + retrying.call(&counter::where).get());
   say("mortal_on=" + mortal.call(&counter::where).get());
   expect(tally.call(&counter::add, 1).get() == 101, "tally counts from its constructor's 100");
-  auto tally_slow = tally.call(&counter::slow_total, 4000);
-  auto retrying_slow = retrying.call(&counter::slow_total, 4000);
+  auto tally_slow = tally.call(&counter::slow_total, 300);
+  auto retrying_slow = retrying.call(&counter::slow_total, 300);
   say("submitted");
   expect(wait_to_see(rt, "worker-2"), "the driver hears of worker-2 within 20 s");
   say("sees=worker-2");
@@ -164,6 +178,41 @@ void actor_restart_scenario(weft::runtime& rt) {
   } catch (const weft::actor_died& e) {
     say(std::string("mortal=") + e.what());
   }
+}
+
+// Another driver's view of "tally": found by name before its node dies, the handle follows the
+// actor to where its spawner re-creates it.
+void follower_scenario(weft::runtime& rt) {
+  weft::actor<counter> tally;
+  for (int i = 0; i < 200 && !tally.valid(); ++i) {
+    try {
+      tally = rt.get_actor<counter>("tally");
+    } catch (const weft::error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  expect(tally.valid(), "the follower finds tally within 20 s");
+  if (!tally.valid()) return;
+  say("follower_ready");
+  // The first call waits on worker-1 behind tally's slow call; once worker-1 is killed it fails
+  // (a call in flight from a process that did not spawn the actor is not sent again), and the
+  // next ones reach the instance re-created on worker-2.
+  std::string now;
+  for (int i = 0; i < 600 && now != "worker-2"; ++i) {
+    try {
+      now = tally.call(&counter::where).get_for(std::chrono::seconds(60));
+    } catch (const weft::actor_died& e) {
+      const std::string what = e.what();
+      if (what.find("not sent again") == std::string::npos) {
+        now = "error: " + what;
+        break;
+      }
+      say("follower_in_flight=" + what);
+    }
+    if (now != "worker-2") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  say("follower_after=" + now);
+  say("follower_restarts=" + std::to_string(tally.restarts()));
 }
 
 // The driver that dies: it leaves on worker-1 a detached and an owned named actor, a large
@@ -220,6 +269,8 @@ int main(int argc, char** argv) try {
     doomed_driver_scenario(rt);
   } else if (scenario == "after_driver") {
     after_driver_scenario(rt, argc > 2 ? std::stoull(argv[2]) : 0);
+  } else if (scenario == "follower") {
+    follower_scenario(rt);
   } else if (scenario == "actor_restart") {
     actor_restart_scenario(rt);
   } else {

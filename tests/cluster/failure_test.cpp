@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,7 +40,9 @@ int count_of(const std::string& text, const std::string& part) {
 std::string lose_worker_with_tasks(
     local_cluster& cluster, child_process*& victim,
     const std::function<void(child_process&, child_process&)>& hurt) {
-  victim = &cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=1"}}, 2);
+  victim = &cluster.add_worker(
+      "worker-1",
+      {{"WEFT_RESOURCES", "victim=1"}, {"WEFT_TEST_HOLD_UNTIL", cluster.dir() + "/release"}}, 2);
   child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"resend"});
   REQUIRE(driver.wait_for_output("submitted", 20s));
   cluster.add_worker("worker-2", {}, 4);  // the head, worker-1, the driver and worker-2
@@ -86,7 +89,8 @@ TEST_CASE(
         while (count_of(driver.output(), "sent again") < 4 &&
                std::chrono::steady_clock::now() < deadline)
           std::this_thread::sleep_for(20ms);
-        w.signal(SIGCONT);  // its two running tasks end now and try to answer
+        std::ofstream(cluster.dir() + "/release").put('1');  // its running tasks end when it wakes
+        w.signal(SIGCONT);
       });
   INFO(out);
   CHECK(contains(out, "node worker-1 left the cluster"));
@@ -96,15 +100,27 @@ TEST_CASE(
   CHECK(contains(victim->output(), "lost the connection to the head"));
 }
 
-TEST_CASE("actors on a killed worker are restarted on another one, keeping name and handles") {
+TEST_CASE(
+    "actors on a killed worker are restarted on another one, keeping name and handles, "
+    "and another driver's handle follows") {
   local_cluster cluster(node_binary, fast_heartbeats);
-  child_process& victim = cluster.add_worker("worker-1", {}, 2);
+  child_process& victim =
+      cluster.add_worker("worker-1", {{"WEFT_TEST_HOLD_UNTIL", cluster.dir() + "/release"}}, 2);
   child_process& driver =
       cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"actor_restart"});
   REQUIRE(driver.wait_for_output("submitted", 20s));
-  cluster.add_worker("worker-2", {}, 4);
+  child_process& follower = cluster.start("follower", {}, {"follower"});
+  REQUIRE(follower.wait_for_output("follower_ready", 30s));
+  cluster.add_worker("worker-2", {}, 5);  // the head, worker-1, two drivers and worker-2
   REQUIRE(driver.wait_for_output("sees=worker-2", 20s));
   victim.signal(SIGKILL);
+  auto follower_rc = follower.wait_for(90s);
+  const std::string followed = follower.output();
+  INFO(followed);
+  REQUIRE(follower_rc.has_value());
+  CHECK(*follower_rc == 0);
+  CHECK(contains(followed, "follower_after=worker-2"));
+  CHECK(contains(followed, "follower_restarts=1"));
   auto rc = driver.wait_for(90s);
   const std::string out = driver.output();
   INFO(out);

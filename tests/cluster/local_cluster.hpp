@@ -91,7 +91,10 @@ class local_cluster {
       }
       std::this_thread::sleep_for(100ms);
     }
-    FAIL("the head did not list ", n, " nodes within 20 s; it lists ", s.nodes.size());
+    std::string ids;
+    for (const weft::node_status& node : s.nodes)
+      ids += " " + node.id;
+    FAIL("the head did not list ", n, " nodes within 20 s; it lists ", s.nodes.size(), ":", ids);
     return s;
   }
   /// Runs the weft tool with `args`; its exit status and output.
@@ -104,6 +107,8 @@ class local_cluster {
   }
 
   const std::string& address() const { return address_; }
+  /// The directory of the logs (and of any file a test shares with its processes).
+  const std::string& dir() const { return dir_; }
   child_process& head() { return *head_; }
   const weft::cluster_settings& settings() const { return settings_; }
 
