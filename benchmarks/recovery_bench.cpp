@@ -160,7 +160,7 @@ void recovery(benchmark::State& state, int signal, bool actor) {
     weft::actor<stopwatch> watch;
     weft::ref<std::int64_t> task;
     if (actor) {
-      watch = rt.spawn<stopwatch>(weft::actor_options{.max_restarts = 1});
+      watch = rt.spawn<stopwatch>(weft::actor_options{.max_restarts = 1, .max_task_retries = -1});
       watch.call(&stopwatch::now).get();  // it lives on the victim
     } else {
       task = rt.submit(start_time, 0);

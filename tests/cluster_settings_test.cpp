@@ -45,7 +45,8 @@ TEST_CASE("from_env reads the cluster variables") {
   env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"}, {"WEFT_ROLE", "worker"},
                 {"WEFT_TOKEN", "s3cret"},           {"WEFT_CLUSTER", "lab"},
                 {"WEFT_HEARTBEAT_MS", "200"},       {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
-                {"WEFT_OFFLOAD_THRESHOLD", "0"},    {"WEFT_MAX_FRAME_BYTES", "1M"}};
+                {"WEFT_OFFLOAD_THRESHOLD", "0"},    {"WEFT_MAX_FRAME_BYTES", "1M"},
+                {"WEFT_LINEAGE_BYTES", "16M"}};
   weft::cluster_settings s = weft::cluster_settings::from_env();
   CHECK(s.enabled());
   CHECK(s.address == "127.0.0.1:7070");
@@ -56,6 +57,8 @@ TEST_CASE("from_env reads the cluster variables") {
   CHECK(s.heartbeat_timeout.count() == 900);
   CHECK(s.offload_threshold == 0);
   CHECK(s.max_frame_bytes == 1u << 20);
+  CHECK(s.lineage_bytes == 16u << 20);
+  CHECK(weft::cluster_settings{}.lineage_bytes == 256u << 20);
 }
 
 TEST_CASE("WEFT_TOKEN_FILE supplies the token from its first line") {
@@ -93,6 +96,7 @@ TEST_CASE("malformed cluster variables are refused naming the variable") {
       {"WEFT_HEARTBEAT_MS", "soon", "WEFT_HEARTBEAT_MS='soon' is not a duration"},
       {"WEFT_OFFLOAD_THRESHOLD", "-5", "WEFT_OFFLOAD_THRESHOLD='-5' is not a queue length"},
       {"WEFT_MAX_FRAME_BYTES", "8G", "above the protocol's limit"},
+      {"WEFT_LINEAGE_BYTES", "lots", "WEFT_LINEAGE_BYTES='lots'"},
   };
   for (const auto& c : cases) {
     INFO(c.name << "=" << c.value);

@@ -63,6 +63,12 @@ struct cluster_settings {
   /// Largest frame payload accepted from a peer, in bytes (larger objects travel in chunks).
   std::uint32_t max_frame_bytes = 64u << 20;
 
+  /// Bytes of lineage a driver or worker keeps at most: for each large task result held on
+  /// the worker that computed it, the encoded call that made it, so that the result can be
+  /// rebuilt here if that worker dies. Past the budget, new results keep none (reading one
+  /// after its worker died fails with object_lost saying so); 0 keeps no lineage.
+  std::uint64_t lineage_bytes = 256ull << 20;
+
   /// For a worker or head: the runtime's constructor serves the cluster until it is stopped
   /// (`weft stop`, SIGTERM, SIGINT) and then ends the process with exit status 0, so an
   /// unchanged program becomes a worker by configuration alone. Set false to construct
@@ -75,7 +81,7 @@ struct cluster_settings {
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
   /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_CLUSTER,
   /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
-  /// WEFT_OFFLOAD_THRESHOLD and WEFT_MAX_FRAME_BYTES. A malformed value throws config_error
+  /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws config_error
   /// naming the variable.
   static cluster_settings from_env();
 

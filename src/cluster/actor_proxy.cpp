@@ -86,6 +86,13 @@ detail::task_base* actor_proxy::cancel_restart() {
   return std::exchange(held_, nullptr);
 }
 
+bool actor_proxy::hold_if_restarting(detail::task_base& call) {
+  std::lock_guard lock(owner_mutex_);
+  if (!restarting_) return false;
+  held_ = &call;
+  return true;
+}
+
 void actor_proxy::deliver(detail::task_base& call) noexcept {
   if (!call.hand_to_remote()) {
     finish_forwarded(call);  // cancelled before its turn

@@ -49,6 +49,8 @@ class actor_proxy final : public detail::actor_base {
   /// The restart was called off (the owner lives after all): calls go to it again. Returns
   /// the call held meanwhile, for resume(), or nullptr.
   detail::task_base* cancel_restart();
+  /// Holds `call` (already claimed for sending) if a restart is under way; false otherwise.
+  bool hold_if_restarting(detail::task_base& call);
   /// Sends `call` (already claimed for sending, as deliver() does) to the owner, or holds it
   /// while a restart is under way.
   void resume(detail::task_base& call) noexcept;

@@ -5,6 +5,7 @@
 // off from here is never doubled by a second instance; calls in flight then are sent again
 // (actor_options::max_task_retries) or fail with actor_died.
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fmt/core.h>
@@ -76,7 +77,9 @@ void node::owner_lost(const std::string& node_id) {
       release_arguments(call.left);
       if (!restarts_.park(call)) fail_call(*call.task, lost_call(call, "its node was lost"));
     }
-    await_owner_gone(id, *proxy, node_id, deadline);
+    asio::post(io_, [this, id = id, proxy = proxy, node_id, deadline] {
+      await_owner_gone(id, *proxy, node_id, deadline);
+    });
   }
 }
 

@@ -153,6 +153,10 @@ std::exception_ptr node::forward_call(actor_proxy& proxy, detail::task_base& cal
     const std::string owner = proxy.owner();
     std::shared_ptr<connection> via = link_to_member(owner);
     if (!via) {
+      // Its node is gone, and the io thread may not have said so yet: an actor that can be
+      // restarted (or followed) holds the call until it lives again.
+      owner_lost(owner);
+      if (proxy.hold_if_restarting(call)) return nullptr;
       return std::make_exception_ptr(weft::actor_died(
           fmt::format("{} died: node {} left the cluster", proxy.describe(), owner)));
     }

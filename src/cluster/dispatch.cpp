@@ -166,11 +166,13 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
   try {
     std::shared_ptr<detail::wire_value> body =
         prepare_arguments(task.encode_call(), chosen, id, left);
-    resource_map needs;
-    if (!task.mailbox()) needs = task.resources();
-    if (!calls_.add(id,
-                    sent_call{&task, chosen, via.get(), left, std::move(needs), std::move(losses)},
-                    stopped_, *via)) {
+    sent_call call{&task, chosen, via.get(), left, {}, std::move(losses), {}, nullptr};
+    if (!task.mailbox()) {
+      call.resources = task.resources();
+      call.request_prefix = prefix;  // kept until the answer: a large result's lineage
+      call.sent = body;
+    }
+    if (!calls_.add(id, std::move(call), stopped_, *via)) {
       unsent = true;
       throw cancelled_error(fmt::format("task '{}' was not sent: the connection to node {} closed",
                                         task.name(), chosen));
@@ -239,7 +241,11 @@ void node::complete_call(std::uint64_t id, std::span<const std::byte> payload) {
       task.complete_remote(body);
     } else if (status == response_status::held) {
       const held_result held = from_bytes<held_result>(body, "held result");
-      task.complete_held(objects_.remote_result(call.node, held.object, held.size));
+      std::string why_not = "it is the result of an actor call, which depends on the actor's state";
+      std::shared_ptr<const lineage_recipe> recipe;
+      if (!task.mailbox()) recipe = lineage_.keep(call, why_not);
+      task.complete_held(objects_.remote_result(call.node, held.object, held.size,
+                                                std::move(recipe), std::move(why_not)));
     } else {
       failure f = from_bytes<failure>(body, "task failure");
       if (task.mailbox() != nullptr && f.type == actor_died_type) {

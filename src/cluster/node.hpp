@@ -42,6 +42,7 @@
 #include "connection.hpp"
 #include "core/task_router.hpp"
 #include "head_service.hpp"
+#include "lineage.hpp"
 #include "object_service.hpp"
 #include "placement.hpp"
 #include "placement_view.hpp"
@@ -111,6 +112,12 @@ class node final : public detail::task_router,
   void release_remote_actor(const std::string& owner, const std::string& id) noexcept;
   /// Forgets the stand-in `proxy` of actor `id` (it is being deleted).
   void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
+
+  /// Runs here again the task whose request `recipe` kept, to rebuild its lost result; the
+  /// ref to the encoded result. Throws object_lost when it cannot run here (its function is
+  /// not registered here, its arguments refer to other nodes' objects, or it needs resources
+  /// this node lacks).
+  result_ref rebuild(const lineage_recipe& recipe);
 
   /// This node's held objects, pulls and kept copies.
   object_service& objects() noexcept { return objects_; }
@@ -233,8 +240,8 @@ class node final : public detail::task_router,
   void keep_for_restart(actor_proxy& proxy, const spawn_order& order,
                         std::shared_ptr<detail::wire_value> arguments, const actor_options& options,
                         const std::string& target);
-  // Node `node_id` was lost (its link closed, or the view dropped it): starts restarting the
-  // actors this node created there.
+  // Node `node_id` was lost (its link closed, the view dropped it, or a call found no link to
+  // it): starts restarting the actors this node created there (any thread; idempotent).
   void owner_lost(const std::string& node_id);
   // Waits (io thread, bounded by `deadline`) until the head's view no longer lists `old`, then
   // restarts actor `id` (or, if the node still lives, resumes sending to it).
@@ -344,7 +351,8 @@ class node final : public detail::task_router,
   sent_calls calls_{view_};  // calls sent and not answered (own lock, taken after mutex_)
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};
   ref_exchange refs_{*this, handle_};
-  actor_service actors_{core_, *this, handle_};  // exports, stand-ins, grants (own lock)
+  actor_service actors_{core_, *this, handle_};      // exports, stand-ins, grants (own lock)
+  lineage_budget lineage_{settings_.lineage_bytes};  // recipes of held results (atomic)
   actor_restarts restarts_;  // what re-creates this node's actors elsewhere (own leaf lock)
 };
 

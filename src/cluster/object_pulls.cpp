@@ -70,8 +70,14 @@ void log_pulled(std::uint64_t object, const std::string& owner, std::uint64_t by
 class remote_handle final : public detail::remote_object {
  public:
   remote_handle(std::shared_ptr<node_handle> home, std::string owner, std::uint64_t id,
-                std::uint64_t size)
-      : home_(std::move(home)), owner_(std::move(owner)), id_(id), size_(size) {}
+                std::uint64_t size, std::shared_ptr<const lineage_recipe> recipe,
+                std::string why_not)
+      : home_(std::move(home)),
+        owner_(std::move(owner)),
+        id_(id),
+        size_(size),
+        recipe_(std::move(recipe)),
+        why_not_(std::move(why_not)) {}
   ~remote_handle() override {
     std::lock_guard lock(home_->mutex);
     if (home_->self) home_->self->objects().release_remote(owner_, id_);
@@ -88,25 +94,67 @@ class remote_handle final : public detail::remote_object {
       }
       done = home_->self->objects().pull(owner_, id_, size_);
     }
-    return std::make_unique<owned_source>(done.get());
+    try {
+      return std::make_unique<owned_source>(done.get());
+    } catch (const object_lost& e) {
+      return rebuild(e.what());
+    }
   }
   const std::string& owner() const noexcept override { return owner_; }
   std::uint64_t id() const noexcept override { return id_; }
   std::uint64_t size() const noexcept override { return size_; }
 
  private:
+  // The pull failed (`lost`): runs the task that made the result again here, from its lineage.
+  std::unique_ptr<detail::payload_source> rebuild(const std::string& lost) {
+    if (!recipe_) throw object_lost(fmt::format("{}; it cannot be rebuilt: {}", lost, why_not_));
+    result_ref again;
+    {
+      std::lock_guard lock(home_->mutex);
+      if (!home_->self)
+        throw object_lost(fmt::format("{}; it cannot be rebuilt: the runtime shut down", lost));
+      again = home_->self->rebuild(*recipe_);
+    }
+    std::shared_ptr<detail::wire_value> value;
+    try {
+      value = again.get();
+    } catch (const std::exception& e) {
+      throw object_lost(
+          fmt::format("{}; rebuilding it here by running the task that made it again failed: {}",
+                      lost, e.what()));
+    }
+    if (value->size() != size_) {
+      throw object_lost(fmt::format(
+          "{}; the task that made it, run again here, gave {} bytes instead of {}: it is not "
+          "deterministic, so the result cannot be rebuilt",
+          lost, value->size(), size_));
+    }
+    auto bytes = std::make_shared<wire::byte_buffer>(value->size());
+    std::byte* at = bytes->data();
+    for (std::span<const std::byte> piece : value->pieces()) {
+      if (!piece.empty()) std::memcpy(at, piece.data(), piece.size());
+      at += piece.size();
+    }
+    log(log_level::info, "object {} of node {} was lost ({}); rebuilt here from its lineage", id_,
+        owner_, lost);
+    return std::make_unique<owned_source>(std::move(bytes));
+  }
+
   std::shared_ptr<node_handle> home_;
   std::string owner_;
   std::uint64_t id_;
   std::uint64_t size_;
+  std::shared_ptr<const lineage_recipe> recipe_;
+  std::string why_not_;
 };
 
 }  // namespace
 
-std::shared_ptr<detail::remote_object> object_service::remote_result(const std::string& owner,
-                                                                     std::uint64_t id,
-                                                                     std::uint64_t size) {
-  return std::make_shared<remote_handle>(handle_, owner, id, size);
+std::shared_ptr<detail::remote_object> object_service::remote_result(
+    const std::string& owner, std::uint64_t id, std::uint64_t size,
+    std::shared_ptr<const lineage_recipe> recipe, std::string why_not) {
+  return std::make_shared<remote_handle>(handle_, owner, id, size, std::move(recipe),
+                                         std::move(why_not));
 }
 
 std::future<std::shared_ptr<const wire::byte_buffer>> object_service::pull(const std::string& owner,

@@ -39,6 +39,7 @@ struct object_record;
 namespace weft::cluster {
 
 struct node_handle;
+class lineage_recipe;
 
 /// What the object service needs of its node.
 class object_peers {
@@ -109,9 +110,13 @@ class object_service {
 
   // ---- Pulling other nodes' values ----
 
-  /// The local stand-in for result `id` (of `size` encoded bytes) held by node `owner`.
+  /// The local stand-in for result `id` (of `size` encoded bytes) held by node `owner`. If
+  /// the owner is lost before it is read, the result is rebuilt here from `recipe`; without
+  /// one, reading it then fails with object_lost saying `why_not`.
   std::shared_ptr<detail::remote_object> remote_result(const std::string& owner, std::uint64_t id,
-                                                       std::uint64_t size);
+                                                       std::uint64_t size,
+                                                       std::shared_ptr<const lineage_recipe> recipe,
+                                                       std::string why_not);
   /// Pulls object `id` (`size` bytes) from node `owner` without keeping a copy; the future
   /// fails with object_lost if the owner is gone or no longer holds it.
   std::future<std::shared_ptr<const wire::byte_buffer>> pull(const std::string& owner,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,7 +20,8 @@
 
 namespace weft::detail {
 class task_base;
-}
+class wire_value;
+}  // namespace weft::detail
 
 namespace weft::cluster {
 
@@ -47,6 +49,9 @@ struct sent_call {
   outgoing_arguments left;
   resource_map resources;  ///< What the task holds there while it runs.
   lost_attempts losses;    ///< Nodes lost under it before this send.
+  /// For a task: its request as sent (kind and header, then the arguments), for lineage.
+  std::string request_prefix;
+  std::shared_ptr<const detail::wire_value> sent;
 };
 
 /// The calls in flight to other nodes.

@@ -200,4 +200,34 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   gather(a);
 }
 
+result_ref node::rebuild(const lineage_recipe& recipe) {
+  const std::shared_ptr<wire::byte_buffer>& owned = recipe.request();
+  std::span<const std::byte> rest = std::span<const std::byte>(*owned).subspan(1);
+  const task_header header = take_front<task_header>(rest, "task header");
+  const detail::remote_function* fn = detail::find_remote_function(header.function);
+  if (fn == nullptr) {
+    throw object_lost(fmt::format(
+        "it cannot be rebuilt: this program does not register its function '{}' (WEFT_REMOTE)",
+        header.function));
+  }
+  std::shared_ptr<detail::arrived_arguments> plain =
+      plain_arguments(owned, detail::split_entries(rest));
+  if (!plain) {
+    throw object_lost(fmt::format(
+        "it cannot be rebuilt: the arguments of task '{}' refer to objects on other nodes",
+        header.function));
+  }
+  task_options options;
+  options.name = header.name.empty() ? header.function : header.name;
+  options.retries = header.retries;
+  options.resources = header.resources;
+  try {
+    return detail::submit_task(&core_, &options,
+                               [fn, plain] { return fn->invoke(plain->values, nullptr); });
+  } catch (const std::exception& e) {
+    throw object_lost(fmt::format("it cannot be rebuilt here by running task '{}' again: {}",
+                                  header.function, e.what()));
+  }
+}
+
 }  // namespace weft::cluster

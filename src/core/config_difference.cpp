@@ -80,6 +80,7 @@ std::optional<std::string> first_difference(const config& existing, const config
   c.field("cluster.connect_timeout", a.connect_timeout, b.connect_timeout);
   c.field("cluster.offload_threshold", a.offload_threshold, b.offload_threshold);
   c.field("cluster.max_frame_bytes", a.max_frame_bytes, b.max_frame_bytes);
+  c.field("cluster.lineage_bytes", a.lineage_bytes, b.lineage_bytes);
   c.field("cluster.serve_on_start", a.serve_on_start, b.serve_on_start);
   return c.result();
 }

@@ -65,6 +65,8 @@ class counter {
   explicit counter(int start) : total_(start) {}
   int add(int n) { return total_ += n; }
   std::string where() const { return weft::current_node_id(); }
+  // A block of `bytes` bytes (a result large enough to stay on this node until read).
+  std::vector<std::uint8_t> block(std::uint64_t bytes) const { return make_block(bytes); }
   // Pauses (pause_for), then returns the total.
   int slow_total(int ms) {
     pause_for(ms);
@@ -74,7 +76,13 @@ class counter {
  private:
   int total_;
 };
-WEFT_ACTOR(counter, &counter::add, &counter::where, &counter::slow_total);
+WEFT_ACTOR(counter, &counter::add, &counter::where, &counter::block, &counter::slow_total);
+
+// A copy of `block` (a large result made from a large argument).
+std::vector<std::uint8_t> copy_block(const std::vector<std::uint8_t>& block) {
+  return block;
+}
+WEFT_REMOTE(copy_block);
 
 namespace {
 
@@ -215,6 +223,37 @@ void follower_scenario(weft::runtime& rt) {
   say("follower_restarts=" + std::to_string(tally.restarts()));
 }
 
+// Large results held on worker-1 when it dies, read afterwards: a task's is rebuilt here by
+// running it again (lineage); an actor call's, or a task's whose argument travelled apart,
+// fails with object_lost saying why.
+void lineage_scenario(weft::runtime& rt) {
+  constexpr std::uint64_t bytes = 8u << 20;
+  const std::uint64_t expected = block_sum(make_block(bytes));
+  auto made = rt.submit(make_block, bytes);
+  auto keeper = rt.spawn<counter>(weft::actor_options{}, 0);
+  auto from_actor = keeper.call(&counter::block, bytes);
+  auto copied = rt.submit(copy_block, rt.put(make_block(1u << 20)));
+  rt.wait(std::vector{made, from_actor, copied});
+  say("made_on=" + rt.submit(slow_where, 0).get());
+  say("ready");
+  for (int i = 0; i < 200; ++i) {  // until worker-1 has left the cluster
+    bool listed = false;
+    for (const weft::node_status& n : rt.nodes())
+      listed = listed || n.id == "worker-1";
+    if (!listed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  say("rebuilt_ok=" + std::to_string(block_sum(made.get()) == expected ? 1 : 0));
+  for (auto* lost : {&from_actor, &copied}) {
+    try {
+      lost->get();
+      expect(false, "a result that cannot be rebuilt is lost");
+    } catch (const weft::object_lost& e) {
+      say(std::string(lost == &from_actor ? "actor_result=" : "apart_result=") + e.what());
+    }
+  }
+}
+
 // The driver that dies: it leaves on worker-1 a detached and an owned named actor, a large
 // result held there for it, and a copy of a large object it put; then it waits to be killed.
 void doomed_driver_scenario(weft::runtime& rt) {
@@ -269,6 +308,8 @@ int main(int argc, char** argv) try {
     doomed_driver_scenario(rt);
   } else if (scenario == "after_driver") {
     after_driver_scenario(rt, argc > 2 ? std::stoull(argv[2]) : 0);
+  } else if (scenario == "lineage") {
+    lineage_scenario(rt);
   } else if (scenario == "follower") {
     follower_scenario(rt);
   } else if (scenario == "actor_restart") {

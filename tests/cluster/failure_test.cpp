@@ -169,3 +169,26 @@ TEST_CASE("a driver killed with SIGKILL: its owned actors and objects go, detach
   CHECK(contains(out, "service_total=6"));
   CHECK(contains(out, "failures=0"));
 }
+
+TEST_CASE("results held on a killed worker: a task's is rebuilt from lineage, others are lost") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  child_process& victim = cluster.add_worker("worker-1", {}, 2);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"lineage"});
+  REQUIRE(driver.wait_for_output("ready", 30s));
+  victim.signal(SIGKILL);
+  auto rc = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "made_on=worker-1"));
+  CHECK(contains(out, "rebuilt_ok=1"));
+  CHECK(contains(out, "rebuilt here from its lineage"));
+  CHECK(contains(out, "actor_result="));
+  CHECK(contains(out,
+                 "it cannot be rebuilt: it is the result of an actor call, which depends "
+                 "on the actor's state"));
+  CHECK(contains(out, "apart_result="));
+  CHECK(contains(out, "it cannot be rebuilt: its arguments did not all travel with the call"));
+  CHECK(contains(out, "failures=0"));
+}
