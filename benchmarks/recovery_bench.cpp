@@ -4,8 +4,9 @@
 // killed (SIGKILL) or paused (SIGSTOP); the time measured runs from that signal to
 //   task_after_*:  the task starting again on the survivor (its start time, read from the
 //                  same monotonic clock in both processes);
-//   actor_after_*: a call made right after the signal answering from the actor re-created on
-//                  the survivor.
+//   actor_after_*: a call made right after the signal (max_task_retries = -1, so it is sent
+//                  again if it was in flight) answering from the actor re-created on the
+//                  survivor.
 // The argument is the head's heartbeat timeout in ms. Baselines beside them: the timeout
 // itself (counter `of_timeout` = recovery / timeout: a SIGKILL is seen at once, when the
 // victim's sockets close; a SIGSTOP only once the timeout has passed), and `fresh_task`, a task

@@ -1,9 +1,15 @@
 // src/cluster: the head's membership table and the placement policy, without sockets.
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cluster/lineage.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/placement.hpp"
 #include "cluster/placement_view.hpp"
+#include "weft/detail/wire_value.hpp"
 
 using namespace std::chrono_literals;
 using weft::node_status;
@@ -139,4 +145,37 @@ TEST_CASE("a node dropped after its link closed stays out of stale views, back o
   CHECK(view.apply(without) == std::vector<std::string>{"worker-1"});
   CHECK(view.apply(status_with(7)).empty());  // a new join under the same id is taken
   CHECK(view.member("worker-1"));
+}
+
+TEST_CASE("lineage is kept within its budget, freed with its recipes, and never when disabled") {
+  auto call_of = [](std::string value) {
+    weft::cluster::sent_call call;
+    call.request_prefix = "hdr";
+    auto sent = std::make_shared<weft::detail::wire_value>();
+    sent->append(value);
+    call.sent = sent;
+    return call;
+  };
+  const weft::cluster::sent_call small = call_of(std::string(40, 'x'));
+  weft::cluster::lineage_budget budget(small.request_prefix.size() + small.sent->size() + 10);
+  std::string why;
+  auto first = budget.keep(small, why);
+  REQUIRE(first);
+  // The request as a worker receives it: the prefix, then the arguments' bytes.
+  const auto& bytes = *first->request();
+  REQUIRE(bytes.size() == 3 + small.sent->size());
+  CHECK(std::memcmp(bytes.data(), "hdr", 3) == 0);
+  CHECK(budget.keep(small, why) == nullptr);
+  CHECK(why.find("the lineage budget was full when it was made") != std::string::npos);
+  first.reset();  // its bytes go back to the budget
+  CHECK(budget.keep(small, why) != nullptr);
+
+  weft::cluster::sent_call apart = call_of("y");
+  apart.left.holds.push_back(7);  // a large argument the worker pulls from here
+  CHECK(budget.keep(apart, why) == nullptr);
+  CHECK(why.find("its arguments did not all travel with the call") != std::string::npos);
+
+  weft::cluster::lineage_budget none(0);
+  CHECK(none.keep(small, why) == nullptr);
+  CHECK(why == "no lineage is kept (WEFT_LINEAGE_BYTES = 0)");
 }
