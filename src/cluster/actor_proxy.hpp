@@ -32,6 +32,12 @@ class actor_proxy final : public detail::actor_base {
   /// The actor's id in the cluster.
   const std::string& id() const noexcept { return id_; }
 
+  /// Records that this process spawned the actor (it does not follow the actor by name when
+  /// its node dies: it re-creates it or lets it die). Before the stand-in is shared.
+  void mark_spawned_here() noexcept { spawned_here_ = true; }
+  /// True when this process spawned the actor.
+  bool spawned_here() const noexcept { return spawned_here_; }
+
   /// Asks the owner to kill the actor, then dies here at once.
   void kill(const std::string& why, bool expected) override;
   /// The owner reported the actor dead (or its node gone): dies with `message`, and does not
@@ -63,6 +69,7 @@ class actor_proxy final : public detail::actor_base {
   const std::shared_ptr<node_handle> node_;
   const std::string id_;
   std::atomic<bool> released_{false};
+  bool spawned_here_ = false;
   mutable std::mutex owner_mutex_;
   std::string owner_;                  // guarded by owner_mutex_
   bool restarting_ = false;            // guarded by owner_mutex_

@@ -305,7 +305,9 @@ std::vector<actor_proxy*> actor_service::named_proxies_of(const std::string& nod
   std::vector<actor_proxy*> named;
   std::lock_guard lock(mutex_);
   for (auto& [id, proxy] : proxies_) {
-    if (proxy->name().empty() || proxy->owner() != node_id || proxy->restarting()) continue;
+    if (proxy->name().empty() || proxy->spawned_here() || proxy->owner() != node_id ||
+        proxy->restarting())
+      continue;
     if (proxy->try_retain()) named.push_back(proxy);
   }
   return named;

@@ -104,8 +104,8 @@ class actor_service {
   void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
   /// Forgets every stand-in (the node stops: they can no longer reach it).
   void forget_all_proxies() noexcept;
-  /// The stand-ins of named actors living on node `node_id`, not restarting, each with a
-  /// reference taken for the caller.
+  /// The stand-ins of named actors another process spawned, living on node `node_id` and not
+  /// restarting, each with a reference taken for the caller.
   std::vector<actor_proxy*> named_proxies_of(const std::string& node_id);
   /// The stand-ins of node `node_id`'s actors die with `why` (the node or its link is gone),
   /// except those being restarted on another node.

@@ -255,6 +255,7 @@ detail::actor_base* node::spawn_elsewhere(detail::cluster_spawn_request& request
   try {
     std::shared_ptr<detail::wire_value> arguments = request.encode();
     proxy = make_proxy(core_, shown, *request.type, handle_, target, named.id);
+    proxy->mark_spawned_here();
     actors_.add_proxy(named.id, proxy);
     spawn_order order = order_for(request, named, type);
     if (request.options->max_restarts > 0)

@@ -153,6 +153,8 @@ void actor_restart_scenario(weft::runtime& rt) {
   auto retrying =
       rt.spawn<counter>(weft::actor_options{.max_restarts = 2, .max_task_retries = -1}, 10);
   auto mortal = rt.spawn<counter>(weft::actor_options{}, 1);
+  auto named_mortal = rt.spawn<counter>(weft::actor_options{.name = "named_mortal"}, 2);
+  expect(named_mortal.call(&counter::add, 0).get() == 2, "named_mortal answers");
   say("tally_on=" + tally.call(&counter::where).get());
   say("retrying_on=" + retrying.call(&counter::where).get());
   say("mortal_on=" + mortal.call(&counter::where).get());
@@ -185,6 +187,12 @@ void actor_restart_scenario(weft::runtime& rt) {
     expect(false, "an actor without restarts dies with its node");
   } catch (const weft::actor_died& e) {
     say(std::string("mortal=") + e.what());
+  }
+  try {
+    named_mortal.call(&counter::where).get_for(std::chrono::seconds(60));
+    expect(false, "a named actor without restarts dies with its node");
+  } catch (const weft::actor_died& e) {
+    say(std::string("named_mortal=") + e.what());
   }
 }
 

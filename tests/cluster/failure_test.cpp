@@ -141,6 +141,9 @@ TEST_CASE(
   CHECK(contains(out, "retrying_restarts=1"));
   CHECK(contains(out, "found_on=worker-2"));
   CHECK(contains(out, "mortal=unnamed actor (counter) died: "));
+  // Spawned here without restarts: it dies with its node, and is not waited for by name.
+  CHECK(contains(out, "named_mortal=actor 'named_mortal' (counter) died: "));
+  CHECK_FALSE(contains(out, "did not re-create it"));
   CHECK(contains(out, "restarted on node worker-2 after node worker-1 was lost (0 restarts left)"));
   CHECK(contains(out, "failures=0"));
 }
