@@ -122,6 +122,21 @@ void node::end_restart(const std::string& id, actor_proxy& proxy, const std::str
   proxy.release();  // the restart job's reference
 }
 
+std::string node::claim_again(const spawn_order& order, const std::string& target) {
+  actor_status named;
+  named.name = order.name;
+  named.name_space = order.name_space;
+  named.type = order.type;
+  named.node = target;
+  named.id = order.id;
+  const wire::byte_buffer answer = ask_head(request_kind::claim_name, to_bytes(to_record(named)));
+  const claim_reply reply = from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
+  if (reply.claimed) return "";
+  const actor_status holder = from_record(reply.holder);
+  return fmt::format("its name '{}' in namespace '{}' is taken now, by actor {} on node {}",
+                     order.name, order.name_space, holder.id, holder.node);
+}
+
 void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::string& old) {
   std::optional<kept_actor> kept = restarts_.find(id);
   if (!kept) {
@@ -134,7 +149,7 @@ void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::s
   }
   const spawn_order& order = kept->order;
   if (kept->restarts_left <= 0) {
-    end_restart(id, proxy, old, fmt::format("its max_restarts are used up"));
+    end_restart(id, proxy, old, "its actor_options::max_restarts are used up");
     return;
   }
   const std::string self = node_id();
@@ -152,22 +167,8 @@ void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::s
   const int left = kept->restarts_left - 1;
   try {
     if (!order.name.empty()) {
-      actor_status named;
-      named.name = order.name;
-      named.name_space = order.name_space;
-      named.type = order.type;
-      named.node = *target;
-      named.id = order.id;
-      const wire::byte_buffer answer =
-          ask_head(request_kind::claim_name, to_bytes(to_record(named)));
-      const claim_reply reply =
-          from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
-      if (!reply.claimed) {
-        const actor_status holder = from_record(reply.holder);
-        end_restart(id, proxy, old,
-                    fmt::format("its name '{}' in namespace '{}' is taken now, by actor {} on "
-                                "node {}",
-                                order.name, order.name_space, holder.id, holder.node));
+      if (std::string taken = claim_again(order, *target); !taken.empty()) {
+        end_restart(id, proxy, old, taken);
         return;
       }
     }

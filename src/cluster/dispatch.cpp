@@ -169,8 +169,10 @@ std::exception_ptr node::send_call(detail::task_base& task, const std::string& c
     sent_call call{&task, chosen, via.get(), left, {}, std::move(losses), {}, nullptr};
     if (!task.mailbox()) {
       call.resources = task.resources();
-      call.request_prefix = prefix;  // kept until the answer: a large result's lineage
-      call.sent = body;
+      if (task.remote()->result_may_be_held) {
+        call.request_prefix = prefix;  // kept until the answer: a large result's lineage
+        call.sent = body;
+      }
     }
     if (!calls_.add(id, std::move(call), stopped_, *via)) {
       unsent = true;

@@ -248,6 +248,9 @@ class node final : public detail::task_router,
   // `proxy` is its stand-in, with a reference the restart drops when it ends.
   void await_owner_gone(const std::string& id, actor_proxy& proxy, const std::string& old,
                         clock::time_point deadline);
+  // Claims the name of the actor `order` spawned for its new node `target` at the head; ""
+  // when claimed, else why not.
+  std::string claim_again(const spawn_order& order, const std::string& target);
   // Re-creates actor `id` on another node (a background job: it asks the head).
   void restart_actor(const std::string& id, actor_proxy& proxy, const std::string& old);
   // Follows named actor `id`, spawned by another process, to the node its spawner re-created

@@ -11,6 +11,7 @@
 #include "weft/actor.hpp"
 #include "weft/detail/actor_types.hpp"
 #include "weft/detail/cereal_codec.hpp"
+#include "weft/detail/object_record.hpp"
 #include "weft/detail/remote_function.hpp"
 
 namespace weft::detail {
@@ -37,6 +38,16 @@ bool register_signature_codecs(type_list<P...>) noexcept {
 }
 
 /// Registers function Fn under `name`; used by WEFT_REMOTE. Returns true.
+/// See remote_function::result_may_be_held.
+template <class R>
+constexpr bool result_may_be_held() noexcept {
+  if constexpr (std::is_void_v<R>) {
+    return false;
+  } else {
+    return !(std::is_trivially_copyable_v<R> && sizeof(R) < tracked_result_min_bytes);
+  }
+}
+
 template <auto Fn>
 bool register_remote(const char* name) noexcept {
   using F = decltype(Fn);
@@ -52,8 +63,9 @@ bool register_remote(const char* name) noexcept {
                 "non-const lvalue reference); parameters must be trivially copyable, "
                 "vectors/strings of such, or have a cereal serialize() function");
   register_signature_codecs<typename sig::result>(typename sig::params{});
-  register_remote_function(
-      remote_function{name, reinterpret_cast<any_function>(Fn), &invoke_remote<Fn>});
+  register_remote_function(remote_function{name, reinterpret_cast<any_function>(Fn),
+                                           &invoke_remote<Fn>,
+                                           result_may_be_held<typename sig::result>()});
   return true;
 }
 

@@ -41,6 +41,10 @@ struct remote_function {
   std::string name;       ///< The stable name other processes call it by.
   any_function address;   ///< The function itself.
   remote_invoker invoke;  ///< Decodes arguments, calls, encodes the result.
+  /// False when the result always encodes to fewer bytes than a result held on the worker
+  /// needs (a fixed-size value): such results always come back with the answer, so the
+  /// caller keeps no lineage for them.
+  bool result_may_be_held = true;
 };
 
 /// Adds `f` to the process's directory (at static initialisation). A second registration of
