@@ -148,7 +148,10 @@ TEST_CASE("a node dropped after its link closed stays out of stale views, back o
 }
 
 TEST_CASE("lineage is kept within its budget, freed with its recipes, and never when disabled") {
-  auto call_of = [](std::string value) {
+  // The encoding points into the values on their direct path: they outlive the calls.
+  const std::string forty(40, 'x');
+  const std::string one = "y";
+  auto call_of = [](const std::string& value) {
     weft::cluster::sent_call call;
     call.request_prefix = "hdr";
     auto sent = std::make_shared<weft::detail::wire_value>();
@@ -156,7 +159,7 @@ TEST_CASE("lineage is kept within its budget, freed with its recipes, and never 
     call.sent = sent;
     return call;
   };
-  const weft::cluster::sent_call small = call_of(std::string(40, 'x'));
+  const weft::cluster::sent_call small = call_of(forty);
   weft::cluster::lineage_budget budget(small.request_prefix.size() + small.sent->size() + 10);
   std::string why;
   auto first = budget.keep(small, why);
@@ -165,12 +168,13 @@ TEST_CASE("lineage is kept within its budget, freed with its recipes, and never 
   const auto& bytes = *first->request();
   REQUIRE(bytes.size() == 3 + small.sent->size());
   CHECK(std::memcmp(bytes.data(), "hdr", 3) == 0);
+  CHECK(std::memcmp(bytes.data() + bytes.size() - forty.size(), forty.data(), forty.size()) == 0);
   CHECK(budget.keep(small, why) == nullptr);
   CHECK(why.find("the lineage budget was full when it was made") != std::string::npos);
   first.reset();  // its bytes go back to the budget
   CHECK(budget.keep(small, why) != nullptr);
 
-  weft::cluster::sent_call apart = call_of("y");
+  weft::cluster::sent_call apart = call_of(one);
   apart.left.holds.push_back(7);  // a large argument the worker pulls from here
   CHECK(budget.keep(apart, why) == nullptr);
   CHECK(why.find("its arguments did not all travel with the call") != std::string::npos);
