@@ -34,7 +34,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "common/spawn_self.hpp"
 
 namespace {
 
@@ -70,25 +70,6 @@ int free_port() {
   return a.local_endpoint().port();
 }
 
-pid_t spawn_self(const std::vector<std::string>& extra_env) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    env.emplace_back(*e);
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (auto& s : env)
-    envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string self = "/proc/self/exe";
-  char* argv[] = {self.data(), nullptr};
-  pid_t pid = -1;
-  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) {
-    std::fprintf(stderr, "recovery_bench: cannot start a child process\n");
-    std::exit(1);
-  }
-  return pid;
-}
-
 void reap(pid_t pid, int signal) {
   ::kill(pid, signal);
   if (signal == SIGSTOP) ::kill(pid, SIGKILL);
@@ -106,7 +87,7 @@ class bench_cluster {
                "WEFT_THREADS=2", "WEFT_LOG=error"};
     std::vector<std::string> head_env = common_;
     head_env.push_back("WEFT_ROLE=head");
-    head_ = spawn_self(head_env);
+    head_ = weft_bench::spawn_self(head_env);
     weft::config cfg;
     cfg.threads = 2;
     cfg.cluster.address = address;
@@ -128,7 +109,7 @@ class bench_cluster {
     std::vector<std::string> env = common_;
     env.push_back("WEFT_ROLE=worker");
     if (victim) env.push_back("WEFT_BENCH_VICTIM=1");
-    const pid_t pid = spawn_self(env);
+    const pid_t pid = weft_bench::spawn_self(env);
     wait_for_workers(workers);
     return pid;
   }

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "common/ratio_reporter.hpp"
+#include "common/spawn_self.hpp"
 #include "weft/cluster.hpp"
 #include "weft/remote.hpp"
 
@@ -49,8 +50,6 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #endif
-
-extern char** environ;
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -154,26 +153,6 @@ int free_port() {
       }
     }).detach();
   }
-}
-
-// This program started again with extra environment variables.
-pid_t spawn_self(const std::vector<std::string>& extra_env) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    env.emplace_back(*e);
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (auto& s : env)
-    envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string self = "/proc/self/exe";
-  char* argv[] = {self.data(), nullptr};
-  pid_t pid = -1;
-  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) {
-    std::fprintf(stderr, "remote_bench: cannot start a child process\n");
-    std::exit(1);
-  }
-  return pid;
 }
 
 struct children {
@@ -511,22 +490,24 @@ int main(int argc, char** argv) {
   children kids;
   head_address = "127.0.0.1:" + std::to_string(free_port());
   echo_port = free_port();
-  kids.pids.push_back(spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
   kids.pids.push_back(
-      spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address, "WEFT_THREADS=1"}));
+      weft_bench::spawn_self({"WEFT_BENCH_ECHO_PORT=" + std::to_string(echo_port)}));
+  kids.pids.push_back(
+      weft_bench::spawn_self({"WEFT_ROLE=head", "WEFT_ADDRESS=" + head_address, "WEFT_THREADS=1"}));
 #ifdef WEFT_BENCH_WITH_CAF_IO
   caf_port = free_port();
-  kids.pids.push_back(spawn_self({"WEFT_BENCH_CAF_PORT=" + std::to_string(caf_port)}));
+  kids.pids.push_back(weft_bench::spawn_self({"WEFT_BENCH_CAF_PORT=" + std::to_string(caf_port)}));
 #endif
   sink_port = free_port();
-  kids.pids.push_back(spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
+  kids.pids.push_back(
+      weft_bench::spawn_self({"WEFT_BENCH_SINK_PORT=" + std::to_string(sink_port)}));
   fresh_sink_port = free_port();
   kids.pids.push_back(
-      spawn_self({"WEFT_BENCH_FRESH_SINK_PORT=" + std::to_string(fresh_sink_port)}));
-  kids.pids.push_back(
-      spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=a=1"}));
-  kids.pids.push_back(
-      spawn_self({"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=b=1"}));
+      weft_bench::spawn_self({"WEFT_BENCH_FRESH_SINK_PORT=" + std::to_string(fresh_sink_port)}));
+  kids.pids.push_back(weft_bench::spawn_self(
+      {"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=a=1"}));
+  kids.pids.push_back(weft_bench::spawn_self(
+      {"WEFT_ROLE=worker", "WEFT_ADDRESS=" + head_address, "WEFT_RESOURCES=b=1"}));
   weft::config cfg;
   cfg.cluster.address = head_address;
   cfg.cluster.offload_threshold = 0;  // every registered task goes to the worker

@@ -123,12 +123,7 @@ void node::end_restart(const std::string& id, actor_proxy& proxy, const std::str
 }
 
 std::string node::claim_again(const spawn_order& order, const std::string& target) {
-  actor_status named;
-  named.name = order.name;
-  named.name_space = order.name_space;
-  named.type = order.type;
-  named.node = target;
-  named.id = order.id;
+  const actor_status named = named_by(order, target);
   const wire::byte_buffer answer = ask_head(request_kind::claim_name, to_bytes(to_record(named)));
   const claim_reply reply = from_bytes<claim_reply>(std::span(answer).subspan(1), "claim reply");
   if (reply.claimed) return "";

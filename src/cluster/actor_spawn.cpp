@@ -69,17 +69,6 @@ actor_options options_of(const spawn_order& order) {
   return options;
 }
 
-// The actor a spawn order names, as the head's directory knows it, living on node `self`.
-actor_status named_by(const spawn_order& order, const std::string& self) {
-  actor_status named;
-  named.name = order.name;
-  named.name_space = order.name_space;
-  named.type = order.type;
-  named.node = self;
-  named.id = order.id;
-  return named;
-}
-
 }  // namespace
 
 std::string node::place_actor(const detail::cluster_spawn_request& request,

@@ -38,4 +38,14 @@ std::exception_ptr exception_from(failure f, const std::string& task) {
       task_error(task, std::move(f.type), std::move(f.message), std::move(f.node)));
 }
 
+actor_status named_by(const spawn_order& order, const std::string& node) {
+  actor_status named;
+  named.name = order.name;
+  named.name_space = order.name_space;
+  named.type = order.type;
+  named.node = node;
+  named.id = order.id;
+  return named;
+}
+
 }  // namespace weft::cluster

@@ -51,5 +51,7 @@ std::string failure_prefix(const failure& f);
 /// The error a caller sees for failure `f` of what `task` names: weft::actor_died,
 /// object_lost and cancelled_error keep their type; anything else is a weft::task_error.
 std::exception_ptr exception_from(failure f, const std::string& task);
+/// The actor spawn order `order` names, as the head's directory knows it, living on `node`.
+actor_status named_by(const spawn_order& order, const std::string& node);
 
 }  // namespace weft::cluster
