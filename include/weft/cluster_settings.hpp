@@ -81,8 +81,8 @@ struct cluster_settings {
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
   /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_CLUSTER,
   /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
-  /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws config_error
-  /// naming the variable.
+  /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws
+  /// config_error naming the variable.
   static cluster_settings from_env();
 
   /// Throws config_error naming the first bad field.

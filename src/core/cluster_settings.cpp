@@ -145,7 +145,8 @@ cluster_settings cluster_settings::from_env() {
     }
     s.max_frame_bytes = static_cast<std::uint32_t>(bytes);
   }
-  if (const char* v = env("WEFT_LINEAGE_BYTES")) s.lineage_bytes = parse_bytes(v, "WEFT_LINEAGE_BYTES");
+  if (const char* v = env("WEFT_LINEAGE_BYTES"))
+    s.lineage_bytes = parse_bytes(v, "WEFT_LINEAGE_BYTES");
   s.validate();
   return s;
 }
