@@ -7,6 +7,8 @@
 #include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
+#include "scenario_output.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -112,14 +114,7 @@ WEFT_ACTOR(ledger, &ledger::append, &ledger::entries, &ledger::node, &ledger::ti
 
 namespace {
 
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    std::printf("FAILED: %s\n", what.c_str());
-    ++failures;
-  }
-}
+using weft_test::expect;
 
 // Tasks land on every worker, chains cross nodes, values and errors come back.
 void tasks_scenario(weft::runtime& rt) {
@@ -397,8 +392,8 @@ int main(int argc, char** argv) try {
     std::printf("unknown scenario '%s'\n", scenario.c_str());
     return 2;
   }
-  std::printf("failures=%d\n", failures);
-  return failures == 0 ? 0 : 1;
+  std::printf("failures=%d\n", weft_test::failures);
+  return weft_test::failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::printf("error: %s\n", e.what());
   return 3;

@@ -7,6 +7,8 @@
 #include <weft/remote.hpp>
 #include <weft/weft.hpp>
 
+#include "scenario_output.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -86,19 +88,9 @@ WEFT_REMOTE(copy_block);
 
 namespace {
 
-int failures = 0;
+using weft_test::expect;
 
-void expect(bool ok, const std::string& what) {
-  if (!ok) {
-    std::printf("FAILED: %s\n", what.c_str());
-    ++failures;
-  }
-}
-
-void say(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
+using weft_test::say;
 
 // Waits (at most 20 s) until this node's view of the cluster lists node `id`.
 bool wait_to_see(weft::runtime& rt, const std::string& id) {
@@ -326,8 +318,8 @@ int main(int argc, char** argv) try {
     say("unknown scenario '" + scenario + "'");
     return 2;
   }
-  std::printf("failures=%d\n", failures);
-  return failures == 0 ? 0 : 1;
+  std::printf("failures=%d\n", weft_test::failures);
+  return weft_test::failures == 0 ? 0 : 1;
 } catch (const std::exception& e) {
   std::printf("error: %s\n", e.what());
   return 3;
