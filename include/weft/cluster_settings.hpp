@@ -55,6 +55,12 @@ struct cluster_settings {
   /// How long a node keeps trying to reach the head when it starts.
   std::chrono::milliseconds connect_timeout{10000};
 
+  /// How long a worker keeps trying to reach the head again after the head's connection
+  /// closed under it (the head died or restarted), while it goes on running what it has; then
+  /// it stops. A driver keeps trying as long as it runs. When a head is back at the same
+  /// address, the node joins it again under its own id and re-registers its named actors.
+  std::chrono::milliseconds head_reconnect_timeout{60000};
+
   /// Local queue length from which a driver sends registered tasks to workers; below it they
   /// run locally. 0 sends every registered task away while a worker has the function; -1
   /// (default) means four per local thread.

@@ -25,12 +25,6 @@ namespace {
 using detail::log;
 using detail::log_level;
 
-void run_job(void* job) {
-  auto* fn = static_cast<std::function<void()>*>(job);
-  (*fn)();
-  delete fn;
-}
-
 }  // namespace
 
 void node::keep_for_restart(actor_proxy& proxy, const spawn_order& order,
@@ -98,16 +92,13 @@ void node::await_owner_gone(const std::string& id, actor_proxy& proxy, const std
     return;
   }
   const bool alive = view_.listed_by_head(old) && !stopped_.load();
-  auto* job = new std::function<void()>([this, id, p = &proxy, old, alive] {
+  const bool started = in_background([this, id, p = &proxy, old, alive] {
     if (alive)
       resume_on_owner(id, *p, old);
     else
       restart_actor(id, *p, old);
   });
-  if (!core_.run_background(&run_job, job)) {
-    delete job;
-    end_restart(id, proxy, old, "the runtime shut down");
-  }
+  if (!started) end_restart(id, proxy, old, "the runtime shut down");
 }
 
 void node::end_restart(const std::string& id, actor_proxy& proxy, const std::string& old,

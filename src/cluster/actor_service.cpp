@@ -301,6 +301,15 @@ void actor_service::forget_all_proxies() noexcept {
   proxies_.clear();
 }
 
+std::vector<actor_status> actor_service::named_exports(const std::string& self) {
+  std::vector<actor_status> named;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, e] : exports_) {
+    if (!e.name.empty()) named.push_back(actor_status{e.name, e.name_space, e.type, self, id});
+  }
+  return named;
+}
+
 std::vector<actor_proxy*> actor_service::named_proxies_of(const std::string& node_id) {
   std::vector<actor_proxy*> named;
   std::lock_guard lock(mutex_);

@@ -104,6 +104,8 @@ class actor_service {
   void forget_proxy(const std::string& id, const actor_proxy* proxy) noexcept;
   /// Forgets every stand-in (the node stops: they can no longer reach it).
   void forget_all_proxies() noexcept;
+  /// The named actors exported here, as the head's directory lists them (living on `self`).
+  std::vector<actor_status> named_exports(const std::string& self);
   /// The stand-ins of named actors another process spawned, living on node `node_id` and not
   /// restarting, each with a reference taken for the caller.
   std::vector<actor_proxy*> named_proxies_of(const std::string& node_id);

@@ -52,10 +52,14 @@ wire::byte_buffer node::ask_head(request_kind kind, const std::string& body) {
     id = next_request_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
-      if (stopped_.load() || !head_ || !head_->is_open())
-        throw error("cannot ask the head: this node is not connected to it");
-      head = head_;
-      asks_.emplace(id, promise);
+      if (!stopped_.load() && head_ && head_->is_open() && !head_absent_) {
+        head = head_;
+        asks_.emplace(id, promise);
+      }
+    }
+    if (!head) {
+      if (stopped_.load()) throw error("cannot ask the head: this node has stopped");
+      throw error(fmt::format("cannot ask the head: {}", head_unreachable()));
     }
     head->send(wire::frame_type::request, id, request_with(kind, body));
   }

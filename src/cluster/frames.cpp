@@ -200,6 +200,10 @@ void node::on_stop_node(connection& c) {
 
 void node::on_response(connection& c, wire::frame&& f) {
   const std::uint64_t id = f.header.request_id;
+  if (!joined_ && id == join_request_ && rejoining()) {
+    rejoined(c, f.payload);
+    return;
+  }
   if (joined_ && id == join_request_) {
     if (f.payload.empty() || f.payload[0] != std::byte(response_status::ok)) {
       std::string why = "the head refused the join";
@@ -217,6 +221,7 @@ void node::on_response(connection& c, wire::frame&& f) {
       std::lock_guard lock(mutex_);
       id_ = reply.id;
     }
+    last_view_at_ = clock::now();
     apply_view(from_record(reply.view));
     joined_->set_value();
     joined_.reset();
@@ -234,6 +239,7 @@ void node::on_heartbeat(connection& c, wire::frame&& f) {
     head_service_->on_heartbeat(c, f.payload);
     return;
   }
+  last_view_at_ = clock::now();
   apply_view(from_record(from_bytes<cluster_view>(f.payload, "cluster view")));
 }
 

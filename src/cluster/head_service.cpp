@@ -37,9 +37,21 @@ void head_service::on_join(connection& c, std::uint64_t id, std::span<const std:
     throw protocol_error(fmt::format("a node asked to join as '{}'", role_name(joining.role)));
   }
   std::sort(joining.functions.begin(), joining.functions.end());
-  const std::string new_id = members_.join(std::move(joining), clock::now());
+  std::string new_id = joining.id;
+  if (new_id.empty()) {
+    new_id = members_.join(std::move(joining), clock::now());
+    log(log_level::info, "node {} joined from {}", new_id, c.describe());
+  } else if (std::string refused = members_.rejoin(std::move(joining), clock::now());
+             !refused.empty()) {
+    log(log_level::warn, "{} refused: {}", c.describe(), refused);
+    c.send(wire::frame_type::response, id,
+           failure_prefix(failure{"weft::error", std::move(refused), "head"}));
+    return;
+  } else {
+    log(log_level::info, "node {} joined again from {} (it was a member under an earlier head)",
+        new_id, c.describe());
+  }
   member_of_[&c] = new_id;
-  log(log_level::info, "node {} joined from {}", new_id, c.describe());
   join_reply reply;
   reply.id = new_id;
   reply.view = to_record(members_.view(clock::now()));

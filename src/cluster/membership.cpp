@@ -3,6 +3,8 @@
 #include "membership.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -23,6 +25,33 @@ std::string membership::join(node_status node, clock::time_point now) {
   node.heartbeats = 0;
   members_.emplace(id, member{std::move(node), now, now, joins_++});
   return id;
+}
+
+std::string membership::rejoin(node_status node, clock::time_point now) {
+  const std::string id = node.id;
+  if (members_.count(id) != 0) {
+    return fmt::format("node {} asked to join again, but a node of that id is a member", id);
+  }
+  if (departed_.count(id) != 0) {
+    return fmt::format(
+        "node {} left this cluster or was declared dead (it was silent for longer than the "
+        "heartbeat timeout); restart it to join as a new node",
+        id);
+  }
+  // Later ids must not reuse this one: "worker-7" moves the workers' counter to at least 7.
+  const std::string prefix = std::string(role_name(node.role)) + "-";
+  if (id.rfind(prefix, 0) == 0) {
+    std::uint64_t n = 0;
+    const auto digits = std::string_view(id).substr(prefix.size());
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), n).ec == std::errc{}) {
+      std::uint64_t& counter = counters_[role_name(node.role)];
+      counter = std::max(counter, n);
+    }
+  }
+  node.available = node.resources;
+  node.heartbeats = 0;
+  members_.emplace(id, member{std::move(node), now, now, joins_++});
+  return {};
 }
 
 bool membership::heartbeat(const std::string& id, const cluster::heartbeat& beat,
@@ -46,6 +75,7 @@ std::vector<std::string> membership::sweep(clock::time_point now,
   for (auto it = members_.begin(); it != members_.end();) {
     if (it->first != head_id_ && now - it->second.last_seen > timeout) {
       dead.push_back(it->first);
+      departed_.insert(it->first);
       it = members_.erase(it);
     } else {
       ++it;
@@ -56,7 +86,9 @@ std::vector<std::string> membership::sweep(clock::time_point now,
 
 bool membership::remove(const std::string& id) {
   if (id == head_id_) return false;
-  return members_.erase(id) != 0;
+  if (members_.erase(id) == 0) return false;
+  departed_.insert(id);
+  return true;
 }
 
 void membership::update_self(const cluster::heartbeat& beat) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ class membership {
 
   /// Adds a node and returns the id it is given: its role and a counter ("worker-3").
   std::string join(node_status node, clock::time_point now);
+  /// Takes back, under its own id (`node.id`), a node that was a member under an earlier
+  /// head at this address (this head restarted). Returns why it is refused ("" when taken
+  /// back): the id is a member already, or this head saw that node leave or declared it dead,
+  /// so an instance that woke up after being replaced never comes back.
+  std::string rejoin(node_status node, clock::time_point now);
   /// Records a heartbeat; false if `id` is not a member (dead, or never joined).
   bool heartbeat(const std::string& id, const cluster::heartbeat& beat, clock::time_point now);
   /// Removes the nodes silent for longer than `timeout` and returns their ids.
@@ -48,6 +54,7 @@ class membership {
   std::string head_id_;
   std::map<std::string, member> members_;
   std::map<std::string, std::uint64_t> counters_;  // per role, for ids
+  std::set<std::string> departed_;                 // ids that left or were declared dead
   std::uint64_t joins_ = 0;
 };
 

@@ -220,12 +220,19 @@ void node::send_join(connection& head) {
   me.pid = static_cast<std::int64_t>(::getpid());
   {
     // Workers listen for tasks and pulls, drivers for pulls of the large arguments they send.
+    // A node joining a head again keeps its id and the address it listens on.
+    std::lock_guard lock(mutex_);
+    if (head_absent_) me.id = id_;
+  }
+  if (!acceptor_) {
     if (settings_.listen.empty()) {
       start_listening(head.local_host(), 0);
     } else {
       endpoint_text own = parse_endpoint(settings_.listen, "WEFT_LISTEN");
       start_listening(own.host, own.port);
     }
+  }
+  {
     std::lock_guard lock(mutex_);
     me.address = listen_address_;
   }
@@ -239,7 +246,6 @@ node::forgotten_link node::forget_link(const connection& c) {
   std::lock_guard lock(mutex_);
   if (head_.get() == &c) {
     head_.reset();
-    lost.serving_head = !id_.empty() && !serve_done_;
     lost.head_link = true;
   }
   for (auto it = peers_.begin(); it != peers_.end(); ++it) {
@@ -292,15 +298,12 @@ void node::on_closed(connection& c, const std::string& reason) {
   }
   refs_.connection_closed(
       c, fmt::format("the connection to the node that sent it closed ({})", reason));
+  if (lost.head_link && !stopped_.load()) head_link_closed(reason);
   if (lost.head_link) fail_asks(fmt::format("the connection to the head closed ({})", reason));
   lose_calls_where([&](const sent_call& p) { return p.via == &c; },
                    [&](const sent_call& p) {
                      return fmt::format("the connection to node {} closed ({})", p.node, reason);
                    });
-  if (lost.serving_head && !stopped_.load()) {
-    log(log_level::error, "lost the connection to the head: {}", reason);
-    request_stop(fmt::format("lost the connection to the head ({})", reason), true);
-  }
 }
 
 void node::tick() {
@@ -311,12 +314,20 @@ void node::tick() {
     self.available = core_.spare_resources();
     head_service_->tick(self);
   } else {
+    const auto now = clock::now();
+    if (last_tick_at_ != clock::time_point{} && now - last_tick_at_ > settings_.heartbeat_timeout) {
+      // This process did not run for longer than the timeout (stopped, or starved): the head
+      // may have declared it dead meanwhile. A closed head link now means fenced.
+      frozen_until_ = now + settings_.heartbeat_timeout;
+    }
+    last_tick_at_ = now;
+    try_head_again();
     std::shared_ptr<connection> head;
     {
       std::lock_guard lock(mutex_);
       head = head_;
     }
-    if (head && head->is_open()) {
+    if (head && head->is_open() && !rejoining()) {
       heartbeat beat;
       beat.load = core_.live_tasks();
       beat.available = core_.spare_resources();
@@ -340,6 +351,19 @@ void node::tick() {
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) tick();
   });
+}
+
+bool node::in_background(std::function<void()> job) noexcept {
+  auto* fn = new std::function<void()>(std::move(job));
+  const bool started = core_.run_background(
+      [](void* arg) {
+        auto* f = static_cast<std::function<void()>*>(arg);
+        (*f)();
+        delete f;
+      },
+      fn);
+  if (!started) delete fn;
+  return started;
 }
 
 void node::request_stop(std::string reason, bool failure) {

@@ -134,11 +134,10 @@ class node final : public detail::task_router,
   void on_open(connection& c) override;
   void on_frame(connection& c, wire::frame&& f) override;
   void on_closed(connection& c, const std::string& reason) override;
-  // What closing connection `c` was to this node, now forgotten: its link to the head (whose
-  // loss ends serving, `serving_head`, once joined), or to peer `peer`.
+  // What closing connection `c` was to this node, now forgotten: its link to the head
+  // (head_link_closed decides what follows), or to peer `peer`.
   struct forgotten_link {
     bool head_link = false;
-    bool serving_head = false;
     std::string peer;
   };
   forgotten_link forget_link(const connection& c);
@@ -171,6 +170,9 @@ class node final : public detail::task_router,
   void on_response(connection& c, wire::frame&& f);
   void on_heartbeat(connection& c, wire::frame&& f);
   void tick();
+  // Runs `job` on a background thread of the core (it may block, e.g. asking the head); false
+  // when the runtime shut down.
+  bool in_background(std::function<void()> job) noexcept;
   void request_stop(std::string reason, bool failure);
   void shut_connections(const std::string& reason);
   std::shared_ptr<connection> shared(connection& c);
@@ -267,6 +269,23 @@ class node final : public detail::task_router,
   void retry_call(actor_proxy& proxy, sent_call call, std::optional<int> max_task_retries,
                   const std::string& old, const std::string& now);
 
+  // head_return.cpp: the head's link closed under a joined node.
+  // Decides (io thread): fenced (cut off or frozen past the heartbeat timeout: it stops) or
+  // the head went away (it keeps running and tries again).
+  void head_link_closed(const std::string& reason);
+  // From tick(): dials the head again when it is time; a worker past
+  // cluster.head_reconnect_timeout stops instead.
+  void try_head_again();
+  // True while the head is away (a join answer then is a return).
+  bool rejoining() const;
+  // The head answered this node's return on `c` with `payload`.
+  void rejoined(connection& c, std::span<const std::byte> payload);
+  // Registers the named actors exported here at the head again (a background job).
+  void register_names_again();
+  // Why the head cannot be asked now.
+  std::string head_unreachable() const;
+  std::chrono::milliseconds head_retry_interval() const;
+
   // actors.cpp
   wire::byte_buffer ask_head(request_kind kind, const std::string& body);
   bool complete_ask(std::uint64_t id, wire::frame& f);
@@ -322,6 +341,14 @@ class node final : public detail::task_router,
   std::string listen_address_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
   std::shared_ptr<connection> head_;
+  // While the head is away: since when, why its link closed, and why it refused this node's
+  // return, if it did (then the node stops trying).
+  struct head_absence {
+    clock::time_point since;
+    std::string reason;
+    std::string refused;
+  };
+  std::optional<head_absence> head_absent_;
   // Spawn requests sent and not answered: the actor's id, and what its arguments left here.
   struct pending_spawn {
     std::string actor;
@@ -343,6 +370,10 @@ class node final : public detail::task_router,
   std::uint64_t closed_received_ = 0;
   std::shared_ptr<std::promise<void>> joined_;  // set while joining
   std::uint64_t join_request_ = 0;
+  clock::time_point last_view_at_ = clock::now();  // the head's last view (or join answer)
+  clock::time_point last_tick_at_{};               // the last tick (none yet: the epoch)
+  clock::time_point frozen_until_{};  // a tick came late: this node may have been declared dead
+  clock::time_point next_head_try_{};
   std::unique_ptr<head_service> head_service_;  // head only
 
   const std::shared_ptr<node_handle> handle_ = std::make_shared<node_handle>();

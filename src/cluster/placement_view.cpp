@@ -11,6 +11,13 @@ namespace weft::cluster {
 std::vector<std::string> placement_view::apply(cluster_status view) {
   std::vector<std::string> gone;
   std::lock_guard lock(mutex_);
+  if (std::chrono::steady_clock::now() < settle_until_) {
+    for (const node_status& old : view_.nodes) {
+      const bool listed = std::any_of(view.nodes.begin(), view.nodes.end(),
+                                      [&](const node_status& n) { return n.id == old.id; });
+      if (!listed) view.nodes.push_back(old);
+    }
+  }
   for (const node_status& old : view_.nodes) {
     bool still = false;
     for (const node_status& now : view.nodes)
@@ -46,6 +53,13 @@ void placement_view::drop(const std::string& id) {
   if (listed == view_.nodes.end()) return;
   dropped_[id] = listed->heartbeats;
   view_.nodes.erase(listed);
+}
+
+void placement_view::head_returned(std::chrono::steady_clock::time_point settle_until) {
+  std::lock_guard lock(mutex_);
+  settle_until_ = settle_until;
+  dropped_.clear();
+  std::erase_if(reservations_, [](const reservation& r) { return r.request == 0; });
 }
 
 void placement_view::forget_load(const std::string& id) {

@@ -8,6 +8,7 @@
 // (views from the head, answered spawns, lost connections).
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -40,6 +41,10 @@ class placement_view {
   void drop(const std::string& id);
   /// Forgets what was counted against node `id` (it left the cluster).
   void forget_load(const std::string& id);
+  /// This node joined a head again (the head restarted): until `settle_until` a node missing
+  /// from the new head's views is kept (it may not have joined it again yet); drops and
+  /// reservations counted in the old head's heartbeats are forgotten.
+  void head_returned(std::chrono::steady_clock::time_point settle_until);
 
   /// A copy of the nodes in view.
   std::vector<node_status> nodes() const;
@@ -102,6 +107,7 @@ class placement_view {
   std::atomic<std::uint64_t> in_flight_total_{0};  // written under mutex_
   std::vector<reservation> reservations_;
   std::unordered_map<std::string, std::uint64_t> dropped_;  // id -> its heartbeats when dropped
+  std::chrono::steady_clock::time_point settle_until_{};    // see head_returned
   std::size_t rotation_ = 0;
   std::vector<placement_candidate> candidates_;  // scratch, reused: no allocation per task
 };

@@ -129,6 +129,8 @@ cluster_settings cluster_settings::from_env() {
     s.heartbeat_timeout = parse_millis("WEFT_HEARTBEAT_TIMEOUT_MS", v, 1);
   if (const char* v = env("WEFT_CONNECT_TIMEOUT_MS"))
     s.connect_timeout = parse_millis("WEFT_CONNECT_TIMEOUT_MS", v, 0);
+  if (const char* v = env("WEFT_HEAD_RECONNECT_MS"))
+    s.head_reconnect_timeout = parse_millis("WEFT_HEAD_RECONNECT_MS", v, 0);
   if (const char* v = env("WEFT_OFFLOAD_THRESHOLD")) {
     if (!parse_int(v, s.offload_threshold) || s.offload_threshold < -1) {
       throw config_error(fmt::format(

@@ -296,6 +296,54 @@ void after_driver_scenario(weft::runtime& rt, std::uint64_t baseline) {
       std::to_string(rt.get_actor<counter>("service").call(&counter::add, 1).get()));
 }
 
+// The head dies under a named detached actor on worker-1 and comes back: meanwhile lookups
+// fail at once saying why, tasks and calls between this driver and worker-1 go on; once a head
+// is back at the same address, the actor is found by name again, with its state.
+void head_restart_scenario(weft::runtime& rt) {
+  auto keeper = rt.spawn<counter>(
+      weft::actor_options{
+          .name = "keeper", .lifetime = weft::lifetime::detached, .resources = {{"victim", 1}}},
+      40);
+  expect(keeper.call(&counter::add, 2).get() == 42, "keeper counts from its constructor's 40");
+  say("keeper_on=" + keeper.call(&counter::where).get());
+  say("ready");
+  std::string down;
+  for (int i = 0; i < 400 && down.empty(); ++i) {  // until the test has killed the head
+    try {
+      rt.get_actor<counter>("keeper");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } catch (const weft::error& e) {
+      down = e.what();
+    }
+  }
+  say("lookup_while_down=" + down);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    rt.get_actor<counter>("keeper");
+  } catch (const weft::error&) {
+  }
+  const auto waited = std::chrono::steady_clock::now() - started;
+  say("lookup_fails_at_once=" +
+      std::to_string(waited < std::chrono::seconds(1) ? 1 : 0));  // not after a timeout
+  say("task_while_down=" +
+      rt.submit(weft::task_options{.resources = {{"victim", 1}}}, slow_where, 0)
+          .get_for(std::chrono::seconds(30)));
+  say("call_while_down=" +
+      std::to_string(keeper.call(&counter::add, 1).get_for(std::chrono::seconds(30))));
+  say("waiting_for_head");
+  std::string found;
+  for (int i = 0; i < 300 && found.empty(); ++i) {
+    try {
+      auto again = rt.get_actor<counter>("keeper");
+      found = std::to_string(again.call(&counter::add, 1).get_for(std::chrono::seconds(30)));
+    } catch (const weft::error& e) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  say("found_again=" + found);
+  say("restarts=" + std::to_string(keeper.restarts()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -312,6 +360,8 @@ int main(int argc, char** argv) try {
     lineage_scenario(rt);
   } else if (scenario == "follower") {
     follower_scenario(rt);
+  } else if (scenario == "head_restart") {
+    head_restart_scenario(rt);
   } else if (scenario == "actor_restart") {
     actor_restart_scenario(rt);
   } else {

@@ -195,3 +195,45 @@ TEST_CASE("results held on a killed worker: a task's is rebuilt from lineage, ot
   CHECK(contains(out, "it cannot be rebuilt: its arguments did not all travel with the call"));
   CHECK(contains(out, "failures=0"));
 }
+
+TEST_CASE(
+    "the head killed and started again: the others go on, lookups fail at once meanwhile, "
+    "then they join it again and named actors are found with their state") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  // One unit for the actor, one for a task.
+  child_process& worker = cluster.add_worker("worker-1", {{"WEFT_RESOURCES", "victim=2"}}, 2);
+  child_process& driver =
+      cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"head_restart"});
+  REQUIRE(driver.wait_for_output("ready", 30s));
+  cluster.head().signal(SIGKILL);
+  REQUIRE(driver.wait_for_output("waiting_for_head", 60s));
+  CHECK_FALSE(worker.wait_for(0ms).has_value());  // the worker went on without its head
+  child_process& head = cluster.start("head-again", {{"WEFT_ROLE", "head"}}, {});
+  auto rc = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(contains(out, "keeper_on=worker-1"));
+  CHECK(contains(out, "lookup_while_down=cannot ask the head: the head at " + cluster.address() +
+                          " is unreachable: its connection closed "));
+  CHECK(contains(out, "lookups by name fail until it is back"));
+  CHECK(contains(out, "lookup_fails_at_once=1"));
+  CHECK(contains(out, "task_while_down=worker-1"));
+  CHECK(contains(out, "call_while_down=43"));
+  CHECK(contains(out, "found_again=44"));  // the same instance: its state was kept
+  CHECK(contains(out, "restarts=0"));
+  CHECK(contains(out, "failures=0"));
+  CHECK(head.wait_for_output("node worker-1 joined again", 10s));
+  CHECK(head.wait_for_output("node driver-1 joined again", 10s));
+  CHECK(
+      contains(worker.output(), "joined the head at " + cluster.address() + " again as worker-1"));
+  // The new head lists worker-1 under its id (the driver has ended), and the actor by name.
+  const weft::cluster_status status = cluster.wait_for_nodes(2);
+  CHECK(status.nodes.back().id == "worker-1");
+  bool listed = false;
+  for (const weft::actor_status& a : status.actors)
+    listed = listed || (a.name == "keeper" && a.node == "worker-1");
+  CHECK(listed);
+  CHECK_FALSE(worker.wait_for(0ms).has_value());
+}

@@ -147,6 +147,56 @@ TEST_CASE("a node dropped after its link closed stays out of stale views, back o
   CHECK(view.member("worker-1"));
 }
 
+TEST_CASE("a restarted head takes nodes back under their ids, never one it saw leave") {
+  const auto t0 = membership::clock::now();
+  node_status head = node(weft::node_role::head);
+  head.id = "head";
+  membership m("c", head, t0);
+  node_status back = node(weft::node_role::worker);
+  back.id = "worker-7";
+  CHECK(m.rejoin(back, t0).empty());
+  CHECK(m.contains("worker-7"));
+  // Ids given later do not reuse it.
+  CHECK(m.join(node(weft::node_role::worker), t0) == "worker-8");
+  CHECK(m.rejoin(back, t0) ==
+        "node worker-7 asked to join again, but a node of that id is a member");
+  // Declared dead (silent), or gone: it is not taken back, so a woken instance stays out.
+  CHECK(m.sweep(t0 + 5s, 1s) == std::vector<std::string>{"worker-7", "worker-8"});
+  CHECK(m.rejoin(back, t0 + 5s) ==
+        "node worker-7 left this cluster or was declared dead (it was silent for longer than "
+        "the heartbeat timeout); restart it to join as a new node");
+  node_status other = node(weft::node_role::driver);
+  other.id = "driver-3";
+  CHECK(m.rejoin(other, t0 + 5s).empty());
+  CHECK(m.remove("driver-3"));
+  CHECK_FALSE(m.rejoin(other, t0 + 5s).empty());
+}
+
+TEST_CASE("after joining a restarted head, nodes missing from its first views are kept a while") {
+  weft::cluster::placement_view view;
+  auto listing = [](std::vector<std::string> ids) {
+    weft::cluster_status s;
+    for (const std::string& id : ids) {
+      node_status n = node(weft::node_role::worker, {"f"});
+      n.id = id;
+      n.address = "127.0.0.1:1";
+      s.nodes.push_back(n);
+    }
+    return s;
+  };
+  CHECK(view.apply(listing({"head", "worker-1", "worker-2"})).empty());
+  view.drop("head");  // its link closed
+  view.head_returned(std::chrono::steady_clock::now() + 1h);
+  // The new head knows only this node and itself so far: nothing is reported gone.
+  CHECK(view.apply(listing({"head"})).empty());
+  CHECK(view.member("head"));
+  CHECK(view.member("worker-1"));
+  CHECK(view.member("worker-2"));
+  // Once the settling time is over, a node the head still lacks is gone.
+  view.head_returned(std::chrono::steady_clock::now());
+  CHECK(view.apply(listing({"head", "worker-1"})) == std::vector<std::string>{"worker-2"});
+}
+
 TEST_CASE("lineage is kept within its budget, freed with its recipes, and never when disabled") {
   // The encoding points into the values on their direct path: they outlive the calls.
   const std::string forty(40, 'x');
