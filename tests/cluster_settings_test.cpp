@@ -46,7 +46,7 @@ TEST_CASE("from_env reads the cluster variables") {
                 {"WEFT_TOKEN", "s3cret"},           {"WEFT_CLUSTER", "lab"},
                 {"WEFT_HEARTBEAT_MS", "200"},       {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
                 {"WEFT_OFFLOAD_THRESHOLD", "0"},    {"WEFT_MAX_FRAME_BYTES", "1M"},
-                {"WEFT_LINEAGE_BYTES", "16M"}};
+                {"WEFT_LINEAGE_BYTES", "16M"},      {"WEFT_HEAD_RECONNECT_MS", "2500"}};
   weft::cluster_settings s = weft::cluster_settings::from_env();
   CHECK(s.enabled());
   CHECK(s.address == "127.0.0.1:7070");
@@ -59,6 +59,8 @@ TEST_CASE("from_env reads the cluster variables") {
   CHECK(s.max_frame_bytes == 1u << 20);
   CHECK(s.lineage_bytes == 16u << 20);
   CHECK(weft::cluster_settings{}.lineage_bytes == 256u << 20);
+  CHECK(s.head_reconnect_timeout.count() == 2500);
+  CHECK(weft::cluster_settings{}.head_reconnect_timeout.count() == 60000);
 }
 
 TEST_CASE("WEFT_TOKEN_FILE supplies the token from its first line") {
@@ -97,6 +99,7 @@ TEST_CASE("malformed cluster variables are refused naming the variable") {
       {"WEFT_OFFLOAD_THRESHOLD", "-5", "WEFT_OFFLOAD_THRESHOLD='-5' is not a queue length"},
       {"WEFT_MAX_FRAME_BYTES", "8G", "above the protocol's limit"},
       {"WEFT_LINEAGE_BYTES", "lots", "WEFT_LINEAGE_BYTES='lots'"},
+      {"WEFT_HEAD_RECONNECT_MS", "-1", "WEFT_HEAD_RECONNECT_MS='-1'"},
   };
   for (const auto& c : cases) {
     INFO(c.name << "=" << c.value);

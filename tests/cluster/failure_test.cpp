@@ -237,3 +237,17 @@ TEST_CASE(
   CHECK(listed);
   CHECK_FALSE(worker.wait_for(0ms).has_value());
 }
+
+TEST_CASE("a worker whose head does not come back stops after head_reconnect_timeout") {
+  local_cluster cluster(node_binary, fast_heartbeats);
+  child_process& worker = cluster.add_worker("worker-1", {{"WEFT_HEAD_RECONNECT_MS", "1500"}}, 2);
+  cluster.head().signal(SIGKILL);
+  REQUIRE(worker.wait_for_output("trying again every 100 ms for up to 1500 ms", 10s));
+  auto rc = worker.wait_for(20s);
+  INFO(worker.output());
+  REQUIRE(rc.has_value());
+  CHECK(*rc != 0);
+  CHECK(contains(worker.output(), "the head at " + cluster.address() +
+                                      " did not come back within 1500 ms "
+                                      "(cluster.head_reconnect_timeout): this worker stops"));
+}
