@@ -99,6 +99,8 @@ TEST_CASE("a dialer and a listener with the same token and cluster finish the ha
   const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
   REQUIRE(challenge);
   CHECK(challenge->type == frame_type::challenge);
+  // The listener's nonce and nothing else: no proof before the dialer has proven itself.
+  CHECK(challenge->payload == std::string(32, '\x02'));
   CHECK(listener.peer_id() == "driver-1");
   CHECK_FALSE(listener.done());
   const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
@@ -125,31 +127,32 @@ TEST_CASE("a handshake refuses another cluster, a wrong token, and frames out of
     CHECK(error_of<weft::auth_error>([&] { listener.on_frame(hello->type, payload_of(*hello)); }) ==
           "the peer belongs to cluster 'lab', this node to 'prod'");
   }
-  SUBCASE("the listener has another token") {
-    handshake dialer(handshake_role::dialer, {"lab", "secret", ""}, filled(1));
-    handshake listener(handshake_role::listener, {"lab", "other", "head"}, filled(2));
-    listener.start();
-    const auto hello = dialer.start();
-    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
-    CHECK(error_of<weft::auth_error>([&] {
-            dialer.on_frame(challenge->type, payload_of(*challenge));
-          }).find("the peer could not prove it knows the cluster token") == 0);
-  }
-  SUBCASE("the dialer has another token (it cannot tell; the listener refuses its proof)") {
+  SUBCASE("the tokens differ: the listener refuses the dialer's proof, proving nothing") {
     handshake dialer(handshake_role::dialer, {"lab", "other", ""}, filled(1));
     handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
     listener.start();
     const auto hello = dialer.start();
     const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
-    // The dialer refuses the listener's proof first: it checks before it answers.
+    const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
+    REQUIRE(proof);
+    CHECK(error_of<weft::auth_error>([&] { listener.on_frame(proof->type, payload_of(*proof)); }) ==
+          "wrong token: the peer's proof does not match the cluster token");
+    CHECK_FALSE(listener.done());
+  }
+  SUBCASE("a listener that does not know the token is refused by the dialer") {
+    handshake dialer(handshake_role::dialer, {"lab", "secret", ""}, filled(1));
+    handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+    listener.start();
+    const auto hello = dialer.start();
+    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+    dialer.on_frame(challenge->type, payload_of(*challenge));
+    // A welcome with a forged proof (an impostor listening at the head's address).
+    std::string forged("\x04\x00\x00\x00head", 8);
+    forged += std::string(32, '\0');
     CHECK(error_of<weft::auth_error>([&] {
-            dialer.on_frame(challenge->type, payload_of(*challenge));
-          }).find("the peer could not prove") == 0);
-    // A proof made with the wrong token is refused by the listener.
-    const std::string forged(32, '\0');
-    CHECK(error_of<weft::auth_error>([&] {
-            listener.on_frame(frame_type::proof, std::as_bytes(std::span(forged)));
-          }) == "wrong token: the peer's proof does not match the cluster token");
+            dialer.on_frame(frame_type::welcome, std::as_bytes(std::span(forged)));
+          }).find("the peer could not prove it knows the cluster token") == 0);
+    CHECK_FALSE(dialer.done());
   }
   SUBCASE("out of order, truncated") {
     handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/log.hpp"
 #include "weft/errors.hpp"
@@ -27,12 +28,46 @@ using detail::log_level;
 
 // Largest handshake frame: a peer that has not proved anything yet gets no more memory.
 constexpr std::uint32_t handshake_max_payload = 1024;
+// The read buffer of a connection still in its handshake, and of a proven one: a flood of
+// connections that never log in costs a few KiB each, not 256.
+constexpr std::size_t handshake_read_chunk = 4 * 1024;
 constexpr std::size_t read_chunk = 256 * 1024;
 // Frames at least this large are read straight into their payload, not through the reader.
 constexpr std::size_t direct_read_min = 1 << 20;
 // A frame sent at least this long after the previous one on its connection is written by the
 // sending thread itself; closer frames are batched by the io thread.
 constexpr auto direct_write_gap = std::chrono::microseconds(50);
+
+// At most ten refusal lines a second: a flood of bad connections does not flood the log too.
+// The count of those left out is logged with the next line that is.
+class refusal_limiter {
+ public:
+  static constexpr std::uint64_t no = ~std::uint64_t{0};
+  // `no` when this refusal is not to be logged; else how many were left out before it.
+  std::uint64_t take_turn() {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_start_ >= std::chrono::seconds(1)) {
+      window_start_ = now;
+      logged_ = 0;
+    }
+    if (logged_ >= per_second) {
+      ++unlogged_;
+      return no;
+    }
+    ++logged_;
+    return std::exchange(unlogged_, 0);
+  }
+
+ private:
+  static constexpr int per_second = 10;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point window_start_{};
+  int logged_ = 0;
+  std::uint64_t unlogged_ = 0;
+};
+
+refusal_limiter refusal_log;
 
 }  // namespace
 
@@ -45,7 +80,7 @@ connection::connection(asio::io_context& io, connection_events& events, link_ide
       identity_(std::move(identity)),
       role_(role),
       reader_(handshake_max_payload),
-      read_buffer_(read_chunk) {}
+      read_buffer_(handshake_read_chunk) {}
 
 std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_events& events,
                                              link_identity identity, std::string host,
@@ -119,6 +154,7 @@ void connection::start_handshake() {
 }
 
 void connection::read_more() {
+  if (stage_ == stage::open && read_buffer_.size() < read_chunk) read_buffer_.resize(read_chunk);
   socket_.async_read_some(
       asio::buffer(read_buffer_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
@@ -333,6 +369,10 @@ std::size_t connection::write_now(const queued& q) {
   return static_cast<std::size_t>(n);
 }
 
+void connection::turn_away(const std::string& reason) {
+  if (stage_ != stage::open) refuse(reason);
+}
+
 void connection::close(std::string reason) {
   asio::post(io_, [self = shared_from_this(), reason = std::move(reason)]() mutable {
     if (self->stage_ == stage::closed) return;
@@ -409,9 +449,16 @@ void connection::start_write() {
 void connection::refuse(const std::string& reason) {
   if (stage_ == stage::closed) return;
   if (stage_ != stage::open) {
-    log(log_level::warn, "refused connection {}: {}",
-        role_ == wire::handshake_role::listener ? "from " + describe() : "to " + describe(),
-        reason);
+    if (const std::uint64_t unlogged = refusal_log.take_turn(); unlogged != refusal_limiter::no) {
+      if (unlogged > 0) {
+        log(log_level::warn,
+            "{} more connections were refused since the last one logged (not logged one by one)",
+            unlogged);
+      }
+      log(log_level::warn, "refused connection {}: {}",
+          role_ == wire::handshake_role::listener ? "from " + describe() : "to " + describe(),
+          reason);
+    }
     // Best effort: tell the peer why before closing (ignored if the socket is gone).
     // Cut to what a peer that has not proved anything accepts (a goodbye is only read by a
     // person).

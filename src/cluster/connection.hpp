@@ -89,6 +89,9 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Sends a goodbye carrying `reason` (after the frames already queued) and closes. Thread
   /// safe; does nothing if already closed.
   void close(std::string reason);
+  /// Refuses this connection if it is still in its handshake: logged (within the refusal
+  /// log's limit of ten lines a second) and the peer told why. Io thread.
+  void turn_away(const std::string& reason);
 
   /// The peer's node id from its handshake ("" for a client without one).
   const std::string& peer_id() const noexcept { return peer_id_; }

@@ -167,10 +167,30 @@ void node::accept_next() {
         log(log_level::warn, "accepting a connection failed: {}", ec.message());
       if (!acceptor_ || !acceptor_->is_open()) return;
     } else {
-      accepted_.insert(connection::accept(io_, std::move(socket), *this, identity(node_id())));
+      auto c = connection::accept(io_, std::move(socket), *this, identity(node_id()));
+      accepted_.insert(c);
+      admit_unproven(std::move(c));
     }
     if (acceptor_ && acceptor_->is_open()) accept_next();
   });
+}
+
+void node::admit_unproven(std::shared_ptr<connection> c) {
+  std::erase_if(unproven_, [&](const std::weak_ptr<connection>& w) {
+    std::shared_ptr<connection> u = w.lock();
+    return !u || u->is_open() || accepted_.count(u) == 0;  // proven, or closed
+  });
+  if (unproven_.size() >= max_unproven_connections) {
+    // The oldest has had the longest to prove itself: it makes room, so that a flood of
+    // connections that never log in cannot lock real nodes out (they dial again).
+    if (std::shared_ptr<connection> oldest = unproven_.front().lock()) {
+      oldest->turn_away(fmt::format(
+          "{} connections have not proven themselves yet: the oldest is closed to make room",
+          max_unproven_connections));
+    }
+    unproven_.pop_front();
+  }
+  unproven_.push_back(std::move(c));
 }
 
 void node::join_head() {

@@ -158,6 +158,10 @@ class node final : public detail::task_router,
   link_identity identity(std::string self_id) const;
   void start_listening(const std::string& host, std::uint16_t port);
   void accept_next();
+  // Counts accepted connection `c` among those still in their handshake; past
+  // max_unproven_connections the oldest of them is turned away.
+  void admit_unproven(std::shared_ptr<connection> c);
+  static constexpr std::size_t max_unproven_connections = 64;
   void join_head();
   void send_join(connection& head);
   // Hands a request to the service of its kind, if this node's role serves it.
@@ -366,7 +370,8 @@ class node final : public detail::task_router,
 
   // io thread only.
   std::set<std::shared_ptr<connection>> accepted_;
-  std::uint64_t closed_sent_ = 0;  // bytes of connections that are gone
+  std::deque<std::weak_ptr<connection>> unproven_;  // accepted, handshake not done, oldest first
+  std::uint64_t closed_sent_ = 0;                   // bytes of connections that are gone
   std::uint64_t closed_received_ = 0;
   std::shared_ptr<std::promise<void>> joined_;  // set while joining
   std::uint64_t join_request_ = 0;

@@ -109,10 +109,10 @@ handshake_frame handshake::on_hello(frame_type type, std::span<const std::byte> 
     throw auth_error(
         fmt::format("the peer belongs to cluster '{}', this node to '{}'", their_cluster, cluster));
   }
+  // Only a nonce: the listener proves nothing until the dialer has, so a client that knows no
+  // token gets nothing to test guesses against offline.
   handshake_frame challenge{frame_type::challenge, {}};
-  field_writer out(challenge.payload);
-  out.raw(mine_);
-  out.raw(proof_of(handshake_role::listener));
+  field_writer(challenge.payload).raw(mine_);
   step_ = step::proof;
   return challenge;
 }
@@ -121,13 +121,7 @@ handshake_frame handshake::on_challenge(frame_type type, std::span<const std::by
   expect(type, frame_type::challenge, "after hello");
   field_reader in(payload, "challenge frame");
   theirs_ = in.raw<32>();
-  const digest their_proof = in.raw<32>();
   in.finish();
-  if (!same_proof(their_proof, proof_of(handshake_role::listener))) {
-    throw auth_error(
-        "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
-        "sides)");
-  }
   handshake_frame proof{frame_type::proof, {}};
   field_writer(proof.payload).raw(proof_of(handshake_role::dialer));
   step_ = step::welcome;
@@ -143,7 +137,9 @@ handshake_frame handshake::on_proof(frame_type type, std::span<const std::byte> 
     throw auth_error("wrong token: the peer's proof does not match the cluster token");
   }
   handshake_frame welcome{frame_type::welcome, {}};
-  field_writer(welcome.payload).text(identity_.self_id, "node id");
+  field_writer out(welcome.payload);
+  out.text(identity_.self_id, "node id");
+  out.raw(proof_of(handshake_role::listener));
   step_ = step::done;
   return welcome;
 }
@@ -152,7 +148,13 @@ void handshake::on_welcome(frame_type type, std::span<const std::byte> payload) 
   expect(type, frame_type::welcome, "after proof");
   field_reader in(payload, "welcome frame");
   std::string id = in.text();
+  const digest their_proof = in.raw<32>();
   in.finish();
+  if (!same_proof(their_proof, proof_of(handshake_role::listener))) {
+    throw auth_error(
+        "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
+        "sides)");
+  }
   if (peer_id_.empty()) peer_id_ = std::move(id);
   step_ = step::done;
 }

@@ -1,7 +1,11 @@
 #pragma once
 // The cluster handshake (DESIGN.md section 5), without I/O: the dialer says hello (cluster
-// name, its nonce, its id), the listener answers with a challenge (its nonce and its proof),
-// the dialer sends its own proof, the listener welcomes it (its id). Each side proves it knows
+// name, its nonce, its id), the listener answers with a challenge (its nonce only), the dialer
+// sends its proof, the listener checks it and welcomes it (its id and its own proof), and the
+// dialer checks that. The side that accepts connections proves nothing before the other side
+// has: a client that does not know the token collects no proof to test guesses against
+// offline. (A dialer does prove itself to whatever it dials; it dials only the address it was
+// configured with, and tokens are long enough not to be guessed.) Each side proves it knows
 // the cluster's shared token with an HMAC-SHA256 over both sides' fresh nonces, the cluster id
 // and its role, so the token never crosses the wire, an old proof cannot be replayed (new
 // nonces each time), and one side's proof cannot be reflected back as the other's (the role

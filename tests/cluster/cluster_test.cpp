@@ -3,6 +3,7 @@
 // test case, even when a check fails.
 
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -11,12 +12,14 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "local_cluster.hpp"
@@ -105,7 +108,7 @@ TEST_CASE("a node with the wrong token is refused and logged; the head keeps ser
   CHECK(*rc != 0);
   CHECK(contains(intruder.output(), "token"));
   CHECK(cluster.head().wait_for_output(
-      "the peer gave up the handshake: the peer could not prove it knows the cluster token", 5s));
+      "wrong token: the peer's proof does not match the cluster token", 5s));
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
 
   weft::cluster_settings wrong = cluster.settings();
@@ -188,6 +191,60 @@ TEST_CASE("malformed bytes are refused with a log line and the head keeps servin
     // Still serving: the status query succeeds and the worker is still a member.
     CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
   }
+}
+
+namespace {
+
+// The resident memory of process `pid`, in KiB (from /proc/<pid>/status).
+long resident_kib(pid_t pid) {
+  const std::string status = child_process::read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
+}  // namespace
+
+TEST_CASE("a flood of connections that never log in costs the head little and locks no one out") {
+  namespace asio = boost::asio;
+  local_cluster cluster(node_binary);
+  const int port = std::stoi(cluster.address().substr(cluster.address().rfind(':') + 1));
+  const long before = resident_kib(cluster.head().pid());
+  REQUIRE(before > 0);
+  rlimit files{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+  const int flood = static_cast<int>(std::min<rlim_t>(900, files.rlim_cur - 100));
+  asio::io_context io;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> held;
+  for (int i = 0; i < flood; ++i) {
+    auto socket = std::make_unique<asio::ip::tcp::socket>(io);
+    socket->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    held.push_back(std::move(socket));
+  }
+  // The head has taken them all (the last ones turned away the oldest), and its memory grew by
+  // a few KiB per connection at most: a 256 KiB buffer each would be 225 MiB for 900.
+  REQUIRE(cluster.head().wait_for_output(
+      "64 connections have not proven themselves yet: the oldest is closed to make room", 10s));
+  std::this_thread::sleep_for(500ms);
+  const long during = resident_kib(cluster.head().pid());
+  INFO("resident KiB before ", before, ", with ", flood, " connections held: ", during);
+  CHECK(during - before < 32 * 1024);
+  // A real node still joins while they are held.
+  cluster.add_worker("worker-1", {}, 2);
+  held.clear();
+  // Refusals are logged ten a second at most; the next one logged after a quiet second says
+  // how many were left out.
+  std::this_thread::sleep_for(1100ms);
+  CHECK(head_closes_after(port, {1, 2, 3}));
+  CHECK(cluster.head().wait_for_output("more connections were refused since the last one logged",
+                                       5s));
+  const std::string log = cluster.head().output();
+  int lines = 0;
+  for (auto at = log.find("refused connection from"); at != std::string::npos;
+       at = log.find("refused connection from", at + 1))
+    ++lines;
+  INFO(log.substr(0, 4000));
+  CHECK(lines < flood / 4);
+  CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
 }
 
 TEST_CASE("remote actors: a named actor on a worker, ordered calls from two drivers, kill") {
