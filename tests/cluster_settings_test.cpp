@@ -42,16 +42,21 @@ TEST_CASE("without cluster variables the runtime stays in-process") {
 }
 
 TEST_CASE("from_env reads the cluster variables") {
-  env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"}, {"WEFT_ROLE", "worker"},
-                {"WEFT_TOKEN", "s3cret"},           {"WEFT_CLUSTER", "lab"},
-                {"WEFT_HEARTBEAT_MS", "200"},       {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
-                {"WEFT_OFFLOAD_THRESHOLD", "0"},    {"WEFT_MAX_FRAME_BYTES", "1M"},
-                {"WEFT_LINEAGE_BYTES", "16M"},      {"WEFT_HEAD_RECONNECT_MS", "2500"}};
+  env_scope env{{"WEFT_ADDRESS", "127.0.0.1:7070"},
+                {"WEFT_ROLE", "worker"},
+                {"WEFT_TOKEN", "3f0c9a8b1d2e4f6071a2b3c4d5e6f708"},
+                {"WEFT_CLUSTER", "lab"},
+                {"WEFT_HEARTBEAT_MS", "200"},
+                {"WEFT_HEARTBEAT_TIMEOUT_MS", "900"},
+                {"WEFT_OFFLOAD_THRESHOLD", "0"},
+                {"WEFT_MAX_FRAME_BYTES", "1M"},
+                {"WEFT_LINEAGE_BYTES", "16M"},
+                {"WEFT_HEAD_RECONNECT_MS", "2500"}};
   weft::cluster_settings s = weft::cluster_settings::from_env();
   CHECK(s.enabled());
   CHECK(s.address == "127.0.0.1:7070");
   CHECK(s.role == weft::node_role::worker);
-  CHECK(s.token == "s3cret");
+  CHECK(s.token == "3f0c9a8b1d2e4f6071a2b3c4d5e6f708");
   CHECK(s.cluster_name == "lab");
   CHECK(s.heartbeat_interval.count() == 200);
   CHECK(s.heartbeat_timeout.count() == 900);
@@ -116,7 +121,7 @@ TEST_CASE("validation: roles need an address, open addresses need a token") {
   s.role = weft::node_role::head;
   s.address = "0.0.0.0:7070";
   CHECK(contains(config_error_of([&] { s.validate(); }), "without a token"));
-  s.token = "t";
+  s.token = weft::generate_token();
   CHECK_NOTHROW(s.validate());
 
   weft::cluster_settings w;
@@ -151,4 +156,26 @@ TEST_CASE("role names") {
   CHECK(std::string(weft::role_name(weft::node_role::worker)) == "worker");
   CHECK(std::string(weft::role_name(weft::node_role::driver)) == "driver");
   CHECK(std::string(weft::role_name(weft::node_role::automatic)) == "automatic");
+}
+
+TEST_CASE("a weak token is refused, saying how to make one, and never shown") {
+  CHECK(weft::token_bits("") == 0);
+  CHECK(weft::token_bits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") < 128);  // one character
+  CHECK(weft::token_bits("right-token") < 128);
+  CHECK(weft::token_bits("3f0c9a8b1d2e4f6071a2b3c4d5e6f708") == doctest::Approx(128));
+  const std::string generated = weft::generate_token();
+  CHECK(generated.size() == 64);
+  CHECK(generated.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(weft::token_bits(generated) >= 200);  // 256 for 16 distinct digits
+  CHECK(weft::generate_token() != generated);
+
+  weft::cluster_settings s;
+  s.address = "127.0.0.1:7070";
+  s.token = "hunter2-hunter2";
+  const std::string message = config_error_of([&] { s.validate(); });
+  CHECK(contains(message,
+                 "the cluster token (WEFT_TOKEN, WEFT_TOKEN_FILE or "
+                 "config.cluster.token) is too weak to resist guessing: about "));
+  CHECK(contains(message, "fewer than the 128 needed. Make one with `weft token generate`"));
+  CHECK_FALSE(contains(message, "hunter2"));
 }

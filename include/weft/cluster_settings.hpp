@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace weft {
 
@@ -87,13 +88,28 @@ struct cluster_settings {
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
   /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_CLUSTER,
   /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
+  /// WEFT_HEAD_RECONNECT_MS,
   /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws
   /// config_error naming the variable.
   static cluster_settings from_env();
 
-  /// Throws config_error naming the first bad field.
+  /// Throws config_error naming the first bad field; a token of fewer than
+  /// `min_token_bits` (token_bits) is refused, saying how to make a good one.
   void validate() const;
 };
+
+/// The entropy a token must have at least, in bits.
+inline constexpr double min_token_bits = 128;
+
+/// About how many bits of entropy `token` has: its length times the bits per character of the
+/// smallest alphabet that holds it (hex digits, letters, digits, punctuation), that alphabet
+/// counted at most four times the characters the token really uses ("aaaa..." is weak however
+/// long). 64 hex digits (`weft token generate`) have 256.
+double token_bits(std::string_view token) noexcept;
+
+/// A new token: 32 bytes from OpenSSL's random generator as 64 hex digits. Throws
+/// weft::error if the generator fails.
+std::string generate_token();
 
 /// A parsed `host:port`.
 struct endpoint_text {

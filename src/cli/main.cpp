@@ -97,8 +97,17 @@ int main(int argc, char** argv) {
   stop->add_option("--address", address, "The head's host:port (default: WEFT_ADDRESS)");
   stop_flags.add_to(*stop);
 
+  auto* token = app.add_subcommand("token", "Cluster tokens");
+  token->require_subcommand(1);
+  auto* generate = token->add_subcommand(
+      "generate", "Print a new token (256 random bits as 64 hex digits) for WEFT_TOKEN_FILE");
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (generate->parsed()) {
+      std::printf("%s\n", weft::generate_token().c_str());
+      return 0;
+    }
     if (start->parsed()) return start_head(host, port, threads, start_flags);
     weft::cluster_settings s = weft::cluster_settings::from_env();
     if (!address.empty()) s.address = address;

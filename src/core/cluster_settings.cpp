@@ -4,6 +4,11 @@
 
 #include <fmt/core.h>
 
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -65,6 +70,36 @@ bool is_loopback(const std::string& host) {
 }
 
 }  // namespace
+
+double token_bits(std::string_view token) noexcept {
+  bool lower = false, upper = false, digit = false, other = false, hex = true;
+  bool seen[256] = {};
+  int distinct = 0;
+  for (unsigned char c : token) {
+    lower = lower || (c >= 'a' && c <= 'z');
+    upper = upper || (c >= 'A' && c <= 'Z');
+    digit = digit || (c >= '0' && c <= '9');
+    other = other || !std::isalnum(c);
+    hex = hex && std::isxdigit(c);
+    if (!seen[c]) ++distinct;
+    seen[c] = true;
+  }
+  double alphabet =
+      hex ? 16 : (lower ? 26 : 0) + (upper ? 26 : 0) + (digit ? 10 : 0) + (other ? 32 : 0);
+  alphabet = std::min(alphabet, 4.0 * distinct);
+  if (alphabet < 2) return 0;
+  return static_cast<double>(token.size()) * std::log2(alphabet);
+}
+
+std::string generate_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw error("cannot make a token: OpenSSL's random generator failed");
+  std::string token;
+  for (unsigned char b : bytes)
+    token += fmt::format("{:02x}", b);
+  return token;
+}
 
 const char* role_name(node_role role) noexcept {
   switch (role) {
@@ -160,6 +195,14 @@ void cluster_settings::validate() const {
         "cluster role '{}' needs an address: set WEFT_ADDRESS (config.cluster.address) to the "
         "head's host:port",
         role_name(role)));
+  }
+  if (!token.empty() && token_bits(token) < min_token_bits) {
+    // Never the token itself: error messages end up in logs.
+    throw config_error(fmt::format(
+        "the cluster token (WEFT_TOKEN, WEFT_TOKEN_FILE or config.cluster.token) is too weak to "
+        "resist guessing: about {:.0f} bits of entropy, fewer than the {:.0f} needed. Make one "
+        "with `weft token generate` (or `openssl rand -hex 32`)",
+        token_bits(token), min_token_bits));
   }
   endpoint_text head = parse_endpoint(address, "WEFT_ADDRESS");
   if (role != node_role::head && head.port == 0) {

@@ -95,13 +95,14 @@ TEST_CASE("weft status lists every node and its functions; weft stop ends every 
 }
 
 TEST_CASE("a node with the wrong token is refused and logged; the head keeps serving") {
-  local_cluster cluster(node_binary,
-                        std::map<std::string, std::string>{{"WEFT_TOKEN", "right-token"}});
+  local_cluster cluster(node_binary, std::map<std::string, std::string>{
+                                         {"WEFT_TOKEN", "0123456789abcdef0123456789abcdef"}});
   cluster.add_worker("worker-1", {}, 2);
-  child_process& intruder = cluster.start(
-      "intruder",
-      {{"WEFT_ROLE", "worker"}, {"WEFT_TOKEN", "wrong-token"}, {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
-      {});
+  child_process& intruder = cluster.start("intruder",
+                                          {{"WEFT_ROLE", "worker"},
+                                           {"WEFT_TOKEN", "fedcba9876543210fedcba9876543210"},
+                                           {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
+                                          {});
   auto rc = intruder.wait_for(20s);
   INFO(intruder.output());
   REQUIRE(rc.has_value());
@@ -397,6 +398,11 @@ TEST_CASE("the weft tool says what is wrong: no address, no head, no --head") {
   auto [no_flag_rc, no_flag] = run({"start"}, "no-flag");
   CHECK(no_flag_rc != 0);
   CHECK(contains(no_flag, "--head"));
+  auto [token_rc, token] = run({"token", "generate"}, "token");
+  CHECK(token_rc == 0);
+  REQUIRE(token.size() == 65);  // 64 hex digits and a newline
+  CHECK(token.find_first_not_of("0123456789abcdef\n") == std::string::npos);
+  CHECK(weft::token_bits(token.substr(0, 64)) >= weft::min_token_bits);
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
 }
