@@ -2,6 +2,7 @@
 #include "weft/spill_store.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -384,6 +385,32 @@ TEST_CASE("a spill directory path that is a file is refused when the runtime sta
   cfg.spill_dir = file.string();
   CHECK_THROWS_WITH_AS(weft::runtime{cfg}, doctest::Contains("is not a directory"),
                        weft::config_error);
+}
+
+TEST_CASE(
+    "a spill directory that cannot be created or written is refused when the runtime starts") {
+  temp_dir dir;
+  fs::path file = dir.path / "a-file";
+  std::ofstream(file) << "x";
+  weft::config cfg;
+  cfg.spill_dir = (file / "spills").string();
+  const std::string refused = "spill directory '" + cfg.spill_dir +
+                              "' cannot be created (Not a directory); set config.spill_dir or "
+                              "WEFT_SPILL_DIR to a directory";
+  CHECK_THROWS_WITH_AS(weft::runtime{cfg}, doctest::Contains(refused.c_str()), weft::config_error);
+  // A missing directory whose parent can be written is made.
+  cfg.spill_dir = (dir.path / "new" / "spills").string();
+  CHECK_NOTHROW(weft::runtime{cfg});
+  CHECK(fs::is_directory(cfg.spill_dir));
+  if (::geteuid() == 0) return;  // root writes anywhere: no read-only directory to try
+  fs::path read_only = dir.path / "read-only";
+  fs::create_directory(read_only);
+  fs::permissions(read_only, fs::perms::owner_read | fs::perms::owner_exec);
+  cfg.spill_dir = read_only.string();
+  CHECK_THROWS_WITH_AS(weft::runtime{cfg},
+                       doctest::Contains("' cannot be written (Permission denied)"),
+                       weft::config_error);
+  fs::permissions(read_only, fs::perms::owner_all);
 }
 
 TEST_CASE("under spill pressure an object still ends exactly when its last ref goes") {

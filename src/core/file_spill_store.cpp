@@ -171,6 +171,20 @@ std::shared_ptr<spill_store> make_file_spill_store(const std::string& parent) {
                     "WEFT_SPILL_DIR)",
                     dir.string()));
   }
+  // Found now rather than at the first spill, when objects past the budget would have nowhere
+  // to go.
+  if (!fs::exists(dir, ec) && !fs::create_directories(dir, ec) && ec) {
+    throw config_error(fmt::format(
+        "spill directory '{}' cannot be created ({}); set config.spill_dir or WEFT_SPILL_DIR to "
+        "a directory this process can write",
+        dir.string(), ec.message()));
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw config_error(fmt::format(
+        "spill directory '{}' cannot be written ({}); set config.spill_dir or WEFT_SPILL_DIR to "
+        "a directory this process can write",
+        dir.string(), std::strerror(errno)));
+  }
   return std::make_shared<file_spill_store>(std::move(dir));
 }
 
