@@ -481,13 +481,18 @@ void connection::fail(const std::string& reason) {
   open_.store(false, std::memory_order_release);
   closed_.store(true, std::memory_order_release);
   handshake_timer_.cancel();
+  // Dropped frames are destroyed after the lock is released: a frame's body may hold the last
+  // reference to an object whose end sends a frame on this very connection (an object's
+  // pullers are told it is gone), which would otherwise wait for the lock forever.
+  std::vector<queued> dropped;
   {
     // Before the socket closes: no thread may write to its descriptor after.
     std::lock_guard lock(queue_mutex_);
-    queue_.clear();
+    dropped.swap(queue_);
     closing_ = true;
     direct_fd_ = -1;
   }
+  dropped.clear();
   boost::system::error_code ignored;
   socket_.close(ignored);
   events_.on_closed(*this, reason);
