@@ -12,7 +12,11 @@
 // same address needs nothing copied, and a stale file could only point at dead actors. What
 // the head alone knew (ids it declared dead) is lost with it; a node that was declared dead
 // by the old head and wakes after the new one started is caught by its own clock (frozen
-// longer than the timeout) instead.
+// longer than the timeout) instead. Also lost with it: the id counters. A brand-new node that
+// joins the new head before an old node of its role has come back may be given that old
+// node's id; the old node is then refused and stops, as if it had died (its work is sent
+// elsewhere), and nothing else is lost. Old nodes dial again within one interval, so this
+// needs a new node started in that window.
 
 #include <boost/asio/post.hpp>
 
