@@ -63,6 +63,16 @@ void node::head_link_closed(const std::string& reason) {
         "the heartbeat timeout ({} ms), so the head has declared it dead and its work was "
         "given to others: it stops (start it again to join as a new node)",
         reason, settings_.heartbeat_timeout.count());
+    {
+      // Never dialed again; what needs the head says why (a driver goes on running locally).
+      std::lock_guard lock(mutex_);
+      head_absent_ = head_absence{
+          now, reason,
+          fmt::format("the head at {} declared this node dead (it was cut off or frozen for "
+                      "longer than the heartbeat timeout, {} ms) and gave its work to others; "
+                      "start it again to join as a new node",
+                      settings_.address, settings_.heartbeat_timeout.count())};
+    }
     request_stop(fmt::format("lost the connection to the head ({})", reason), true);
     return;
   }
@@ -123,7 +133,10 @@ void node::rejoined(connection& c, std::span<const std::byte> payload) {
     log(log_level::error, "the head at {} refused this node's return: {}", settings_.address, why);
     {
       std::lock_guard lock(mutex_);
-      if (head_absent_) head_absent_->refused = why;
+      if (head_absent_) {
+        head_absent_->refused =
+            fmt::format("the head at {} refused this node's return: {}", settings_.address, why);
+      }
     }
     c.close(why);
     if (settings_.role == node_role::worker) {
@@ -172,10 +185,7 @@ void node::register_names_again() {
 std::string node::head_unreachable() const {
   std::lock_guard lock(mutex_);
   if (!head_absent_) return "this node is not connected to the head";
-  if (!head_absent_->refused.empty()) {
-    return fmt::format("the head at {} refused this node's return: {}", settings_.address,
-                       head_absent_->refused);
-  }
+  if (!head_absent_->refused.empty()) return head_absent_->refused;
   return fmt::format(
       "the head at {} is unreachable: its connection closed {} ms ago ({}); this node is "
       "trying to reach it again, and lookups by name fail until it is back",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <new>
 
 #include "core/log.hpp"
 #include "core/runtime_core.hpp"
@@ -374,7 +375,8 @@ void node::tick() {
 }
 
 bool node::in_background(std::function<void()> job) noexcept {
-  auto* fn = new std::function<void()>(std::move(job));
+  auto* fn = new (std::nothrow) std::function<void()>(std::move(job));
+  if (fn == nullptr) return false;
   const bool started = core_.run_background(
       [](void* arg) {
         auto* f = static_cast<std::function<void()>*>(arg);

@@ -345,8 +345,8 @@ class node final : public detail::task_router,
   std::string listen_address_;
   std::map<std::string, std::shared_ptr<connection>> peers_;
   std::shared_ptr<connection> head_;
-  // While the head is away: since when, why its link closed, and why it refused this node's
-  // return, if it did (then the node stops trying).
+  // While the head is away: since when, why its link closed, and, when this node will not try
+  // again (the head refused its return, or declared it dead), why not.
   struct head_absence {
     clock::time_point since;
     std::string reason;

@@ -98,6 +98,9 @@ TEST_CASE(
   // node it was.
   REQUIRE(victim->wait_for(20s).has_value());
   CHECK(contains(victim->output(), "lost the connection to the head"));
+  CHECK(contains(victim->output(),
+                 "so the head has declared it dead and its work was given to "
+                 "others: it stops"));
 }
 
 TEST_CASE(
