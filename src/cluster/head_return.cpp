@@ -18,8 +18,6 @@
 // elsewhere), and nothing else is lost. Old nodes dial again within one interval, so this
 // needs a new node started in that window.
 
-#include <boost/asio/post.hpp>
-
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -159,7 +157,9 @@ void node::rejoined(connection& c, std::span<const std::byte> payload) {
   apply_view(from_record(reply.view));
   log(log_level::info, "joined the head at {} again as {}, after {} ms without it",
       settings_.address, reply.id, millis(away));
-  if (!in_background([this] { register_names_again(); })) return;
+  // A background job: it asks the head, which the io thread must not wait for. If the runtime
+  // is shutting down it does not start, and nothing is left to register.
+  in_background([this] { register_names_again(); });
 }
 
 void node::register_names_again() {
