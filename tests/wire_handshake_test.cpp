@@ -39,21 +39,24 @@ TEST_CASE("nonces are fresh") {
   CHECK(weft::wire::make_nonce() != weft::wire::make_nonce());
 }
 
-TEST_CASE("a proof depends on the token, the role, the cluster and both nonces") {
+TEST_CASE("a proof depends on the token, the role, the cluster, both nonces and the signer's id") {
   using weft::wire::handshake_role;
+  using weft::wire::make_proof;
   const auto a = weft::wire::make_nonce();
   const auto b = weft::wire::make_nonce();
-  const auto proof = weft::wire::make_proof("s3cret", handshake_role::dialer, "prod", a, b);
-  CHECK(weft::wire::same_proof(
-      proof, weft::wire::make_proof("s3cret", handshake_role::dialer, "prod", a, b)));
+  const auto proof = make_proof("s3cret", handshake_role::dialer, "prod", a, b, "w-1");
+  CHECK(weft::wire::same_proof(proof,
+                               make_proof("s3cret", handshake_role::dialer, "prod", a, b, "w-1")));
   CHECK_FALSE(weft::wire::same_proof(
-      proof, weft::wire::make_proof("s3cret!", handshake_role::dialer, "prod", a, b)));
+      proof, make_proof("s3cret!", handshake_role::dialer, "prod", a, b, "w-1")));
   CHECK_FALSE(weft::wire::same_proof(
-      proof, weft::wire::make_proof("s3cret", handshake_role::listener, "prod", a, b)));
+      proof, make_proof("s3cret", handshake_role::listener, "prod", a, b, "w-1")));
   CHECK_FALSE(weft::wire::same_proof(
-      proof, weft::wire::make_proof("s3cret", handshake_role::dialer, "test", a, b)));
+      proof, make_proof("s3cret", handshake_role::dialer, "test", a, b, "w-1")));
   CHECK_FALSE(weft::wire::same_proof(
-      proof, weft::wire::make_proof("s3cret", handshake_role::dialer, "prod", b, a)));
+      proof, make_proof("s3cret", handshake_role::dialer, "prod", b, a, "w-1")));
+  CHECK_FALSE(weft::wire::same_proof(
+      proof, make_proof("s3cret", handshake_role::dialer, "prod", a, b, "w-2")));
 }
 
 namespace {
@@ -163,5 +166,39 @@ TEST_CASE("a handshake refuses another cluster, a wrong token, and frames out of
     CHECK(error_of<weft::protocol_error>([&] {
             listener.on_frame(frame_type::hello, std::as_bytes(std::span(cut)));
           }) == "a hello frame does not decode: a text of 3 bytes is announced, 2 bytes are left");
+  }
+}
+
+// Found by tests/fuzz/handshake_fuzz: the ids in the hello and the welcome were not signed, so
+// a man in the middle could finish a handshake under another node's name.
+TEST_CASE("a handshake refuses a hello or a welcome whose node id was changed on the way") {
+  SUBCASE("the hello's id") {
+    handshake dialer(handshake_role::dialer, {"lab", "secret", "w-1"}, filled(1));
+    handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+    listener.start();
+    auto hello = dialer.start();
+    REQUIRE(hello);
+    hello->payload.back() = '9';  // "w-9" now
+    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+    CHECK(listener.peer_id() == "w-9");
+    const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
+    CHECK(error_of<weft::auth_error>([&] { listener.on_frame(proof->type, payload_of(*proof)); }) ==
+          "wrong token: the peer's proof does not match the cluster token");
+    CHECK_FALSE(listener.done());
+  }
+  SUBCASE("the welcome's id") {
+    handshake dialer(handshake_role::dialer, {"lab", "secret", "w-1"}, filled(1));
+    handshake listener(handshake_role::listener, {"lab", "secret", "head"}, filled(2));
+    listener.start();
+    const auto hello = dialer.start();
+    const auto challenge = listener.on_frame(hello->type, payload_of(*hello));
+    const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
+    auto welcome = listener.on_frame(proof->type, payload_of(*proof));
+    REQUIRE(welcome);
+    welcome->payload[4] = 'H';  // "Head" now
+    CHECK(error_of<weft::auth_error>([&] {
+            dialer.on_frame(welcome->type, payload_of(*welcome));
+          }).find("the peer could not prove it knows the cluster token") == 0);
+    CHECK_FALSE(dialer.done());
   }
 }

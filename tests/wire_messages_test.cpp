@@ -79,9 +79,9 @@ wire::node_record sample_node() {
 }  // namespace
 
 TEST_CASE("the protocol version is the one these bytes belong to") {
-  // 3: the handshake's challenge carries only the listener's nonce and its welcome the
-  // listener's proof (tests/wire_handshake_test.cpp); the messages here are as in 2.
-  CHECK(wire::protocol_version == 3);
+  // 4: each handshake proof also signs the node id its sender announced
+  // (tests/wire_handshake_test.cpp); the messages here are as in 2.
+  CHECK(wire::protocol_version == 4);
 }
 
 TEST_CASE("node records, views and join replies") {

@@ -24,7 +24,7 @@
 namespace weft::wire {
 
 /// The protocol version this build speaks; a peer with another version is refused.
-inline constexpr std::uint16_t protocol_version = 3;  // 3: the listener proves itself last
+inline constexpr std::uint16_t protocol_version = 4;  // 4: proofs sign the announced ids
 /// Bytes of a frame header on the wire.
 inline constexpr std::size_t header_size = 24;
 /// Default largest payload accepted (larger objects travel in chunks).

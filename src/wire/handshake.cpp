@@ -52,13 +52,15 @@ digest hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> da
 }
 
 digest make_proof(std::string_view token, handshake_role role, std::string_view cluster_id,
-                  const nonce& dialer_nonce, const nonce& listener_nonce) {
+                  const nonce& dialer_nonce, const nonce& listener_nonce,
+                  std::string_view signer_id) {
   std::vector<std::byte> message;
-  append_field(message, bytes_of("weft handshake v1"));
+  append_field(message, bytes_of("weft handshake v2"));
   append_field(message, bytes_of(role == handshake_role::dialer ? "dialer" : "listener"));
   append_field(message, bytes_of(cluster_id));
   append_field(message, dialer_nonce);
   append_field(message, listener_nonce);
+  append_field(message, bytes_of(signer_id));
   return hmac_sha256(bytes_of(token), message);
 }
 
@@ -91,10 +93,10 @@ void handshake::expect(frame_type got, frame_type wanted, const char* when) cons
   }
 }
 
-digest handshake::proof_of(handshake_role who) const {
+digest handshake::proof_of(handshake_role who, std::string_view signer_id) const {
   const bool dialing = role_ == handshake_role::dialer;
   return make_proof(identity_.token, who, identity_.cluster_name, dialing ? mine_ : theirs_,
-                    dialing ? theirs_ : mine_);
+                    dialing ? theirs_ : mine_, signer_id);
 }
 
 handshake_frame handshake::on_hello(frame_type type, std::span<const std::byte> payload) {
@@ -123,7 +125,7 @@ handshake_frame handshake::on_challenge(frame_type type, std::span<const std::by
   theirs_ = in.raw<32>();
   in.finish();
   handshake_frame proof{frame_type::proof, {}};
-  field_writer(proof.payload).raw(proof_of(handshake_role::dialer));
+  field_writer(proof.payload).raw(proof_of(handshake_role::dialer, identity_.self_id));
   step_ = step::welcome;
   return proof;
 }
@@ -133,13 +135,13 @@ handshake_frame handshake::on_proof(frame_type type, std::span<const std::byte> 
   field_reader in(payload, "proof frame");
   const digest their_proof = in.raw<32>();
   in.finish();
-  if (!same_proof(their_proof, proof_of(handshake_role::dialer))) {
+  if (!same_proof(their_proof, proof_of(handshake_role::dialer, peer_id_))) {
     throw auth_error("wrong token: the peer's proof does not match the cluster token");
   }
   handshake_frame welcome{frame_type::welcome, {}};
   field_writer out(welcome.payload);
   out.text(identity_.self_id, "node id");
-  out.raw(proof_of(handshake_role::listener));
+  out.raw(proof_of(handshake_role::listener, identity_.self_id));
   step_ = step::done;
   return welcome;
 }
@@ -150,7 +152,7 @@ void handshake::on_welcome(frame_type type, std::span<const std::byte> payload) 
   std::string id = in.text();
   const digest their_proof = in.raw<32>();
   in.finish();
-  if (!same_proof(their_proof, proof_of(handshake_role::listener))) {
+  if (!same_proof(their_proof, proof_of(handshake_role::listener, id))) {
     throw auth_error(
         "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
         "sides)");

@@ -6,11 +6,12 @@
 // has: a client that does not know the token collects no proof to test guesses against
 // offline. (A dialer does prove itself to whatever it dials; it dials only the address it was
 // configured with, and tokens are long enough not to be guessed.) Each side proves it knows
-// the cluster's shared token with an HMAC-SHA256 over both sides' fresh nonces, the cluster id
-// and its role, so the token never crosses the wire, an old proof cannot be replayed (new
-// nonces each time), and one side's proof cannot be reflected back as the other's (the role
-// is part of what is signed). The connection (src/cluster/connection.cpp) feeds the frames in
-// and writes the frames out.
+// the cluster's shared token with an HMAC-SHA256 over both sides' fresh nonces, the cluster id,
+// its role and the id it announced, so the token never crosses the wire, an old proof cannot be
+// replayed (new nonces each time), one side's proof cannot be reflected back as the other's
+// (the role is part of what is signed), and nobody on the path can change who a peer says it
+// is (tests/fuzz/handshake_fuzz.cpp plays that man in the middle). The connection (src/cluster/connection.cpp) feeds the
+// frames in and writes the frames out.
 
 #include <array>
 #include <cstddef>
@@ -38,9 +39,12 @@ nonce make_nonce();
 digest hmac_sha256(std::span<const std::byte> key, std::span<const std::byte> data);
 
 /// The proof `role` sends: HMAC-SHA256 keyed with the token over a domain label, the role,
-/// the cluster id, the dialer's nonce and the listener's nonce.
+/// the cluster id, the dialer's nonce, the listener's nonce and the node id the signer
+/// announced (in its hello or welcome), so that nobody on the path can change who a proven
+/// peer says it is.
 digest make_proof(std::string_view token, handshake_role role, std::string_view cluster_id,
-                  const nonce& dialer_nonce, const nonce& listener_nonce);
+                  const nonce& dialer_nonce, const nonce& listener_nonce,
+                  std::string_view signer_id);
 
 /// Compares two proofs in constant time.
 bool same_proof(const digest& a, const digest& b) noexcept;
@@ -79,8 +83,8 @@ class handshake {
  private:
   enum class step { start, hello, challenge, proof, welcome, done };
   void expect(frame_type got, frame_type wanted, const char* when) const;
-  // The proof side `who` makes over this handshake's nonces (the dialer's first).
-  digest proof_of(handshake_role who) const;
+  // The proof side `who`, announced as `signer_id`, makes over this handshake's nonces.
+  digest proof_of(handshake_role who, std::string_view signer_id) const;
   // The steps: each checks the peer's frame and returns this side's answer.
   handshake_frame on_hello(frame_type type, std::span<const std::byte> payload);      // listener
   handshake_frame on_challenge(frame_type type, std::span<const std::byte> payload);  // dialer
