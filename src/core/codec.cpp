@@ -24,4 +24,10 @@ void throw_bad_payload_size(std::uint64_t bytes, std::size_t element) {
       "its payload has {} bytes, which is not a whole number of {}-byte elements", bytes, element));
 }
 
+void throw_value_bytes_left(std::size_t left, std::size_t total) {
+  throw std::runtime_error(fmt::format(
+      "its encoding has {} bytes, but the value was whole after {}: {} bytes are left over", total,
+      total - left, left));
+}
+
 }  // namespace weft::detail

@@ -27,7 +27,6 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <streambuf>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -37,6 +36,7 @@
 #include <variant>
 #include <vector>
 
+#include "weft/detail/bounded_archive.hpp"
 #include "weft/detail/codec.hpp"
 
 namespace weft {
@@ -60,7 +60,7 @@ namespace weft::detail {
 template <class T>
 inline constexpr bool is_cereal_v =
     cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value&&
-        cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value&&
+        cereal::traits::is_input_serializable<T, bounded_input_archive>::value&&
             std::is_default_constructible_v<T>;
 
 /// Whether every leaf of a T can be encoded (a direct or cereal type, or a handle), looked at
@@ -104,12 +104,6 @@ struct deep_encodable<std::variant<E...>> : deep_encodable_parts<E...> {};
 template <class T>
 inline constexpr bool encodable_v = is_direct_v<T> || (deep_encodable<T>::value && is_cereal_v<T>);
 
-/// A read-only stream buffer over bytes already in memory (feeds cereal without a copy).
-class memory_streambuf : public std::streambuf {
- public:
-  memory_streambuf(char* data, std::size_t size) { setg(data, data, data + size); }
-};
-
 /// The cereal codec of T.
 template <class T>
 struct cereal_codec {
@@ -123,13 +117,17 @@ struct cereal_codec {
     out.pieces.push_back(std::as_bytes(std::span(out.buffer.data(), out.buffer.size())));
   }
   static void decode(payload_source& source, void* into) {
-    std::string buffer(source.size(), '\0');
-    source.read_all(std::as_writable_bytes(std::span(buffer.data(), buffer.size())));
-    memory_streambuf streambuf(buffer.data(), buffer.size());
-    std::istream stream(&streambuf);
-    cereal::BinaryInputArchive archive(stream);
+    std::span<const std::byte> bytes = source.in_memory();
+    std::string copy;
+    if (bytes.empty() && source.size() != 0) {
+      copy.resize(source.size());
+      source.read_all(std::as_writable_bytes(std::span(copy.data(), copy.size())));
+      bytes = std::as_bytes(std::span(copy.data(), copy.size()));
+    }
+    bounded_input_archive archive(bytes);
     auto& value = static_cast<std::optional<T>*>(into)->emplace();
     archive(value);
+    if (archive.left() != 0) throw_value_bytes_left(archive.left(), bytes.size());
   }
   static constexpr value_codec table{&encode, &decode};
 };

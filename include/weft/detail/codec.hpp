@@ -131,6 +131,8 @@ bool spillable_now() noexcept {
 [[noreturn]] void throw_no_codec(const char* type_name);
 /// Throws std::runtime_error: a payload of `bytes` is not a whole number of `element` bytes.
 [[noreturn]] void throw_bad_payload_size(std::uint64_t bytes, std::size_t element);
+/// Throws std::runtime_error: a value decoded from `total` bytes left `left` of them unread.
+[[noreturn]] void throw_value_bytes_left(std::size_t left, std::size_t total);
 
 /// The codec registered for T; throws weft::error when there is none.
 template <class T>
