@@ -13,6 +13,7 @@ packages=(
   libcereal-dev   # serialization
   libssl-dev      # HMAC for the cluster handshake
   libcli11-dev    # the weft command-line tool
+  clang-14 libfuzzer-14-dev  # the fuzz harnesses (tests/fuzz/, the fuzz preset)
 )
 
 missing=()

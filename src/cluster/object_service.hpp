@@ -33,7 +33,7 @@
 
 namespace weft::detail {
 class runtime_core;
-struct object_record;
+class object_record;
 }  // namespace weft::detail
 
 namespace weft::cluster {

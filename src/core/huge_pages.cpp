@@ -62,7 +62,9 @@ void prefault_bulk(void* data, std::size_t bytes) noexcept {
 #ifdef __linux__
   if (data == nullptr || bytes < huge_pages_min_bytes) return;
   advise_huge_pages(data, bytes);
-  const auto [first, last] = whole_huge_pages(data, bytes);
+  const auto pages = whole_huge_pages(data, bytes);
+  const std::uintptr_t first = pages.first;  // named: clang 14 cannot capture bindings
+  const std::uintptr_t last = pages.last;
   if (last <= first) return;
   const std::size_t slices = (last - first + prefault_slice - 1) / prefault_slice;
   std::atomic<std::size_t> next{0};
