@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -13,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +30,8 @@
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
 #include "wire/frame.hpp"
+#include "wire/handshake.hpp"
+#include "wire/messages.hpp"
 
 using namespace std::chrono_literals;
 using weft_test::child_process;
@@ -246,6 +251,149 @@ TEST_CASE("a flood of connections that never log in costs the head little and lo
   INFO(log.substr(0, 4000));
   CHECK(lines < flood / 4);
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
+}
+
+namespace {
+
+// A connection to a node on 127.0.0.1 that has passed the handshake (cluster "weft", no
+// token: what local_cluster runs), for sending it frames of the test's own making.
+class proven_peer {
+ public:
+  explicit proven_peer(int port) : socket_(io_) {
+    namespace asio = boost::asio;
+    socket_.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    const timeval timeout{5, 0};  // no read blocks past 5 s
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    weft::wire::handshake hs(weft::wire::handshake_role::dialer, {"weft", "", ""},
+                             weft::wire::make_nonce());
+    const auto hello = hs.start();
+    send(hello->type, 0, hello->payload);
+    while (!hs.done()) {
+      const weft::wire::frame f = next_frame();
+      if (auto answer = hs.on_frame(f.header.type, f.payload))
+        send(answer->type, 0, answer->payload);
+    }
+  }
+  /// Sends one frame; false when the node has closed the connection already.
+  bool send(weft::wire::frame_type type, std::uint64_t request, const std::string& payload) {
+    const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(payload))};
+    const auto header = weft::wire::encode_header(type, request, pieces);
+    boost::system::error_code ec;
+    boost::asio::write(socket_,
+                       std::array{boost::asio::buffer(header), boost::asio::buffer(payload)}, ec);
+    return !ec;
+  }
+  /// Stops sending, then reads until the node closes or 5 s pass without a byte; true when it
+  /// closed.
+  bool finish() {
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+    std::vector<unsigned char> sink(65536);
+    boost::system::error_code ec;
+    while (!ec)
+      socket_.read_some(boost::asio::buffer(sink), ec);
+    return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+  }
+
+ private:
+  weft::wire::frame next_frame() {
+    std::vector<std::byte> chunk(4096);
+    while (true) {
+      if (auto f = reader_.next()) return std::move(*f);
+      const std::size_t n = socket_.read_some(boost::asio::buffer(chunk));
+      reader_.feed(std::span(chunk.data(), n));
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  weft::wire::frame_reader reader_;
+};
+
+}  // namespace
+
+TEST_CASE("forged requests from a proven peer never bring a node down") {
+  // Every request kind a peer may send (join and the two stops aside: those are what a proven
+  // peer may rightly do), with random payloads, real headers followed by random bytes, and
+  // texts or counts announcing far more bytes than follow; to the head and to a worker.
+  namespace wire = weft::wire;
+  local_cluster cluster(node_binary);
+  child_process& worker = cluster.add_worker("worker-1", {}, 2);
+  std::string worker_address;
+  for (const auto& n : cluster.wait_for_nodes(2).nodes)
+    if (n.id == "worker-1") worker_address = n.address;
+  REQUIRE_FALSE(worker_address.empty());
+  const int ports[] = {std::stoi(cluster.address().substr(cluster.address().rfind(':') + 1)),
+                       std::stoi(worker_address.substr(worker_address.rfind(':') + 1))};
+  std::mt19937 random(2026);
+  const auto noise = [&](std::size_t max) {
+    std::string out(random() % (max + 1), '\0');
+    for (char& c : out)
+      c = static_cast<char>(random());
+    return out;
+  };
+  // One value entry of an argument list (weft/detail/wire_value.hpp): tag, length, bytes.
+  const auto argument_entry = [](const std::string& bytes) {
+    std::string out(1, '\0');
+    for (int b = 0; b < 8; ++b)
+      out.push_back(static_cast<char>((bytes.size() >> (8 * b)) & 0xFF));
+    return out + bytes;
+  };
+  const std::string huge_text("\xF0\xFF\xFF\x7F", 4);  // a text or count of ~2^31
+  const std::vector<std::uint8_t> kinds = {2,  3,  6,  7,  8,  9,  10, 11, 12,
+                                           13, 14, 15, 16, 17, 18, 19, 20};
+  int closed = 0;
+  for (const int port : ports) {
+    // One forged frame per connection: a node closes a connection at the first frame it
+    // cannot decode, so the frames after it would never be read.
+    for (int i = 0; i < 150; ++i) {
+      {
+        const auto kind = static_cast<wire::request_kind>(kinds[random() % kinds.size()]);
+        std::string payload;
+        switch (random() % 4) {
+          case 0:  // the kind, then noise
+            payload = std::string(1, static_cast<char>(kind)) + noise(200);
+            break;
+          case 1: {  // a task of a registered function, its arguments well framed, forged
+            const char* functions[] = {"fail_with", "sum", "add", "host_of", "nothing"};
+            payload =
+                wire::request_payload(wire::request_kind::run_task,
+                                      wire::task_header{functions[random() % 5], "forged", 0, {}});
+            for (std::uint32_t n = random() % 3; n > 0; --n)
+              payload += argument_entry(noise(24));
+            break;
+          }
+          case 2:  // a call of an actor method with forged arguments
+            payload = wire::request_payload(
+                          wire::request_kind::call_actor,
+                          wire::actor_call_header{noise(8), "ledger::append", "forged", 0}) +
+                      argument_entry(noise(24)) + argument_entry(noise(8));
+            break;
+          case 3:  // a length announcing more than follows
+            payload = std::string(1, static_cast<char>(kind)) + huge_text + noise(16);
+            break;
+        }
+        const auto type =
+            random() % 8 == 0 ? wire::frame_type::response : wire::frame_type::request;
+        proven_peer peer(port);
+        peer.send(type, random() % 4 == 0 ? 0 : 1 + random() % 1000, payload);
+        closed += peer.finish() ? 1 : 0;  // answered or closed: the node must still be there
+      }
+    }
+  }
+  // Every connection ended with the node closing it (at the forged frame, or at the end of
+  // the stream), none by the 5 s read timeout: no node hung on what it was sent.
+  CHECK(closed == 300);
+  CHECK_FALSE(cluster.head().wait_for(0ms).has_value());
+  CHECK_FALSE(worker.wait_for(0ms).has_value());
+  // Both still serve: the worker is still a member and runs a real driver's tasks.
+  CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
+  const auto status = driver.wait_for(60s);
+  INFO(driver.output());
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(contains(driver.output(), "ran_on=worker-1"));
+  CHECK(contains(driver.output(), "failures=0"));
 }
 
 TEST_CASE("remote actors: a named actor on a worker, ordered calls from two drivers, kill") {
