@@ -12,30 +12,12 @@
 #include <variant>
 #include <vector>
 
-#include "weft/detail/cereal_codec.hpp"
-#include "weft/detail/wire_value.hpp"
+#include "support/value_bytes.hpp"
 
 namespace {
 
-namespace detail = weft::detail;
-
-template <class T>
-std::string encoded(const T& value) {
-  detail::register_codec<T>();
-  detail::encoded_value out;
-  detail::encode(value, out);
-  std::string bytes;
-  for (auto piece : out.pieces)
-    bytes.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-  return bytes;
-}
-
-template <class T>
-T decoded(const std::string& bytes) {
-  detail::register_codec<T>();
-  detail::memory_source source(std::as_bytes(std::span(bytes.data(), bytes.size())));
-  return detail::decode<T>(source);
-}
+using weft_test::decoded;
+using weft_test::encoded;
 
 template <class T>
 std::string decode_error(const std::string& bytes) {

@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "weft/detail/cereal_codec.hpp"
+#include "support/value_bytes.hpp"
 #include "weft/detail/wire_value.hpp"
 #include "wire/frame.hpp"
 #include "wire/handshake.hpp"
@@ -129,16 +129,7 @@ std::vector<seed> message_seeds() {
   return seeds;
 }
 
-template <class T>
-std::string encoded(const T& value) {
-  detail::register_codec<T>();
-  detail::encoded_value out;
-  detail::encode(value, out);
-  std::string bytes;
-  for (auto piece : out.pieces)
-    bytes.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-  return bytes;
-}
+using weft_test::encoded;
 
 // Values: the selector byte of value_codec_fuzz, then the value's encoding.
 std::vector<seed> value_seeds() {

@@ -24,12 +24,9 @@
 #include <variant>
 #include <vector>
 
-#include "weft/detail/cereal_codec.hpp"
-#include "weft/detail/wire_value.hpp"
+#include "support/value_bytes.hpp"
 
 namespace {
-
-namespace detail = weft::detail;
 
 // A type of a program's own, encoded through its serialize() function.
 struct sample {
@@ -43,21 +40,8 @@ struct sample {
   }
 };
 
-template <class T>
-std::string encoded(const T& value) {
-  detail::encoded_value out;
-  detail::encode(value, out);
-  std::string bytes;
-  for (auto piece : out.pieces)
-    bytes.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-  return bytes;
-}
-
-template <class T>
-T decoded(std::span<const std::byte> bytes) {
-  detail::memory_source source(bytes);
-  return detail::decode<T>(source);
-}
+using weft_test::decoded;
+using weft_test::encoded;
 
 template <class T>
 struct is_unordered : std::false_type {};
@@ -66,7 +50,6 @@ struct is_unordered<std::unordered_map<K, V>> : std::true_type {};
 
 template <class T>
 void round_trip(std::span<const std::byte> bytes) {
-  detail::register_codec<T>();
   std::optional<T> first;
   std::string once;
   try {
