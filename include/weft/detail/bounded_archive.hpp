@@ -5,9 +5,10 @@
 /// BinaryInputArchive resizes a container to whatever count the bytes say before reading a
 /// single element, so eight forged bytes from another process ("2^60 strings follow") would
 /// make it allocate until the process dies. Here a container's count can never exceed the
-/// bytes left to read (every element cereal writes takes at least one byte), so what a
-/// decoder allocates stays proportional to what arrived. A count over that throws
-/// cereal::Exception naming both numbers. Reads the bytes `cereal::BinaryOutputArchive`
+/// bytes left to read, so what a decoder allocates stays proportional to what arrived. A count
+/// over that throws cereal::Exception naming both numbers. The one cost: a container of
+/// elements that encode to nothing at all (empty structs, std::monostate) cannot hold more
+/// elements than there are bytes after its count; every other element takes at least a byte. Reads the bytes `cereal::BinaryOutputArchive`
 /// writes, unchanged.
 
 #include <cereal/archives/binary.hpp>
