@@ -8,8 +8,11 @@
 /// bytes left to read, so what a decoder allocates stays proportional to what arrived. A count
 /// over that throws cereal::Exception naming both numbers. The one cost: a container of
 /// elements that encode to nothing at all (empty structs, std::monostate) cannot hold more
-/// elements than there are bytes after its count; every other element takes at least a byte. Reads the bytes `cereal::BinaryOutputArchive`
-/// writes, unchanged.
+/// elements than there are bytes after its count; every other element takes at least a byte. Reads
+/// the bytes `cereal::BinaryOutputArchive` writes, unchanged. A type's cereal functions must be
+/// templates on the archive (as cereal's documentation writes them): a load() written for
+/// cereal::BinaryInputArchive alone is not seen here, and the type then counts as one that cannot
+/// be encoded.
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/cereal.hpp>
