@@ -139,7 +139,8 @@ TEST_CASE("a handshake refuses another cluster, a wrong token, and frames out of
     const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
     REQUIRE(proof);
     CHECK(error_of<weft::auth_error>([&] { listener.on_frame(proof->type, payload_of(*proof)); }) ==
-          "wrong token: the peer's proof does not match the cluster token");
+          "wrong token: the peer's proof does not match the cluster token (or its hello was "
+          "altered on the way); check WEFT_TOKEN on both sides");
     CHECK_FALSE(listener.done());
   }
   SUBCASE("a listener that does not know the token is refused by the dialer") {
@@ -169,7 +170,7 @@ TEST_CASE("a handshake refuses another cluster, a wrong token, and frames out of
   }
 }
 
-// Found by tests/fuzz/handshake_fuzz: the ids in the hello and the welcome were not signed, so
+// Caught by tests/fuzz/handshake_fuzz: the ids in the hello and the welcome were not signed, so
 // a man in the middle could finish a handshake under another node's name.
 TEST_CASE("a handshake refuses a hello or a welcome whose node id was changed on the way") {
   SUBCASE("the hello's id") {
@@ -183,7 +184,8 @@ TEST_CASE("a handshake refuses a hello or a welcome whose node id was changed on
     CHECK(listener.peer_id() == "w-9");
     const auto proof = dialer.on_frame(challenge->type, payload_of(*challenge));
     CHECK(error_of<weft::auth_error>([&] { listener.on_frame(proof->type, payload_of(*proof)); }) ==
-          "wrong token: the peer's proof does not match the cluster token");
+          "wrong token: the peer's proof does not match the cluster token (or its hello was "
+          "altered on the way); check WEFT_TOKEN on both sides");
     CHECK_FALSE(listener.done());
   }
   SUBCASE("the welcome's id") {

@@ -136,7 +136,9 @@ handshake_frame handshake::on_proof(frame_type type, std::span<const std::byte> 
   const digest their_proof = in.raw<32>();
   in.finish();
   if (!same_proof(their_proof, proof_of(handshake_role::dialer, peer_id_))) {
-    throw auth_error("wrong token: the peer's proof does not match the cluster token");
+    throw auth_error(
+        "wrong token: the peer's proof does not match the cluster token (or its hello was "
+        "altered on the way); check WEFT_TOKEN on both sides");
   }
   handshake_frame welcome{frame_type::welcome, {}};
   field_writer out(welcome.payload);
@@ -154,8 +156,8 @@ void handshake::on_welcome(frame_type type, std::span<const std::byte> payload) 
   in.finish();
   if (!same_proof(their_proof, proof_of(handshake_role::listener, id))) {
     throw auth_error(
-        "the peer could not prove it knows the cluster token (check WEFT_TOKEN on both "
-        "sides)");
+        "the peer could not prove it knows the cluster token, or its welcome was altered on the "
+        "way (check WEFT_TOKEN on both sides)");
   }
   if (peer_id_.empty()) peer_id_ = std::move(id);
   step_ = step::done;

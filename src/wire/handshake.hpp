@@ -10,8 +10,8 @@
 // its role and the id it announced, so the token never crosses the wire, an old proof cannot be
 // replayed (new nonces each time), one side's proof cannot be reflected back as the other's
 // (the role is part of what is signed), and nobody on the path can change who a peer says it
-// is (tests/fuzz/handshake_fuzz.cpp plays that man in the middle). The connection (src/cluster/connection.cpp) feeds the
-// frames in and writes the frames out.
+// is (tests/fuzz/handshake_fuzz.cpp plays that man in the middle). The connection
+// (src/cluster/connection.cpp) feeds the frames in and writes the frames out.
 
 #include <array>
 #include <cstddef>
