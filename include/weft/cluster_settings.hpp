@@ -43,6 +43,18 @@ struct cluster_settings {
   /// only listen on loopback addresses.
   std::string token{};
 
+  /// TLS 1.3 on every cluster connection, both ends proving a certificate signed by the
+  /// cluster's CA (mutual TLS; the token handshake still runs inside it). Paths of PEM files:
+  /// this node's certificate chain, its private key, and the CA certificate its peers'
+  /// certificates must chain to. All three or none; `weft tls init DIR` makes a set. A node
+  /// with TLS and one without refuse each other, saying so.
+  std::string tls_cert{};
+  std::string tls_key{};  ///< See tls_cert.
+  std::string tls_ca{};   ///< See tls_cert.
+
+  /// True when tls_cert, tls_key and tls_ca are set.
+  bool tls_enabled() const noexcept { return !tls_cert.empty(); }
+
   /// A name every node of one cluster must share; nodes of another cluster are refused.
   std::string cluster_name = "weft";
 
@@ -86,7 +98,8 @@ struct cluster_settings {
   bool enabled() const noexcept { return !address.empty() || role != node_role::automatic; }
 
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
-  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_CLUSTER,
+  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_TLS_CERT, WEFT_TLS_KEY,
+  /// WEFT_TLS_CA, WEFT_CLUSTER,
   /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
   /// WEFT_HEAD_RECONNECT_MS,
   /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws
@@ -94,7 +107,8 @@ struct cluster_settings {
   static cluster_settings from_env();
 
   /// Throws config_error naming the first bad field; a token of fewer than
-  /// `min_token_bits` (token_bits) is refused, saying how to make a good one.
+  /// `min_token_bits` (token_bits) is refused, saying how to make a good one; the TLS paths
+  /// must be all set or all empty (their files are read when the node starts).
   void validate() const;
 };
 

@@ -11,6 +11,7 @@
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
 #include "weft/runtime.hpp"
+#include "weft/tls_files.hpp"
 
 namespace {
 
@@ -102,10 +103,42 @@ int main(int argc, char** argv) {
   auto* generate = token->add_subcommand(
       "generate", "Print a new token (256 random bits as 64 hex digits) for WEFT_TOKEN_FILE");
 
+  auto* tls = app.add_subcommand("tls", "Certificates for a cluster's mutual TLS");
+  tls->require_subcommand(1);
+  std::string tls_dir, ca_dir, common_name = "weft node";
+  int days = 365;
+  auto* tls_init = tls->add_subcommand(
+      "init", "Make a cluster CA and a node certificate it signed in DIR (ca.pem, ca-key.pem, "
+              "cert.pem, key.pem; keys mode 0600)");
+  tls_init->add_option("DIR", tls_dir, "Directory to write to (created, mode 0700)")->required();
+  auto* tls_issue = tls->add_subcommand(
+      "issue", "Make another node certificate (cert.pem, key.pem, and ca.pem) in DIR, signed by "
+               "the CA in CA_DIR");
+  tls_issue->add_option("CA_DIR", ca_dir, "Directory holding ca.pem and ca-key.pem")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  tls_issue->add_option("DIR", tls_dir, "Directory to write to (created, mode 0700)")->required();
+  for (CLI::App* sub : {tls_init, tls_issue}) {
+    sub->add_option("--days", days, "Days the node certificate is valid")
+        ->check(CLI::Range(1, 36500));
+    sub->add_option("--name", common_name, "Common name of the node certificate");
+  }
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (generate->parsed()) {
       std::printf("%s\n", weft::generate_token().c_str());
+      return 0;
+    }
+    if (tls_init->parsed() || tls_issue->parsed()) {
+      weft::tls_files_options options;
+      options.common_name = common_name;
+      options.valid_for = std::chrono::hours(24) * days;
+      const weft::tls_files files = tls_init->parsed()
+                                        ? weft::make_tls_files(tls_dir, options)
+                                        : weft::issue_tls_certificate(ca_dir, tls_dir, options);
+      std::printf("WEFT_TLS_CERT=%s\nWEFT_TLS_KEY=%s\nWEFT_TLS_CA=%s\n", files.cert.c_str(),
+                  files.key.c_str(), files.ca.c_str());
       return 0;
     }
     if (start->parsed()) return start_head(host, port, threads, start_flags);

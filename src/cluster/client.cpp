@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "connection.hpp"
+#include "tls_context.hpp"
 #include "protocol.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
@@ -48,6 +49,7 @@ wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_ki
   identity.token = settings.token;
   identity.max_frame_bytes = settings.max_frame_bytes;
   identity.handshake_timeout = timeout;
+  identity.tls = cluster::make_tls_context(settings);
   auto c = connection::dial(io, events, identity, head.host, head.port);
   io.run_for(timeout);
   if (!events.answer_) {

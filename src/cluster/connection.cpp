@@ -5,7 +5,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
 
 #include <fmt/core.h>
 
@@ -18,6 +20,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "tls_context.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
@@ -80,7 +83,9 @@ connection::connection(asio::io_context& io, connection_events& events, link_ide
       identity_(std::move(identity)),
       role_(role),
       reader_(handshake_max_payload),
-      read_buffer_(handshake_read_chunk) {}
+      read_buffer_(handshake_read_chunk) {
+  if (identity_.tls) tls_.emplace(socket_, *identity_.tls);
+}
 
 std::shared_ptr<connection> connection::dial(asio::io_context& io, connection_events& events,
                                              link_identity identity, std::string host,
@@ -137,6 +142,7 @@ void connection::start_handshake() {
   if (stage_ == stage::closed) return;
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  stage_ = stage::handshaking;
   handshake_timer_.expires_after(identity_.handshake_timeout);
   handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec && self->stage_ != stage::open && self->stage_ != stage::closed) {
@@ -144,24 +150,64 @@ void connection::start_handshake() {
                                self->identity_.handshake_timeout.count()));
     }
   });
+  if (!tls_) {
+    start_token_handshake();
+    return;
+  }
+  const auto side = role_ == wire::handshake_role::dialer ? asio::ssl::stream_base::client
+                                                         : asio::ssl::stream_base::server;
+  tls_->async_handshake(side, [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (self->stage_ == stage::closed) return;
+    if (ec) {
+      const std::string why =
+          describe_tls_failure(ec.message(), SSL_get_verify_result(self->tls_->native_handle()));
+      // A peer that does not speak TLS is most likely a weft node without TLS settings: it is
+      // told so in its own framing.
+      const bool plain_peer = why.find("does not speak TLS") != std::string::npos;
+      self->refuse(why, plain_peer ? "this node accepts only TLS connections: give every node "
+                                     "of the cluster the same WEFT_TLS_CERT, WEFT_TLS_KEY and "
+                                     "WEFT_TLS_CA"
+                                   : std::string());
+      return;
+    }
+    self->tls_up_ = true;
+    self->start_token_handshake();
+  });
+}
+
+void connection::start_token_handshake() {
   handshake_.emplace(
       role_, wire::handshake_identity{identity_.cluster_name, identity_.token, identity_.self_id},
       wire::make_nonce());
-  stage_ = stage::handshaking;
   if (std::optional<wire::handshake_frame> hello = handshake_->start())
     write_handshake(std::move(*hello));
   read_more();
 }
 
+std::string connection::read_failure(const boost::system::error_code& ec) {
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+    return "the peer closed the connection";
+  if (tls_ && ec.category() == asio::error::get_ssl_category())
+    return describe_tls_failure(ec.message(), SSL_get_verify_result(tls_->native_handle()));
+  return ec.message();
+}
+
+bool connection::peer_spoke_tls() const noexcept {
+  // A TLS record starts with its type (0x16 handshake, 0x15 alert) and major version 3; a
+  // weft frame starts with its payload length, which in a handshake is below 0x0300 + 256.
+  return !tls_ && first_count_ == 2 && (first_bytes_[0] == 0x16 || first_bytes_[0] == 0x15) &&
+         first_bytes_[1] == 0x03;
+}
+
 void connection::read_more() {
   if (stage_ == stage::open && read_buffer_.size() < read_chunk) read_buffer_.resize(read_chunk);
-  socket_.async_read_some(
+  on_stream([&](auto& stream) {
+    stream.async_read_some(
       asio::buffer(read_buffer_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         if (self->stage_ == stage::closed) return;
         if (ec) {
-          std::string why =
-              ec == asio::error::eof ? "the peer closed the connection" : ec.message();
+          std::string why = self->read_failure(ec);
           const bool mid_frame = self->reader_.pending_bytes() > 0;
           if (mid_frame) {
             why += fmt::format(" in the middle of a frame ({} bytes of it received)",
@@ -175,10 +221,13 @@ void connection::read_more() {
         }
         self->on_bytes(n);
       });
+  });
 }
 
 void connection::on_bytes(std::size_t n) {
   received_.fetch_add(n, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n && first_count_ < first_bytes_.size(); ++i)
+    first_bytes_[first_count_++] = std::to_integer<std::uint8_t>(read_buffer_[i]);
   try {
     reader_.feed(std::span(read_buffer_.data(), n));
     while (stage_ != stage::closed) {
@@ -207,6 +256,12 @@ void connection::on_bytes(std::size_t n) {
     refuse(e.what());
     return;
   } catch (const protocol_error& e) {
+    if (stage_ != stage::open && peer_spoke_tls()) {
+      refuse(
+          "the peer speaks TLS and this node does not: give every node of the cluster the same "
+          "WEFT_TLS_CERT, WEFT_TLS_KEY and WEFT_TLS_CA");
+      return;
+    }
     refuse(e.what());
     return;
   } catch (const std::exception& e) {
@@ -228,16 +283,15 @@ void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
     f->placed = place;
     rest = place.subspan(have - skip);
   }
-  asio::async_read(
-      socket_, asio::buffer(rest.data(), rest.size()),
+  on_stream([&](auto& stream) {
+    asio::async_read(
+      stream, asio::buffer(rest.data(), rest.size()),
       [self = shared_from_this(), f](const boost::system::error_code& ec, std::size_t n) {
         if (self->stage_ == stage::closed) return;
         self->received_.fetch_add(n, std::memory_order_relaxed);
         if (ec) {
-          self->refuse(
-              fmt::format("{} in the middle of a {}-byte frame",
-                          ec == asio::error::eof ? "the peer closed the connection" : ec.message(),
-                          f->header.payload_bytes));
+          self->refuse(fmt::format("{} in the middle of a {}-byte frame", self->read_failure(ec),
+                                   f->header.payload_bytes));
           return;
         }
         try {
@@ -249,6 +303,7 @@ void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
         }
         if (self->stage_ != stage::closed) self->read_more();
       });
+  });
 }
 
 void connection::on_handshake_frame(wire::frame&& f) {
@@ -283,17 +338,22 @@ void connection::write_handshake(wire::handshake_frame frame, bool then_write_qu
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out->header), asio::buffer(out->payload)};
   // Handshake frames never overlap each other, and batched writes start only once the last
   // one is written.
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this(), out, then_write_queue](
-                        const boost::system::error_code& ec, std::size_t n) {
-                      self->sent_.fetch_add(n, std::memory_order_relaxed);
-                      if (self->stage_ == stage::closed) return;
-                      if (ec) {
-                        self->fail(fmt::format("writing the handshake failed: {}", ec.message()));
-                        return;
-                      }
-                      if (then_write_queue) self->start_write();
-                    });
+  ++handshake_writes_;
+  on_stream([&](auto& stream) {
+    asio::async_write(stream, buffers,
+                      [self = shared_from_this(), out, then_write_queue](
+                          const boost::system::error_code& ec, std::size_t n) {
+                        --self->handshake_writes_;
+                        self->sent_.fetch_add(n, std::memory_order_relaxed);
+                        if (self->stage_ == stage::closed) return;
+                        if (ec) {
+                          self->fail(
+                              fmt::format("writing the handshake failed: {}", ec.message()));
+                          return;
+                        }
+                        if (then_write_queue) self->start_write();
+                      });
+  });
 }
 
 void connection::become_open() {
@@ -304,7 +364,8 @@ void connection::become_open() {
   events_.on_open(*this);
   if (stage_ != stage::open) return;  // the owner closed it at once
   std::lock_guard lock(queue_mutex_);
-  if (!closing_) direct_fd_ = socket_.native_handle();
+  // Through TLS every byte goes through the io thread's session.
+  if (!closing_ && !tls_) direct_fd_ = socket_.native_handle();
   if (!writing_ && !queue_.empty()) {
     writing_ = true;
     asio::post(io_, [self = shared_from_this()] { self->start_write(); });
@@ -432,21 +493,23 @@ void connection::start_write() {
     buffers_[i] += take;
     skip -= take;
   }
-  asio::async_write(
-      socket_, buffers_,
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        self->sent_.fetch_add(n, std::memory_order_relaxed);
-        self->in_flight_.clear();
-        if (ec) {
-          if (self->stage_ != stage::closed)
-            self->fail(fmt::format("writing failed: {}", ec.message()));
-          return;
-        }
-        self->start_write();
-      });
+  on_stream([&](auto& stream) {
+    asio::async_write(
+        stream, buffers_,
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          self->sent_.fetch_add(n, std::memory_order_relaxed);
+          self->in_flight_.clear();
+          if (ec) {
+            if (self->stage_ != stage::closed)
+              self->fail(fmt::format("writing failed: {}", ec.message()));
+            return;
+          }
+          self->start_write();
+        });
+  });
 }
 
-void connection::refuse(const std::string& reason) {
+void connection::refuse(const std::string& reason, const std::string& goodbye) {
   if (stage_ == stage::closed) return;
   if (stage_ != stage::open) {
     if (const std::uint64_t unlogged = refusal_log.take_turn(); unlogged != refusal_limiter::no) {
@@ -459,20 +522,36 @@ void connection::refuse(const std::string& reason) {
           role_ == wire::handshake_role::listener ? "from " + describe() : "to " + describe(),
           reason);
     }
-    // Best effort: tell the peer why before closing (ignored if the socket is gone).
-    // Cut to what a peer that has not proved anything accepts (a goodbye is only read by a
-    // person).
-    const std::string payload = reason.substr(0, 512);
-    const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(payload))};
-    auto header = wire::encode_header(wire::frame_type::goodbye, 0, pieces);
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(payload)};
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
-    socket_.write_some(buffers, ignored);
+    // Tell the peer why when it can hear it: on a plain connection, in a TLS session with no
+    // handshake frame being written (one write at a time), or in plain framing to a peer
+    // that does not speak TLS.
+    const std::string& text = goodbye.empty() ? reason : goodbye;
+    if (!tls_)
+      write_goodbye_now(text, false);
+    else if (tls_up_ && handshake_writes_ == 0)
+      write_goodbye_now(text, true);
+    else if (!goodbye.empty())
+      write_goodbye_now(text, false);
   } else {
     log(log_level::warn, "closing connection with {}: {}", describe(), reason);
   }
   fail(reason);
+}
+
+void connection::write_goodbye_now(const std::string& text, bool through_tls) {
+  // Cut to what a peer that has not proved anything accepts (a goodbye is only read by a
+  // person). One buffer: a TLS write takes only the first of several.
+  const std::string payload = text.substr(0, 512);
+  const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(payload))};
+  const auto header = wire::encode_header(wire::frame_type::goodbye, 0, pieces);
+  std::string bytes(reinterpret_cast<const char*>(header.data()), header.size());
+  bytes += payload;
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+  if (through_tls)
+    tls_->write_some(asio::buffer(bytes), ignored);
+  else
+    socket_.write_some(asio::buffer(bytes), ignored);
 }
 
 void connection::fail(const std::string& reason) {

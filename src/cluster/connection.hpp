@@ -4,12 +4,18 @@
 // while a write is in flight go out together in the next gather write (batching); a frame's
 // payload is written from where it lies (scatter-gather), never copied into a send buffer.
 //
+// With TLS (link_identity::tls), the TCP connection first becomes a TLS 1.3 session in which
+// both ends show a certificate signed by the cluster CA; the token handshake and every frame
+// then go through it, and the sending thread no longer writes to the socket itself.
+//
 // Everything happens on one io_context thread except send() and close(), which any thread
 // may call. Anything malformed from the peer closes the connection with a logged reason and
 // tells the owner through on_closed; it never throws out of the io thread.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
@@ -38,6 +44,8 @@ struct link_identity {
   std::string self_id;  ///< This node's id ("" before it has one).
   std::uint32_t max_frame_bytes = wire::default_max_payload;
   std::chrono::milliseconds handshake_timeout{5000};
+  /// The TLS context (make_tls_context) when the cluster runs over TLS; null for plain TCP.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 class connection;
@@ -122,7 +130,21 @@ class connection : public std::enable_shared_from_this<connection> {
   };
   enum class stage { connecting, handshaking, open, closed };
 
+  // Starts the handshake deadline, then TLS (when configured), then the token handshake.
   void start_handshake();
+  void start_token_handshake();
+  // Runs `f` with the stream frames travel on: the TLS stream, or the socket itself.
+  template <class F>
+  void on_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(socket_);
+  }
+  // Why a read failed, for a person.
+  std::string read_failure(const boost::system::error_code& ec);
+  // True when the first bytes a plain connection received open a TLS record.
+  bool peer_spoke_tls() const noexcept;
   void read_more();
   void on_bytes(std::size_t n);
   void on_handshake_frame(wire::frame&& f);
@@ -135,10 +157,20 @@ class connection : public std::enable_shared_from_this<connection> {
   // returns the bytes written. queue_mutex_ held, nothing queued or being written.
   std::size_t write_now(const queued& q);
   void fail(const std::string& reason);
-  void refuse(const std::string& reason);
+  // Logs the refusal (rate limited), tells the peer `goodbye` (the reason when empty) when it
+  // can, and closes.
+  void refuse(const std::string& reason, const std::string& goodbye = {});
+  // Best effort, without blocking: a goodbye frame carrying `text`, on the raw socket or
+  // through TLS.
+  void write_goodbye_now(const std::string& text, bool through_tls);
 
   asio::io_context& io_;
   tcp::socket socket_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // over socket_, when TLS is on
+  bool tls_up_ = false;          // the TLS handshake succeeded
+  int handshake_writes_ = 0;     // handshake frames being written
+  std::array<std::uint8_t, 2> first_bytes_{};  // the first bytes read, to recognise TLS
+  std::size_t first_count_ = 0;
   asio::steady_timer handshake_timer_;
   connection_events& events_;
   const link_identity identity_;

@@ -77,6 +77,7 @@ link_identity node::identity(std::string self_id) const {
   id.self_id = std::move(self_id);
   id.max_frame_bytes = settings_.max_frame_bytes;
   id.handshake_timeout = std::max(settings_.heartbeat_timeout, std::chrono::milliseconds(1000));
+  id.tls = tls_;
   return id;
 }
 

@@ -40,6 +40,7 @@
 #include "actor_restarts.hpp"
 #include "actor_service.hpp"
 #include "connection.hpp"
+#include "tls_context.hpp"
 #include "core/task_router.hpp"
 #include "head_service.hpp"
 #include "lineage.hpp"
@@ -332,6 +333,8 @@ class node final : public detail::task_router,
 
   detail::runtime_core& core_;
   const cluster_settings settings_;
+  // Shared by every connection when the cluster runs over TLS; null for plain TCP.
+  const std::shared_ptr<asio::ssl::context> tls_ = make_tls_context(settings_);
   const clock::time_point started_ = clock::now();
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

@@ -157,6 +157,9 @@ cluster_settings cluster_settings::from_env() {
   }
   if (token) s.token = token;
   if (token_file) s.token = read_token_file(token_file);
+  if (const char* v = env("WEFT_TLS_CERT")) s.tls_cert = std::string(trim(v));
+  if (const char* v = env("WEFT_TLS_KEY")) s.tls_key = std::string(trim(v));
+  if (const char* v = env("WEFT_TLS_CA")) s.tls_ca = std::string(trim(v));
   if (const char* v = env("WEFT_CLUSTER")) s.cluster_name = std::string(trim(v));
   if (const char* v = env("WEFT_HEARTBEAT_MS"))
     s.heartbeat_interval = parse_millis("WEFT_HEARTBEAT_MS", v, 1);
@@ -203,6 +206,13 @@ void cluster_settings::validate() const {
         "resist guessing: about {:.0f} bits of entropy, fewer than the {:.0f} needed. Make one "
         "with `weft token generate` (or `openssl rand -hex 32`)",
         token_bits(token), min_token_bits));
+  }
+  if (tls_cert.empty() != tls_key.empty() || tls_cert.empty() != tls_ca.empty()) {
+    throw config_error(fmt::format(
+        "TLS needs all three of WEFT_TLS_CERT, WEFT_TLS_KEY and WEFT_TLS_CA (config.cluster."
+        "tls_cert, tls_key, tls_ca), and got cert='{}', key='{}', ca='{}'. Set all three (`weft "
+        "tls init DIR` makes a set) or none",
+        tls_cert, tls_key, tls_ca));
   }
   endpoint_text head = parse_endpoint(address, "WEFT_ADDRESS");
   if (role != node_role::head && head.port == 0) {

@@ -74,6 +74,9 @@ std::optional<std::string> first_difference(const config& existing, const config
   c.field("cluster.role", a.role, b.role);
   c.field("cluster.listen", a.listen, b.listen);
   c.hidden_field("cluster.token", a.token, b.token, "another token (not shown)");
+  c.field("cluster.tls_cert", a.tls_cert, b.tls_cert);
+  c.field("cluster.tls_key", a.tls_key, b.tls_key);
+  c.field("cluster.tls_ca", a.tls_ca, b.tls_ca);
   c.field("cluster.cluster_name", a.cluster_name, b.cluster_name);
   c.field("cluster.heartbeat_interval", a.heartbeat_interval, b.heartbeat_interval);
   c.field("cluster.heartbeat_timeout", a.heartbeat_timeout, b.heartbeat_timeout);
