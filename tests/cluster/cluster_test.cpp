@@ -27,8 +27,10 @@
 
 #include "local_cluster.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
+#include "weft/tls_files.hpp"
 #include "wire/frame.hpp"
 #include "wire/handshake.hpp"
 #include "wire/messages.hpp"
@@ -123,6 +125,74 @@ TEST_CASE("a node with the wrong token is refused and logged; the head keeps ser
   weft::cluster_settings other = cluster.settings();
   other.cluster_name = "another";
   CHECK_THROWS_AS(weft::query_cluster(other, 2s), weft::auth_error);
+}
+
+TEST_CASE("a cluster over mutual TLS runs tasks; plain and foreign-CA nodes are refused") {
+  weft_test::temp_dir certs("weft-tls-cluster");
+  const weft::tls_files cluster_files = weft::make_tls_files(certs.path / "cluster");
+  const weft::tls_files worker_files =
+      weft::issue_tls_certificate(certs.path / "cluster", certs.path / "worker");
+  const weft::tls_files foreign = weft::make_tls_files(certs.path / "foreign");
+  const std::string token = weft::generate_token();
+  local_cluster cluster(node_binary, {{"WEFT_TOKEN", token},
+                                      {"WEFT_TLS_CERT", cluster_files.cert.string()},
+                                      {"WEFT_TLS_KEY", cluster_files.key.string()},
+                                      {"WEFT_TLS_CA", cluster_files.ca.string()}});
+  // A worker with a certificate of its own, from the same CA.
+  cluster.add_worker("worker-1",
+                     {{"WEFT_TLS_CERT", worker_files.cert.string()},
+                      {"WEFT_TLS_KEY", worker_files.key.string()}},
+                     2);
+
+  // The right token, but no TLS; then TLS with a certificate of another CA.
+  child_process& plain = cluster.start("plain",
+                                       {{"WEFT_ROLE", "worker"},
+                                        {"WEFT_TLS_CERT", ""},
+                                        {"WEFT_TLS_KEY", ""},
+                                        {"WEFT_TLS_CA", ""},
+                                        {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
+                                       {});
+  child_process& stranger = cluster.start("stranger",
+                                          {{"WEFT_ROLE", "worker"},
+                                           {"WEFT_TLS_CERT", foreign.cert.string()},
+                                           {"WEFT_TLS_KEY", foreign.key.string()},
+                                           {"WEFT_CONNECT_TIMEOUT_MS", "2000"}},
+                                          {});
+  for (child_process* refused : {&plain, &stranger}) {
+    auto rc = refused->wait_for(30s);
+    INFO(refused->output());
+    REQUIRE(rc.has_value());
+    CHECK(*rc != 0);
+  }
+  CHECK(contains(plain.output(), "accepts only TLS connections"));
+  CHECK(contains(stranger.output(), "refused this node's certificate"));
+  CHECK(cluster.head().wait_for_output("the peer does not speak TLS", 5s));
+  CHECK(cluster.head().wait_for_output(
+      "the peer's certificate was refused: unable to get local issuer certificate", 5s));
+
+  // The cluster goes on serving its own: a driver's workload across the TLS links.
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
+  auto status = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(contains(out, "ran_on=worker-1"));
+  CHECK(contains(out, "sum=10000100000"));
+  CHECK(contains(out, "failures=0"));
+  CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
+
+  // Outside tools need the TLS settings too: with them `weft status` works, without them the
+  // head's refusal says why.
+  auto [status_rc, listing] =
+      cluster.run_cli(cli_binary, {"status", "--address", cluster.address()}, "status");
+  INFO(listing);
+  CHECK(status_rc == 0);
+  CHECK(contains(listing, "worker-1"));
+  weft::cluster_settings no_tls = cluster.settings();
+  no_tls.tls_cert = no_tls.tls_key = no_tls.tls_ca = "";
+  CHECK_THROWS_WITH_AS(weft::query_cluster(no_tls, 3s),
+                       doctest::Contains("accepts only TLS connections"), weft::error);
 }
 
 namespace {

@@ -40,6 +40,11 @@ class local_cluster {
     head_ = &start("head", {{"WEFT_ROLE", "head"}}, {});
     settings_.address = address_;
     if (common_.count("WEFT_TOKEN")) settings_.token = common_["WEFT_TOKEN"];
+    if (common_.count("WEFT_TLS_CERT")) {
+      settings_.tls_cert = common_["WEFT_TLS_CERT"];
+      settings_.tls_key = common_["WEFT_TLS_KEY"];
+      settings_.tls_ca = common_["WEFT_TLS_CA"];
+    }
     wait_for_nodes(1);
   }
   local_cluster(const local_cluster&) = delete;
