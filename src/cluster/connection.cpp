@@ -40,6 +40,9 @@ constexpr std::size_t direct_read_min = 1 << 20;
 // A frame sent at least this long after the previous one on its connection is written by the
 // sending thread itself; closer frames are batched by the io thread.
 constexpr auto direct_write_gap = std::chrono::microseconds(50);
+// Through TLS, pieces smaller than this are copied together before they are written: a TLS
+// write takes one buffer at a time, as a record and a system call of its own.
+constexpr std::size_t tls_coalesce_below = 16 * 1024;
 
 // At most ten refusal lines a second: a flood of bad connections does not flood the log too.
 // The count of those left out is logged with the next line that is.
@@ -493,6 +496,7 @@ void connection::start_write() {
     buffers_[i] += take;
     skip -= take;
   }
+  if (tls_) coalesce_for_tls();
   on_stream([&](auto& stream) {
     asio::async_write(
         stream, buffers_,
@@ -507,6 +511,36 @@ void connection::start_write() {
           self->start_write();
         });
   });
+}
+
+void connection::coalesce_for_tls() {
+  // Reserved whole first: the buffers point into it.
+  std::size_t small_bytes = 0;
+  for (const asio::const_buffer& b : buffers_)
+    if (b.size() < tls_coalesce_below) small_bytes += b.size();
+  tls_staging_.clear();
+  tls_staging_.reserve(small_bytes);
+  std::vector<asio::const_buffer> out;
+  out.reserve(buffers_.size());
+  std::size_t run_start = 0;
+  bool in_run = false;
+  auto end_run = [&] {
+    if (in_run) out.emplace_back(tls_staging_.data() + run_start, tls_staging_.size() - run_start);
+    in_run = false;
+  };
+  for (const asio::const_buffer& b : buffers_) {
+    if (b.size() >= tls_coalesce_below) {
+      end_run();
+      out.push_back(b);
+      continue;
+    }
+    if (!in_run) run_start = tls_staging_.size();
+    in_run = true;
+    const auto* bytes = static_cast<const std::byte*>(b.data());
+    tls_staging_.insert(tls_staging_.end(), bytes, bytes + b.size());
+  }
+  end_run();
+  buffers_.swap(out);
 }
 
 void connection::refuse(const std::string& reason, const std::string& goodbye) {

@@ -156,6 +156,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Writes as much of `q` as the socket takes now, from the calling thread, without blocking;
   // returns the bytes written. queue_mutex_ held, nothing queued or being written.
   std::size_t write_now(const queued& q);
+  // Through TLS: copies runs of small buffers in buffers_ into tls_staging_, so that a batch
+  // of frames becomes a few TLS records rather than three or more per frame.
+  void coalesce_for_tls();
   void fail(const std::string& reason);
   // Logs the refusal (rate limited), tells the peer `goodbye` (the reason when empty) when it
   // can, and closes.
@@ -192,6 +195,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   std::vector<queued> in_flight_;  // io thread only
   std::vector<asio::const_buffer> buffers_;
+  std::vector<std::byte> tls_staging_;  // io thread only: small pieces copied together
   std::atomic<bool> open_{false};
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> sent_{0};

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cluster/connection.hpp"
 #include "cluster/tls_context.hpp"
@@ -40,6 +42,11 @@ class recording_events final : public weft::cluster::connection_events {
     } else if (!got_frame) {
       got_frame = true;
       frame.set_value(std::move(f));
+    } else {
+      echoed.push_back({f.header.request_id, std::string(reinterpret_cast<const char*>(
+                                                             f.payload.data()),
+                                                         f.payload.size())});
+      if (echoed.size() == expected_echoes) all_echoed.set_value();
     }
   }
   void on_closed(connection&, const std::string& reason) override { closed.set_value(reason); }
@@ -47,6 +54,10 @@ class recording_events final : public weft::cluster::connection_events {
   bool opened = false;
   bool got_frame = false;
   std::promise<weft::wire::frame> frame;
+  // Responses after the first, in arrival order; all_echoed is set at expected_echoes.
+  std::vector<std::pair<std::uint64_t, std::string>> echoed;
+  std::size_t expected_echoes = 0;
+  std::promise<void> all_echoed;
   std::promise<std::string> closed;
 };
 
@@ -151,6 +162,21 @@ TEST_CASE("two nodes with certificates of one CA talk through TLS, large frames 
   CHECK(link.dialed()->is_open());
   // Through TLS the bytes on the wire are more than the frame (records, the handshake).
   CHECK(link.dialed()->bytes_sent() > payload.size() + weft::wire::header_size);
+
+  // Many small frames back to back (batched and copied together into records): all of them
+  // come back, in order, with their own bytes.
+  constexpr std::uint64_t small_frames = 5000;
+  link.dialer.expected_echoes = small_frames;
+  auto all = link.dialer.all_echoed.get_future();
+  for (std::uint64_t i = 1; i <= small_frames; ++i)
+    link.dialed()->send(weft::wire::frame_type::request, 100 + i, "frame " + std::to_string(i));
+  REQUIRE(all.wait_for(20s) == std::future_status::ready);
+  bool in_order = true;
+  for (std::uint64_t i = 1; i <= small_frames; ++i) {
+    const auto& [id, text] = link.dialer.echoed[i - 1];
+    in_order = in_order && id == 100 + i && text == "frame " + std::to_string(i);
+  }
+  CHECK(in_order);
 }
 
 TEST_CASE("a node whose certificate another CA signed is refused, and both ends say why") {
