@@ -4,9 +4,14 @@
 // leaves, to hold a handle for the receiver under a grant (a token). The receiver attaches
 // under that grant when it decodes the handle. Whichever of grant and attach reaches the
 // owner first, the actor keeps a handle for the receiver from the grant on, so the sender may
-// drop its own handle as soon as its request is answered.
+// drop its own handle as soon as its request is answered. The attach may even come before the
+// actor's spawn (the spawn and the grant travel on the sender's link to the owner, the attach
+// on the receiver's, and nothing orders two links): it is parked until the grant, which
+// follows the spawn, arrives.
 
 #include <fmt/core.h>
+
+#include <algorithm>
 
 #include "actor_proxy.hpp"
 #include "actor_service.hpp"
@@ -85,11 +90,88 @@ void actor_service::on_grant_actor(std::span<const std::byte> body) {
   const std::string& actor = g.actor;
   const std::string& grantee = g.grantee;
   const std::string key = grant_key(g.grantor, g.token);
+  std::shared_ptr<connection> ended;  // a parked attacher to tell the actor is gone
+  detail::actor_base* surplus = nullptr;
+  std::vector<std::function<void()>> replays;  // calls that waited for the parked attach
+  {
+    std::lock_guard lock(mutex_);
+    if (early_attaches_.erase(key) != 0) return;  // the grantee attached already, with its own
+    auto found = exports_.find(actor);
+    const bool held = found != exports_.end() && found->second.cell->try_add_handle();
+    if (auto parked = parked_attaches_.find(key); parked != parked_attaches_.end()) {
+      // The grantee attached before the actor was here: the grant's handle is its link's.
+      std::shared_ptr<connection> via = parked->second.via.lock();
+      take_parked_calls(parked->second.link, actor, replays);
+      parked_attaches_.erase(parked);
+      if (!held) {
+        ended = std::move(via);
+      } else if (via && !via->has_closed() && found->second.holders.count(via.get()) == 0) {
+        found->second.holders.emplace(via.get(), via);
+      } else {
+        surplus = found->second.cell;  // its link is gone, or holds a handle already
+        surplus->retain();
+      }
+    } else if (held) {
+      grants_.emplace(key, actor_grant{actor, grantee});
+    }
+  }
+  if (surplus) {
+    surplus->drop_handle();
+    surplus->release();
+  }
+  if (ended) tell_ended(*ended, actor);
+  for (auto& replay : replays)
+    replay();  // served now, or refused with the actor's death when it did not come
+}
+
+bool actor_service::park_call(const connection& c, const std::string& actor,
+                              std::function<void()> replay) {
   std::lock_guard lock(mutex_);
-  if (early_attaches_.erase(key) != 0) return;  // the grantee attached already, with its own
-  auto found = exports_.find(actor);
-  if (found == exports_.end() || !found->second.cell->try_add_handle()) return;
-  grants_.emplace(key, actor_grant{actor, grantee});
+  const bool waiting =
+      std::any_of(parked_attaches_.begin(), parked_attaches_.end(), [&](const auto& entry) {
+        return entry.second.link == &c && entry.second.actor == actor;
+      });
+  if (waiting) parked_calls_[{&c, actor}].push_back(std::move(replay));
+  return waiting;
+}
+
+void actor_service::take_parked_calls(const connection* link, const std::string& actor,
+                                      std::vector<std::function<void()>>& out) {
+  // Only when no other attach of this link to this actor still waits.
+  const bool others = std::count_if(parked_attaches_.begin(), parked_attaches_.end(),
+                                    [&](const auto& entry) {
+                                      return entry.second.link == link &&
+                                             entry.second.actor == actor;
+                                    }) > 1;
+  if (others) return;
+  auto found = parked_calls_.find({link, actor});
+  if (found == parked_calls_.end()) return;
+  for (auto& replay : found->second)
+    out.push_back(std::move(replay));
+  parked_calls_.erase(found);
+}
+
+void actor_service::park_attach(const std::string& key, const std::string& actor, connection& c,
+                                std::vector<std::pair<std::shared_ptr<connection>, std::string>>& ended,
+                                std::vector<std::function<void()>>& replays) {
+  parked_attaches_[key] = parked_attach{actor, &c, c.weak_from_this()};
+  parked_attach_order_.push_back(key);
+  while (parked_attach_order_.size() > max_early_attaches) {
+    // Its grant never came (its sender died): the attacher hears that the actor is gone.
+    auto oldest = parked_attaches_.find(parked_attach_order_.front());
+    parked_attach_order_.pop_front();
+    if (oldest == parked_attaches_.end()) continue;
+    take_parked_calls(oldest->second.link, oldest->second.actor, replays);
+    if (auto via = oldest->second.via.lock()) ended.emplace_back(std::move(via), oldest->second.actor);
+    parked_attaches_.erase(oldest);
+  }
+}
+
+void actor_service::tell_ended(connection& c, const std::string& actor) {
+  actor_end notice;
+  notice.id = actor;
+  notice.message = tombstone(actor);
+  c.send(wire::frame_type::request, 0, request_payload(request_kind::actor_ended, notice));
 }
 
 void actor_service::on_attach_granted(connection& c, std::span<const std::byte> body) {
@@ -98,10 +180,15 @@ void actor_service::on_attach_granted(connection& c, std::span<const std::byte> 
   const std::string key = grant_key(attach.grantor, attach.token);
   detail::actor_base* surplus = nullptr;  // a handle to give back (this link holds one)
   bool ended = false;
+  // Parked too long: told their actor ended.
+  std::vector<std::pair<std::shared_ptr<connection>, std::string>> evicted;
+  std::vector<std::function<void()>> replays;  // calls behind an evicted attach
   {
     std::lock_guard lock(mutex_);
     auto found = exports_.find(actor);
-    if (found == exports_.end()) {
+    if (found == exports_.end() && tombstones_.count(actor) == 0) {
+      park_attach(key, actor, c, evicted, replays);  // its spawn has not arrived yet
+    } else if (found == exports_.end()) {
       ended = true;
     } else {
       exported_actor& e = found->second;
@@ -123,12 +210,11 @@ void actor_service::on_attach_granted(connection& c, std::span<const std::byte> 
     surplus->drop_handle();
     surplus->release();
   }
-  if (ended) {
-    actor_end notice;
-    notice.id = actor;
-    notice.message = tombstone(actor);
-    c.send(wire::frame_type::request, 0, request_payload(request_kind::actor_ended, notice));
-  }
+  if (ended) tell_ended(c, actor);
+  for (const auto& [via, id] : evicted)
+    tell_ended(*via, id);
+  for (auto& replay : replays)
+    replay();
 }
 
 void actor_service::remember_early_attach(const std::string& key) {

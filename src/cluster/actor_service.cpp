@@ -201,6 +201,9 @@ void actor_service::drop_holders_for(const connection& c) {
         dropped.push_back(e.cell);
       }
     }
+    // Its parked attaches and calls go with it (nobody is left to answer).
+    std::erase_if(parked_attaches_, [&](const auto& entry) { return entry.second.link == &c; });
+    std::erase_if(parked_calls_, [&](const auto& entry) { return entry.first.first == &c; });
   }
   drop_handles(dropped);
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -124,6 +125,10 @@ class actor_service {
   detail::actor_base* attach_arrived(const detail::wire_actor& entry);
   /// A node that sends a handle to an actor of this node asks to hold one for the receiver.
   void on_grant_actor(std::span<const std::byte> body);
+  /// A call on `c` to `actor`, which is not here: when `c`'s node attached to it before its
+  /// spawn arrived (its attach is parked), keeps `replay` to run, in arrival order, once the
+  /// grant settles that attach, and returns true. Io thread.
+  bool park_call(const connection& c, const std::string& actor, std::function<void()> replay);
   /// A receiver attaches under a grant (or before it came).
   void on_attach_granted(connection& c, std::span<const std::byte> body);
   /// The node `node_id` is gone: drops the handles granted to it.
@@ -147,6 +152,15 @@ class actor_service {
 
   void add_tombstone_locked(const std::string& id, const std::string& message);
   void remember_early_attach(const std::string& key);
+  // Keeps an attach under grant `key` to actor `actor`, which is not here yet (its spawn, on
+  // another link, has not arrived), until its grant comes; the oldest past the bound is told
+  // its actor ended (appended to `ended` with the actor's id), and the calls parked behind it
+  // are let go (appended to `replays`). mutex_ held.
+  void park_attach(const std::string& key, const std::string& actor, connection& c,
+                   std::vector<std::pair<std::shared_ptr<connection>, std::string>>& ended,
+                   std::vector<std::function<void()>>& replays);
+  // Tells the node on `c` that actor `actor` ended (or was never here).
+  void tell_ended(connection& c, const std::string& actor);
   // The stand-in of `id` with a reference and a handle for the caller, or nullptr.
   actor_proxy* existing_proxy(const std::string& id);
   // The exported id of `cell` ("" when it is not exported).
@@ -167,6 +181,21 @@ class actor_service {
   std::map<std::string, actor_grant> grants_;              // by "grantor/token"
   std::set<std::string> early_attaches_;
   std::deque<std::string> early_attach_order_;
+  // Attaches that came before their actor's spawn, by "grantor/token": the grant, which
+  // follows the spawn on the grantor's link, completes them.
+  struct parked_attach {
+    std::string actor;
+    const connection* link;
+    std::weak_ptr<connection> via;
+  };
+  std::map<std::string, parked_attach> parked_attaches_;
+  std::deque<std::string> parked_attach_order_;
+  // Calls behind a parked attach, by its link and actor, in arrival order.
+  std::map<std::pair<const connection*, std::string>, std::vector<std::function<void()>>>
+      parked_calls_;
+  // Takes the calls parked behind (link, actor) into `out`. mutex_ held.
+  void take_parked_calls(const connection* link, const std::string& actor,
+                         std::vector<std::function<void()>>& out);
 };
 
 }  // namespace weft::cluster

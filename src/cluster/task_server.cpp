@@ -147,6 +147,18 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
   const std::string self = node_id();
   detail::actor_base* cell = actors_.exported_cell(header.actor);
   if (cell == nullptr) {
+    // Its node attached to the actor before the actor's spawn got here: the call waits for
+    // the grant that follows the spawn.
+    std::weak_ptr<connection> weak = via;
+    if (actors_.park_call(c, header.actor, [this, weak, id, owned] {
+          auto again = weak.lock();
+          if (!again || again->has_closed()) return;
+          wire::frame replayed;
+          replayed.payload = std::move(*owned);
+          serve_actor_call(*again, id, std::move(replayed));
+        })) {
+      return;
+    }
     failure gone;
     gone.type = std::string(actor_died_type);
     gone.message = actors_.tombstone(header.actor);

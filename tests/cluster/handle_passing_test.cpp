@@ -50,6 +50,12 @@ class distributor {
   std::vector<weft::actor<shard>> shards_;
 };
 
+// Takes large arguments, to keep a link busy.
+class sink {
+ public:
+  std::size_t take(const std::vector<char>& bytes) const { return bytes.size(); }
+};
+
 weft::config member(weft::node_role role, const std::string& address) {
   return weft_test::cluster_member(role, address);
 }
@@ -58,6 +64,7 @@ weft::config member(weft::node_role role, const std::string& address) {
 
 WEFT_ACTOR(shard, &shard::area, &shard::home);
 WEFT_ACTOR(distributor, &distributor::total_area, &distributor::size, &distributor::home);
+WEFT_ACTOR(sink, &sink::take);
 // The distributor's constructor argument (not a parameter of a registered method) gets its
 // codec here, so that it can be spawned on another node.
 WEFT_SERIALIZABLE(std::vector<weft::actor<shard>>);
@@ -93,6 +100,40 @@ TEST_CASE("actor handles inside arguments: a distributor on one worker drives sh
   CHECK(worker_1.stats().actors == 0);
   CHECK(worker_2.stats().actors == 0);
 
+  driver.shutdown();
+  worker_2.shutdown();
+  worker_1.shutdown();
+  head.shutdown();
+}
+
+TEST_CASE("handles passed on before their actors' spawns reached the owner still work") {
+  // The shards' spawns (and the grants after them) wait on the driver's link to worker-1
+  // behind a large call, while the distributor's spawn leaves at once on the quiet link to
+  // worker-2: worker-2 attaches to the shards on its own link to worker-1 before worker-1 has
+  // them. Those attaches used to be answered "it ended", and every call through them failed.
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  weft::runtime head{member(weft::node_role::head, address)};
+  weft::runtime worker_1{member(weft::node_role::worker, address)};
+  weft::runtime worker_2{member(weft::node_role::worker, address)};
+  weft::runtime driver{member(weft::node_role::driver, address)};
+  auto busy_maker = driver.spawn<sink>(weft::actor_options{.node = "worker-1"});
+  REQUIRE(busy_maker.call(&sink::take, std::vector<char>(8)).get_for(30s) == 8);
+  constexpr std::size_t large = 48u << 20;
+  for (int round = 1; round <= 3; ++round) {
+    auto busy = busy_maker.call(&sink::take, std::vector<char>(large, 'x'));
+    std::vector<weft::actor<shard>> shards;
+    for (int w = 1; w <= 3; ++w)
+      shards.push_back(driver.spawn<shard>(weft::actor_options{.node = "worker-1"}, w));
+    auto d = driver.spawn<distributor>(weft::actor_options{.node = "worker-2"}, shards);
+    shards.clear();
+    CHECK(d.call(&distributor::total_area, round).get_for(60s) == 6 * round);
+    CHECK(busy.get_for(60s) == large);
+  }
+  // Every distributor and shard ends with its last handle; the sink stays.
+  for (int i = 0; i < 500 && (worker_1.stats().actors != 1 || worker_2.stats().actors != 0); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(worker_1.stats().actors == 1);
+  CHECK(worker_2.stats().actors == 0);
   driver.shutdown();
   worker_2.shutdown();
   worker_1.shutdown();
