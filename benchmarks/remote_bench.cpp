@@ -18,6 +18,10 @@
 //                 flight (weft), vs 20,000 messages echoed back to back (asio: the same
 //                 number of messages, with no dependency between them).
 // Every child process is stopped (cluster stop, then SIGKILL) at the end.
+//
+// With WEFT_BENCH_TLS=1 the weft cluster runs over mutual TLS 1.3 (certificates made for the
+// run by weft::make_tls_files); the baselines stay plain TCP, so running it both ways shows
+// what TLS costs weft against the same baseline.
 
 #include <benchmark/benchmark.h>
 #include <signal.h>
@@ -36,6 +40,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +50,7 @@
 #include "common/spawn_self.hpp"
 #include "weft/cluster.hpp"
 #include "weft/remote.hpp"
+#include "weft/tls_files.hpp"
 
 #ifdef WEFT_BENCH_WITH_CAF_IO
 #include <caf/all.hpp>
@@ -287,9 +293,10 @@ void transfer_weft_std_vector(benchmark::State& state) {
 }
 
 // The id of the worker with resource `name`.
+// How the benchmark's own queries reach the head (its address, and TLS when on).
+weft::cluster_settings probe;
+
 std::string worker_with(const std::string& name) {
-  weft::cluster_settings probe;
-  probe.address = head_address;
   for (const auto& n : weft::query_cluster(probe).nodes)
     if (n.resources.count(name)) return n.id;
   return {};
@@ -487,6 +494,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   benchmark::Initialize(&argc, argv);
+  std::filesystem::path tls_dir;
+  if (const char* tls = std::getenv("WEFT_BENCH_TLS"); tls && std::string(tls) == "1") {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "weft-bench-tls-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      std::fprintf(stderr, "remote_bench: cannot make a directory for the TLS files\n");
+      return 1;
+    }
+    tls_dir = pattern;
+    const weft::tls_files files = weft::make_tls_files(tls_dir / "set");
+    probe.tls_cert = files.cert.string();
+    probe.tls_key = files.key.string();
+    probe.tls_ca = files.ca.string();
+    // The children (head, workers) inherit these.
+    ::setenv("WEFT_TLS_CERT", probe.tls_cert.c_str(), 1);
+    ::setenv("WEFT_TLS_KEY", probe.tls_key.c_str(), 1);
+    ::setenv("WEFT_TLS_CA", probe.tls_ca.c_str(), 1);
+    std::printf("weft's cluster runs over mutual TLS 1.3; the baselines over plain TCP\n");
+  }
   children kids;
   head_address = "127.0.0.1:" + std::to_string(free_port());
   echo_port = free_port();
@@ -511,7 +537,9 @@ int main(int argc, char** argv) {
   weft::config cfg;
   cfg.cluster.address = head_address;
   cfg.cluster.offload_threshold = 0;  // every registered task goes to the worker
-  weft::cluster_settings probe;
+  cfg.cluster.tls_cert = probe.tls_cert;
+  cfg.cluster.tls_key = probe.tls_key;
+  cfg.cluster.tls_ca = probe.tls_ca;
   probe.address = head_address;
   for (int i = 0; i < 100; ++i) {  // until the head lists the worker
     try {
@@ -533,5 +561,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "remote_bench: stopping the cluster: %s\n", e.what());
   }
   benchmark::Shutdown();
+  if (!tls_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(tls_dir, ignored);
+  }
   return 0;
 }

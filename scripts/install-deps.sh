@@ -11,7 +11,7 @@ packages=(
   doctest-dev     # unit tests
   libbenchmark-dev  # Google Benchmark
   libcereal-dev   # serialization
-  libssl-dev      # HMAC for the cluster handshake
+  libssl-dev      # HMAC for the cluster handshake, TLS, weft tls certificates
   libcli11-dev    # the weft command-line tool
   clang-14 libfuzzer-14-dev  # the fuzz harnesses (tests/fuzz/, the fuzz preset)
 )

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
@@ -178,4 +179,57 @@ TEST_CASE("a weak token is refused, saying how to make one, and never shown") {
                  "config.cluster.token) is too weak to resist guessing: about "));
   CHECK(contains(message, "fewer than the 128 needed. Make one with `weft token generate`"));
   CHECK_FALSE(contains(message, "hunter2"));
+}
+
+TEST_CASE("the default token file: made once with mode 0600, read when no token is given") {
+  // HOME is this test binary's own directory (test_main.cpp).
+  const std::string path = weft::default_token_path();
+  REQUIRE(contains(path, "weft-test-home-"));
+  CHECK(weft::ensure_default_token() == path);
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  REQUIRE(f != nullptr);
+  char line[128] = {};
+  REQUIRE(std::fgets(line, sizeof line, f) != nullptr);
+  std::fclose(f);
+  const std::string token = std::string(line).substr(0, 64);
+  CHECK(weft::token_bits(token) >= weft::min_token_bits);
+  CHECK(weft::ensure_default_token() == path);  // kept, not made again
+
+  weft::cluster_settings s;
+  s.role = weft::node_role::worker;
+  s.address = "127.0.0.1:7070";
+  CHECK(s.with_default_token().token == token);
+  s.token = weft::generate_token();
+  CHECK(s.with_default_token().token == s.token);  // a given token wins
+  s.token.clear();
+  s.no_token = true;
+  CHECK(s.with_default_token().token.empty());  // the explicit opt-out
+
+  ::chmod(path.c_str(), 0644);
+  s.no_token = false;
+  const std::string readable = config_error_of([&] { (void)s.with_default_token(); });
+  CHECK(contains(readable, "can be read by others than its owner (mode 644)"));
+  CHECK(contains(readable, "chmod 600"));
+  CHECK_FALSE(contains(readable, token));
+  std::remove(path.c_str());
+  CHECK(s.with_default_token().token.empty());
+}
+
+TEST_CASE("WEFT_NO_TOKEN opts out, and cannot be set beside a token") {
+  {
+    env_scope env({{"WEFT_ADDRESS", "127.0.0.1:7070"}, {"WEFT_NO_TOKEN", "1"}});
+    CHECK(weft::cluster_settings::from_env().no_token);
+  }
+  {
+    env_scope env({{"WEFT_ADDRESS", "127.0.0.1:7070"},
+                   {"WEFT_NO_TOKEN", "1"},
+                   {"WEFT_TOKEN", "0123456789abcdef0123456789abcdef"}});
+    CHECK(contains(config_error_of([] { (void)weft::cluster_settings::from_env(); }),
+                   "set only one"));
+  }
+  {
+    env_scope env({{"WEFT_ADDRESS", "127.0.0.1:7070"}, {"WEFT_NO_TOKEN", "maybe"}});
+    CHECK(contains(config_error_of([] { (void)weft::cluster_settings::from_env(); }),
+                   "WEFT_NO_TOKEN='maybe'"));
+  }
 }

@@ -43,6 +43,12 @@ struct cluster_settings {
   /// only listen on loopback addresses.
   std::string token{};
 
+  /// Run without a token on purpose (WEFT_NO_TOKEN=1, `weft start --no-token`): the default
+  /// token file is not read, nodes listen on loopback only, and any local process can stop
+  /// the cluster. Without it and without a token, a node uses the default token file when
+  /// there is one (default_token_path; `weft start` makes it).
+  bool no_token = false;
+
   /// TLS 1.3 on every cluster connection, both ends proving a certificate signed by the
   /// cluster's CA (mutual TLS; the token handshake still runs inside it). Paths of PEM files:
   /// this node's certificate chain, its private key, and the CA certificate its peers'
@@ -94,11 +100,16 @@ struct cluster_settings {
   /// normally and call `runtime::serve()` yourself.
   bool serve_on_start = true;
 
+  /// These settings, with the token of default_token_path() when `token` is empty, `no_token`
+  /// is false and that file exists. Throws config_error when the file is unreadable, empty,
+  /// or readable by others than its owner.
+  cluster_settings with_default_token() const;
+
   /// True when these settings make the runtime join or run a cluster.
   bool enabled() const noexcept { return !address.empty() || role != node_role::automatic; }
 
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
-  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_TLS_CERT, WEFT_TLS_KEY,
+  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_NO_TOKEN, WEFT_TLS_CERT, WEFT_TLS_KEY,
   /// WEFT_TLS_CA, WEFT_CLUSTER,
   /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
   /// WEFT_HEAD_RECONNECT_MS,
@@ -124,6 +135,14 @@ double token_bits(std::string_view token) noexcept;
 /// A new token: 32 bytes from OpenSSL's random generator as 64 hex digits. Throws
 /// weft::error if the generator fails.
 std::string generate_token();
+
+/// Where a cluster's token is kept when none is given: `$HOME/.weft/token` ("" when there is
+/// no home directory).
+std::string default_token_path();
+
+/// Makes the default token file (mode 0600, its directory 0700) with a new token when it does
+/// not exist, and returns its path. Throws config_error when it cannot.
+std::string ensure_default_token();
 
 /// A parsed `host:port`.
 struct endpoint_text {

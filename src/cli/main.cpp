@@ -43,17 +43,27 @@ struct common_flags {
   }
 };
 
-int start_head(const std::string& host, int port, unsigned threads, const common_flags& flags) {
+int start_head(const std::string& host, int port, unsigned threads, bool no_token,
+               const common_flags& flags) {
   weft::config cfg = weft::config::from_env();
   cfg.threads = threads;
   cfg.cluster.role = weft::node_role::head;
   cfg.cluster.address = fmt::format("{}:{}", host, port);
   cfg.cluster.serve_on_start = false;
+  cfg.cluster.no_token = cfg.cluster.no_token || no_token;
   flags.apply(cfg.cluster);
-  if (cfg.cluster.token.empty()) {
+  if (cfg.cluster.token.empty() && !cfg.cluster.no_token) {
+    // A token by default: made once per user, read by every local node and by `weft stop`.
+    const std::string path = weft::ensure_default_token();
+    cfg.cluster = cfg.cluster.with_default_token();
     std::fprintf(stderr,
-                 "weft: no token (WEFT_TOKEN or --token-file): the head accepts local "
-                 "processes only, on %s\n",
+                 "weft: the cluster's token is in %s; local workers, drivers and the weft tool "
+                 "read it from there, other machines need a copy (WEFT_TOKEN_FILE)\n",
+                 path.c_str());
+  } else if (cfg.cluster.token.empty()) {
+    std::fprintf(stderr,
+                 "weft: no token (--no-token or WEFT_NO_TOKEN): the head accepts local "
+                 "processes only, on %s, and any of them can stop the cluster\n",
                  host.c_str());
   }
   weft::runtime rt{cfg};
@@ -87,6 +97,10 @@ int main(int argc, char** argv) {
   start->add_option("--host", host, "Address to listen on (another than 127.0.0.1 needs a token)");
   start->add_option("--port", port, "Port to listen on")->check(CLI::Range(1, 65535));
   start->add_option("--threads", threads, "Threads of the head's runtime");
+  bool no_token = false;
+  start->add_flag("--no-token", no_token,
+                  "Run without a token (loopback only; any local process can stop the cluster) "
+                  "instead of the default token file");
   start_flags.add_to(*start);
 
   std::string address;
@@ -141,7 +155,7 @@ int main(int argc, char** argv) {
                   files.key.c_str(), files.ca.c_str());
       return 0;
     }
-    if (start->parsed()) return start_head(host, port, threads, start_flags);
+    if (start->parsed()) return start_head(host, port, threads, no_token, start_flags);
     weft::cluster_settings s = weft::cluster_settings::from_env();
     if (!address.empty()) s.address = address;
     if (s.address.empty()) {

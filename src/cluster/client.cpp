@@ -39,8 +39,9 @@ class one_request final : public cluster::connection_events {
   cluster::request_kind kind_;
 };
 
-wire::byte_buffer ask_head(const cluster_settings& settings, cluster::request_kind kind,
+wire::byte_buffer ask_head(const cluster_settings& given, cluster::request_kind kind,
                            std::chrono::milliseconds timeout) {
+  const cluster_settings settings = given.with_default_token();
   const endpoint_text head = parse_endpoint(settings.address, "the head's address");
   cluster::asio::io_context io;
   one_request events(kind);

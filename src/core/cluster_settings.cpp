@@ -4,12 +4,18 @@
 
 #include <fmt/core.h>
 
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <string_view>
@@ -50,17 +56,18 @@ node_role parse_role(const char* text) {
       fmt::format("WEFT_ROLE='{}' is not a role (expected driver, worker or head)", text));
 }
 
-std::string read_token_file(const char* path) {
+// The token in the first line of `path`; `origin` names where the path came from.
+std::string read_token_file(const std::string& path, const std::string& origin) {
   std::ifstream in(path);
   if (!in) {
-    throw config_error(fmt::format("WEFT_TOKEN_FILE='{}' cannot be opened for reading", path));
+    throw config_error(fmt::format("{}='{}' cannot be opened for reading", origin, path));
   }
   std::string line;
   std::getline(in, line);
   std::string token(trim(line));
   if (token.empty()) {
     throw config_error(
-        fmt::format("WEFT_TOKEN_FILE='{}': the first line is empty; write the token there", path));
+        fmt::format("{}='{}': the first line is empty; write the token there", origin, path));
   }
   return token;
 }
@@ -145,6 +152,57 @@ endpoint_text parse_endpoint(const std::string& text, const std::string& origin,
   return {host, static_cast<std::uint16_t>(port)};
 }
 
+std::string default_token_path() {
+  const char* home = env("HOME");
+  std::string dir = home != nullptr ? home : "";
+  if (dir.empty()) {
+    if (const passwd* user = ::getpwuid(::getuid()); user != nullptr && user->pw_dir != nullptr)
+      dir = user->pw_dir;
+  }
+  return dir.empty() ? std::string() : dir + "/.weft/token";
+}
+
+std::string ensure_default_token() {
+  const std::string path = default_token_path();
+  if (path.empty())
+    throw config_error("there is no home directory for the default token file; set WEFT_TOKEN_FILE");
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw config_error(
+        fmt::format("cannot create '{}' for the default token: {}", dir, std::strerror(errno)));
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return path;
+    throw config_error(
+        fmt::format("cannot create the default token file '{}': {}", path, std::strerror(errno)));
+  }
+  const std::string line = generate_token() + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    throw config_error(fmt::format("cannot write the default token file '{}'", path));
+  }
+  return path;
+}
+
+cluster_settings cluster_settings::with_default_token() const {
+  cluster_settings s = *this;
+  if (!s.token.empty() || s.no_token) return s;
+  const std::string path = default_token_path();
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return s;
+  if ((st.st_mode & 077) != 0) {
+    throw config_error(fmt::format(
+        "the default token file '{}' can be read by others than its owner (mode {:o}); run "
+        "`chmod 600 {}`",
+        path, st.st_mode & 0777, path));
+  }
+  s.token = read_token_file(path, "the default token file");
+  return s;
+}
+
 cluster_settings cluster_settings::from_env() {
   cluster_settings s;
   if (const char* v = env("WEFT_ADDRESS")) s.address = std::string(trim(v));
@@ -156,7 +214,14 @@ cluster_settings cluster_settings::from_env() {
     throw config_error("WEFT_TOKEN and WEFT_TOKEN_FILE are both set; set only one");
   }
   if (token) s.token = token;
-  if (token_file) s.token = read_token_file(token_file);
+  if (token_file) s.token = read_token_file(token_file, "WEFT_TOKEN_FILE");
+  if (const char* v = env("WEFT_NO_TOKEN")) {
+    const std::string_view t = trim(v);
+    if (t == "1" || t == "true")
+      s.no_token = true;
+    else if (t != "0" && t != "false" && !t.empty())
+      throw config_error(fmt::format("WEFT_NO_TOKEN='{}' is not 1, true, 0 or false", v));
+  }
   if (const char* v = env("WEFT_TLS_CERT")) s.tls_cert = std::string(trim(v));
   if (const char* v = env("WEFT_TLS_KEY")) s.tls_key = std::string(trim(v));
   if (const char* v = env("WEFT_TLS_CA")) s.tls_ca = std::string(trim(v));
@@ -198,6 +263,10 @@ void cluster_settings::validate() const {
         "cluster role '{}' needs an address: set WEFT_ADDRESS (config.cluster.address) to the "
         "head's host:port",
         role_name(role)));
+  }
+  if (no_token && !token.empty()) {
+    throw config_error(
+        "WEFT_NO_TOKEN (config.cluster.no_token) is set and so is a token; set only one");
   }
   if (!token.empty() && token_bits(token) < min_token_bits) {
     // Never the token itself: error messages end up in logs.

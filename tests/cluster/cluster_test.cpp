@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -125,6 +127,80 @@ TEST_CASE("a node with the wrong token is refused and logged; the head keeps ser
   weft::cluster_settings other = cluster.settings();
   other.cluster_name = "another";
   CHECK_THROWS_AS(weft::query_cluster(other, 2s), weft::auth_error);
+}
+
+TEST_CASE("weft start makes a token by default; local nodes read it; weft stop needs it") {
+  weft_test::temp_dir home("weft-home");
+  weft_test::temp_dir stranger_home("weft-stranger-home");
+  weft_test::temp_dir logs("weft-default-token");
+  const int port = free_port();
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  const std::map<std::string, std::string> local = {{"HOME", home.path.string()}};
+  child_process head(cli_binary, {"start", "--head", "--port", std::to_string(port)}, local,
+                     (logs.path / "head.log").string());
+  const std::filesystem::path token_file = home.path / ".weft" / "token";
+  for (int i = 0; i < 100 && !std::filesystem::exists(token_file); ++i)
+    std::this_thread::sleep_for(100ms);
+  REQUIRE(std::filesystem::exists(token_file));
+  struct stat st {};
+  REQUIRE(::stat(token_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(token_file.parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  const std::string token = child_process::read_file(token_file.string());
+  CHECK(weft::token_bits(token.substr(0, token.find('\n'))) >= weft::min_token_bits);
+  CHECK(head.wait_for_output("the cluster's token is in", 10s));
+  // The token is never printed.
+  CHECK_FALSE(contains(head.output(), token.substr(0, 16)));
+
+  child_process worker(node_binary, {},
+                       {{"HOME", home.path.string()},
+                        {"WEFT_ROLE", "worker"},
+                        {"WEFT_ADDRESS", address},
+                        {"WEFT_THREADS", "2"}},
+                       (logs.path / "worker.log").string());
+  weft::cluster_settings with_token;
+  with_token.address = address;
+  with_token.token = token.substr(0, token.find('\n'));
+  std::size_t nodes = 0;
+  for (int i = 0; i < 200 && nodes != 2; ++i) {
+    try {
+      nodes = weft::query_cluster(with_token, 1s).nodes.size();
+    } catch (const weft::error&) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  INFO(worker.output());
+  REQUIRE(nodes == 2);
+
+  weft::cluster_settings without = with_token;
+  without.token.clear();
+  without.no_token = true;
+  CHECK_THROWS_AS(weft::query_cluster(without, 3s), weft::auth_error);
+
+  // A process of another user (another home, so no token) cannot stop it.
+  child_process stranger(cli_binary, {"stop", "--address", address},
+                         {{"HOME", stranger_home.path.string()}},
+                         (logs.path / "stranger.log").string());
+  auto refused = stranger.wait_for(20s);
+  INFO(stranger.output());
+  REQUIRE(refused.has_value());
+  CHECK(*refused != 0);
+  CHECK(contains(stranger.output(), "token"));
+  CHECK(weft::query_cluster(with_token, 3s).nodes.size() == 2);
+
+  child_process owner(cli_binary, {"stop", "--address", address}, local,
+                      (logs.path / "owner.log").string());
+  auto stopped = owner.wait_for(20s);
+  INFO(owner.output());
+  REQUIRE(stopped.has_value());
+  CHECK(*stopped == 0);
+  for (child_process* p : {&head, &worker}) {
+    auto rc = p->wait_for(15s);
+    INFO(p->output());
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 0);
+  }
 }
 
 TEST_CASE("a cluster over mutual TLS runs tasks; plain and foreign-CA nodes are refused") {
