@@ -109,12 +109,10 @@ struct cluster_settings {
   bool enabled() const noexcept { return !address.empty() || role != node_role::automatic; }
 
   /// Reads WEFT_ADDRESS, WEFT_ROLE (driver, worker, head), WEFT_LISTEN, WEFT_TOKEN or
-  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_NO_TOKEN, WEFT_TLS_CERT, WEFT_TLS_KEY,
-  /// WEFT_TLS_CA, WEFT_CLUSTER,
-  /// WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS, WEFT_CONNECT_TIMEOUT_MS,
-  /// WEFT_HEAD_RECONNECT_MS,
-  /// WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES and WEFT_LINEAGE_BYTES. A malformed value throws
-  /// config_error naming the variable.
+  /// WEFT_TOKEN_FILE (a file whose first line is the token), WEFT_NO_TOKEN, WEFT_TLS_CERT,
+  /// WEFT_TLS_KEY, WEFT_TLS_CA, WEFT_CLUSTER, WEFT_HEARTBEAT_MS, WEFT_HEARTBEAT_TIMEOUT_MS,
+  /// WEFT_CONNECT_TIMEOUT_MS, WEFT_HEAD_RECONNECT_MS, WEFT_OFFLOAD_THRESHOLD, WEFT_MAX_FRAME_BYTES
+  /// and WEFT_LINEAGE_BYTES. A malformed value throws config_error naming the variable.
   static cluster_settings from_env();
 
   /// Throws config_error naming the first bad field; a token of fewer than

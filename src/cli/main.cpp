@@ -122,12 +122,14 @@ int main(int argc, char** argv) {
   std::string tls_dir, ca_dir, common_name = "weft node";
   int days = 365;
   auto* tls_init = tls->add_subcommand(
-      "init", "Make a cluster CA and a node certificate it signed in DIR (ca.pem, ca-key.pem, "
-              "cert.pem, key.pem; keys mode 0600)");
+      "init",
+      "Make a cluster CA and a node certificate it signed in DIR (ca.pem, ca-key.pem, "
+      "cert.pem, key.pem; keys mode 0600)");
   tls_init->add_option("DIR", tls_dir, "Directory to write to (created, mode 0700)")->required();
   auto* tls_issue = tls->add_subcommand(
-      "issue", "Make another node certificate (cert.pem, key.pem, and ca.pem) in DIR, signed by "
-               "the CA in CA_DIR");
+      "issue",
+      "Make another node certificate (cert.pem, key.pem, and ca.pem) in DIR, signed by "
+      "the CA in CA_DIR");
   tls_issue->add_option("CA_DIR", ca_dir, "Directory holding ca.pem and ca-key.pem")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -127,10 +127,9 @@ void actor_service::on_grant_actor(std::span<const std::byte> body) {
 bool actor_service::park_call(const connection& c, const std::string& actor,
                               std::function<void()> replay) {
   std::lock_guard lock(mutex_);
-  const bool waiting =
-      std::any_of(parked_attaches_.begin(), parked_attaches_.end(), [&](const auto& entry) {
-        return entry.second.link == &c && entry.second.actor == actor;
-      });
+  const bool waiting = std::any_of(
+      parked_attaches_.begin(), parked_attaches_.end(),
+      [&](const auto& entry) { return entry.second.link == &c && entry.second.actor == actor; });
   if (waiting) parked_calls_[{&c, actor}].push_back(std::move(replay));
   return waiting;
 }
@@ -138,11 +137,10 @@ bool actor_service::park_call(const connection& c, const std::string& actor,
 void actor_service::take_parked_calls(const connection* link, const std::string& actor,
                                       std::vector<std::function<void()>>& out) {
   // Only when no other attach of this link to this actor still waits.
-  const bool others = std::count_if(parked_attaches_.begin(), parked_attaches_.end(),
-                                    [&](const auto& entry) {
-                                      return entry.second.link == link &&
-                                             entry.second.actor == actor;
-                                    }) > 1;
+  const bool others =
+      std::count_if(parked_attaches_.begin(), parked_attaches_.end(), [&](const auto& entry) {
+        return entry.second.link == link && entry.second.actor == actor;
+      }) > 1;
   if (others) return;
   auto found = parked_calls_.find({link, actor});
   if (found == parked_calls_.end()) return;
@@ -151,9 +149,10 @@ void actor_service::take_parked_calls(const connection* link, const std::string&
   parked_calls_.erase(found);
 }
 
-void actor_service::park_attach(const std::string& key, const std::string& actor, connection& c,
-                                std::vector<std::pair<std::shared_ptr<connection>, std::string>>& ended,
-                                std::vector<std::function<void()>>& replays) {
+void actor_service::park_attach(
+    const std::string& key, const std::string& actor, connection& c,
+    std::vector<std::pair<std::shared_ptr<connection>, std::string>>& ended,
+    std::vector<std::function<void()>>& replays) {
   parked_attaches_[key] = parked_attach{actor, &c, c.weak_from_this()};
   parked_attach_order_.push_back(key);
   while (parked_attach_order_.size() > max_early_attaches) {
@@ -162,7 +161,8 @@ void actor_service::park_attach(const std::string& key, const std::string& actor
     parked_attach_order_.pop_front();
     if (oldest == parked_attaches_.end()) continue;
     take_parked_calls(oldest->second.link, oldest->second.actor, replays);
-    if (auto via = oldest->second.via.lock()) ended.emplace_back(std::move(via), oldest->second.actor);
+    if (auto via = oldest->second.via.lock())
+      ended.emplace_back(std::move(via), oldest->second.actor);
     parked_attaches_.erase(oldest);
   }
 }

@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "connection.hpp"
-#include "tls_context.hpp"
 #include "protocol.hpp"
+#include "tls_context.hpp"
 #include "weft/cluster.hpp"
 #include "weft/errors.hpp"
 

@@ -2,12 +2,12 @@
 
 #include "connection.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/ssl.h>
 
 #include <fmt/core.h>
 
@@ -158,7 +158,7 @@ void connection::start_handshake() {
     return;
   }
   const auto side = role_ == wire::handshake_role::dialer ? asio::ssl::stream_base::client
-                                                         : asio::ssl::stream_base::server;
+                                                          : asio::ssl::stream_base::server;
   tls_->async_handshake(side, [self = shared_from_this()](const boost::system::error_code& ec) {
     if (self->stage_ == stage::closed) return;
     if (ec) {
@@ -206,24 +206,24 @@ void connection::read_more() {
   if (stage_ == stage::open && read_buffer_.size() < read_chunk) read_buffer_.resize(read_chunk);
   on_stream([&](auto& stream) {
     stream.async_read_some(
-      asio::buffer(read_buffer_),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        if (self->stage_ == stage::closed) return;
-        if (ec) {
-          std::string why = self->read_failure(ec);
-          const bool mid_frame = self->reader_.pending_bytes() > 0;
-          if (mid_frame) {
-            why += fmt::format(" in the middle of a frame ({} bytes of it received)",
-                               self->reader_.pending_bytes());
+        asio::buffer(read_buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          if (self->stage_ == stage::closed) return;
+          if (ec) {
+            std::string why = self->read_failure(ec);
+            const bool mid_frame = self->reader_.pending_bytes() > 0;
+            if (mid_frame) {
+              why += fmt::format(" in the middle of a frame ({} bytes of it received)",
+                                 self->reader_.pending_bytes());
+            }
+            if (mid_frame || self->stage_ != stage::open)
+              self->refuse(why);  // logged: the peer broke off a frame or the handshake
+            else
+              self->fail(why);
+            return;
           }
-          if (mid_frame || self->stage_ != stage::open)
-            self->refuse(why);  // logged: the peer broke off a frame or the handshake
-          else
-            self->fail(why);
-          return;
-        }
-        self->on_bytes(n);
-      });
+          self->on_bytes(n);
+        });
   });
 }
 
@@ -288,24 +288,24 @@ void connection::read_rest(std::shared_ptr<wire::frame> f, std::size_t have) {
   }
   on_stream([&](auto& stream) {
     asio::async_read(
-      stream, asio::buffer(rest.data(), rest.size()),
-      [self = shared_from_this(), f](const boost::system::error_code& ec, std::size_t n) {
-        if (self->stage_ == stage::closed) return;
-        self->received_.fetch_add(n, std::memory_order_relaxed);
-        if (ec) {
-          self->refuse(fmt::format("{} in the middle of a {}-byte frame", self->read_failure(ec),
-                                   f->header.payload_bytes));
-          return;
-        }
-        try {
-          wire::frame_reader::check(*f);
-          self->events_.on_frame(*self, std::move(*f));
-        } catch (const std::exception& e) {
-          self->refuse(e.what());
-          return;
-        }
-        if (self->stage_ != stage::closed) self->read_more();
-      });
+        stream, asio::buffer(rest.data(), rest.size()),
+        [self = shared_from_this(), f](const boost::system::error_code& ec, std::size_t n) {
+          if (self->stage_ == stage::closed) return;
+          self->received_.fetch_add(n, std::memory_order_relaxed);
+          if (ec) {
+            self->refuse(fmt::format("{} in the middle of a {}-byte frame", self->read_failure(ec),
+                                     f->header.payload_bytes));
+            return;
+          }
+          try {
+            wire::frame_reader::check(*f);
+            self->events_.on_frame(*self, std::move(*f));
+          } catch (const std::exception& e) {
+            self->refuse(e.what());
+            return;
+          }
+          if (self->stage_ != stage::closed) self->read_more();
+        });
   });
 }
 
@@ -350,8 +350,7 @@ void connection::write_handshake(wire::handshake_frame frame, bool then_write_qu
                         self->sent_.fetch_add(n, std::memory_order_relaxed);
                         if (self->stage_ == stage::closed) return;
                         if (ec) {
-                          self->fail(
-                              fmt::format("writing the handshake failed: {}", ec.message()));
+                          self->fail(fmt::format("writing the handshake failed: {}", ec.message()));
                           return;
                         }
                         if (then_write_queue) self->start_write();

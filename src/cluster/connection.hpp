@@ -170,9 +170,9 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::io_context& io_;
   tcp::socket socket_;
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // over socket_, when TLS is on
-  bool tls_up_ = false;          // the TLS handshake succeeded
-  int handshake_writes_ = 0;     // handshake frames being written
-  std::array<std::uint8_t, 2> first_bytes_{};  // the first bytes read, to recognise TLS
+  bool tls_up_ = false;                                 // the TLS handshake succeeded
+  int handshake_writes_ = 0;                            // handshake frames being written
+  std::array<std::uint8_t, 2> first_bytes_{};           // the first bytes read, to recognise TLS
   std::size_t first_count_ = 0;
   asio::steady_timer handshake_timer_;
   connection_events& events_;

@@ -23,7 +23,10 @@ using detail::log_level;
 }  // namespace
 
 node::node(detail::runtime_core& core, const cluster_settings& settings)
-    : core_(core), settings_(settings.with_default_token()), work_(asio::make_work_guard(io_)), tick_timer_(io_) {
+    : core_(core),
+      settings_(settings.with_default_token()),
+      work_(asio::make_work_guard(io_)),
+      tick_timer_(io_) {
   settings_.validate();
   handle_->self = this;
   if (settings_.role == node_role::head) {

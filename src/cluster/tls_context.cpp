@@ -26,8 +26,8 @@ void check_readable(const char* variable, const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw config_error(fmt::format(
-        "{}='{}' is not a file; point it at a PEM file (`weft tls init DIR` makes a set)",
-        variable, path));
+        "{}='{}' is not a file; point it at a PEM file (`weft tls init DIR` makes a set)", variable,
+        path));
   }
 }
 

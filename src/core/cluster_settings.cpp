@@ -165,7 +165,8 @@ std::string default_token_path() {
 std::string ensure_default_token() {
   const std::string path = default_token_path();
   if (path.empty())
-    throw config_error("there is no home directory for the default token file; set WEFT_TOKEN_FILE");
+    throw config_error(
+        "there is no home directory for the default token file; set WEFT_TOKEN_FILE");
   const std::string dir = path.substr(0, path.rfind('/'));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw config_error(

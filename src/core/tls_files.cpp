@@ -173,7 +173,8 @@ void make_directory(const std::filesystem::path& dir) {
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
   }
-  if (ec) throw error(fmt::format("cannot create the directory '{}': {}", dir.string(), ec.message()));
+  if (ec)
+    throw error(fmt::format("cannot create the directory '{}': {}", dir.string(), ec.message()));
 }
 
 // Writes a node certificate for a new key, signed by `ca` and `ca_key`, into `dir`.
@@ -197,9 +198,10 @@ tls_files make_tls_files(const std::filesystem::path& dir, const tls_files_optio
   files.ca_key = dir / "ca-key.pem";
   for (const auto& name : {"ca.pem", "ca-key.pem", "cert.pem", "key.pem"}) {
     if (std::filesystem::exists(dir / name)) {
-      throw error(fmt::format("cannot make the TLS files: '{}' exists already (remove it first, "
-                              "or pick another directory)",
-                              (dir / name).string()));
+      throw error(
+          fmt::format("cannot make the TLS files: '{}' exists already (remove it first, "
+                      "or pick another directory)",
+                      (dir / name).string()));
     }
   }
   key_ptr ca_key = new_key();

@@ -215,10 +215,10 @@ TEST_CASE("a cluster over mutual TLS runs tasks; plain and foreign-CA nodes are 
                                       {"WEFT_TLS_KEY", cluster_files.key.string()},
                                       {"WEFT_TLS_CA", cluster_files.ca.string()}});
   // A worker with a certificate of its own, from the same CA.
-  cluster.add_worker("worker-1",
-                     {{"WEFT_TLS_CERT", worker_files.cert.string()},
-                      {"WEFT_TLS_KEY", worker_files.key.string()}},
-                     2);
+  cluster.add_worker(
+      "worker-1",
+      {{"WEFT_TLS_CERT", worker_files.cert.string()}, {"WEFT_TLS_KEY", worker_files.key.string()}},
+      2);
 
   // The right token, but no TLS; then TLS with a certificate of another CA.
   child_process& plain = cluster.start("plain",

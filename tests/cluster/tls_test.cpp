@@ -43,9 +43,9 @@ class recording_events final : public weft::cluster::connection_events {
       got_frame = true;
       frame.set_value(std::move(f));
     } else {
-      echoed.push_back({f.header.request_id, std::string(reinterpret_cast<const char*>(
-                                                             f.payload.data()),
-                                                         f.payload.size())});
+      echoed.push_back(
+          {f.header.request_id,
+           std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size())});
       if (echoed.size() == expected_echoes) all_echoed.set_value();
     }
   }
@@ -89,8 +89,8 @@ class link_pair {
     acceptor_.async_accept([this, listener_tls](const boost::system::error_code& ec,
                                                 asio::ip::tcp::socket socket) {
       if (ec) return;
-      accepted_ = connection::accept(io_, std::move(socket), listener,
-                                     identity_with(listener_tls, "head"));
+      accepted_ =
+          connection::accept(io_, std::move(socket), listener, identity_with(listener_tls, "head"));
     });
     dialed_ = connection::dial(io_, dialer, identity_with(dialer_tls, "worker-1"), "127.0.0.1",
                                acceptor_.local_endpoint().port());
@@ -125,8 +125,7 @@ class link_pair {
 
  private:
   asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ =
-      asio::make_work_guard(io_);
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<connection> accepted_;
   std::shared_ptr<connection> dialed_;
@@ -147,7 +146,8 @@ TEST_CASE("two nodes with certificates of one CA talk through TLS, large frames 
 
   // Large enough to be read straight into place (past 1 MiB), with a pattern to check.
   std::string payload(3u << 20, '\0');
-  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 % 251);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<char>(i * 7 % 251);
   link.dialed()->send(weft::wire::frame_type::request, 42, payload);
   auto echoed = link.dialer.frame.get_future();
   REQUIRE(echoed.wait_for(20s) == std::future_status::ready);
@@ -219,7 +219,8 @@ TEST_CASE("an expired certificate is refused, saying it expired") {
   weft::tls_files_options old;
   old.starts_in = -std::chrono::hours(48);
   old.valid_for = std::chrono::hours(24);
-  const weft::tls_files expired = weft::issue_tls_certificate(dir.path / "head", dir.path / "old", old);
+  const weft::tls_files expired =
+      weft::issue_tls_certificate(dir.path / "head", dir.path / "old", old);
   link_pair link(weft::cluster::make_tls_context(tls_settings(head)),
                  weft::cluster::make_tls_context(tls_settings(expired)));
   const std::string head_saw = link_pair::reason_of(link.listener);
@@ -300,8 +301,8 @@ TEST_CASE("TLS settings are checked when the node starts, naming the file at fau
 
   weft::cluster_settings missing = tls_settings(a);
   missing.tls_ca = (dir.path / "nowhere.pem").string();
-  CHECK_THROWS_WITH_AS(weft::cluster::make_tls_context(missing),
-                       doctest::Contains("WEFT_TLS_CA='"), weft::config_error);
+  CHECK_THROWS_WITH_AS(weft::cluster::make_tls_context(missing), doctest::Contains("WEFT_TLS_CA='"),
+                       weft::config_error);
 
   weft::cluster_settings not_pem = tls_settings(a);
   not_pem.tls_cert = a.key.string();  // a key where the certificate should be
@@ -328,8 +329,8 @@ TEST_CASE("make_tls_files writes keys only its owner reads and never overwrites"
   CHECK((st.st_mode & 0777) == 0600);
   REQUIRE(::stat((dir.path / "set").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
-  CHECK_THROWS_WITH_AS(weft::make_tls_files(dir.path / "set"),
-                       doctest::Contains("exists already"), weft::error);
+  CHECK_THROWS_WITH_AS(weft::make_tls_files(dir.path / "set"), doctest::Contains("exists already"),
+                       weft::error);
   CHECK_THROWS_WITH_AS(weft::issue_tls_certificate(dir.path / "none", dir.path / "x"),
                        doctest::Contains("no such file"), weft::error);
 }
