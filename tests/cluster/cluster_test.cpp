@@ -49,28 +49,36 @@ namespace {
 const std::string node_binary = WEFT_CLUSTER_NODE;
 const std::string cli_binary = WEFT_CLI;
 
+// Runs cluster_node's "tasks" driver (every registered task sent away) and returns what it
+// printed, checked to have ended well with its tasks run on worker-1.
+std::string run_tasks_driver(local_cluster& cluster) {
+  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
+  const auto status = driver.wait_for(60s);
+  const std::string out = driver.output();
+  INFO(out);
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(contains(out, "ran_on=worker-1"));
+  CHECK(contains(out, "sum=10000100000"));
+  CHECK(contains(out, "failures=0"));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("tasks run on every worker, chains cross nodes, remote errors arrive as task_error") {
   local_cluster cluster(node_binary);
   cluster.add_worker("worker-1", {}, 2);
   cluster.add_worker("worker-2", {}, 3);
-  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
-  auto status = driver.wait_for(60s);
-  const std::string out = driver.output();
+  const std::string out = run_tasks_driver(cluster);
   INFO(out);
-  REQUIRE(status.has_value());
-  CHECK(*status == 0);
   CHECK(contains(out, "node=driver-1"));
-  CHECK(contains(out, "ran_on=worker-1"));
   CHECK(contains(out, "ran_on=worker-2"));
   CHECK(contains(out, "chain=5050"));
-  CHECK(contains(out, "sum=10000100000"));
   CHECK(contains(out, "error_type=std::invalid_argument"));
   CHECK(contains(out, "error_message=no such thing"));
   CHECK(contains(out, "error_node=worker-"));
   CHECK(contains(out, "dependent_error=first"));
-  CHECK(contains(out, "failures=0"));
 }
 
 TEST_CASE("weft status lists every node and its functions; weft stop ends every process") {
@@ -247,15 +255,7 @@ TEST_CASE("a cluster over mutual TLS runs tasks; plain and foreign-CA nodes are 
       "the peer's certificate was refused: unable to get local issuer certificate", 5s));
 
   // The cluster goes on serving its own: a driver's workload across the TLS links.
-  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
-  auto status = driver.wait_for(60s);
-  const std::string out = driver.output();
-  INFO(out);
-  REQUIRE(status.has_value());
-  CHECK(*status == 0);
-  CHECK(contains(out, "ran_on=worker-1"));
-  CHECK(contains(out, "sum=10000100000"));
-  CHECK(contains(out, "failures=0"));
+  run_tasks_driver(cluster);
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
 
   // Outside tools need the TLS settings too: with them `weft status` works, without them the
@@ -534,13 +534,7 @@ TEST_CASE("forged requests from a proven peer never bring a node down") {
   CHECK_FALSE(worker.wait_for(0ms).has_value());
   // Both still serve: the worker is still a member and runs a real driver's tasks.
   CHECK(cluster.wait_for_nodes(2).nodes.size() == 2);
-  child_process& driver = cluster.start("driver", {{"WEFT_OFFLOAD_THRESHOLD", "0"}}, {"tasks"});
-  const auto status = driver.wait_for(60s);
-  INFO(driver.output());
-  REQUIRE(status.has_value());
-  CHECK(*status == 0);
-  CHECK(contains(driver.output(), "ran_on=worker-1"));
-  CHECK(contains(driver.output(), "failures=0"));
+  run_tasks_driver(cluster);
 }
 
 TEST_CASE("remote actors: a named actor on a worker, ordered calls from two drivers, kill") {
