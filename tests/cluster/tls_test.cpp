@@ -160,7 +160,8 @@ TEST_CASE("two nodes with certificates of one CA talk through TLS, large frames 
   CHECK(std::memcmp(got.data(), payload.data(), payload.size()) == 0);
   CHECK(link.dialed()->peer_id() == "head");
   CHECK(link.dialed()->is_open());
-  // Through TLS the bytes on the wire are more than the frame (records, the handshake).
+  // The connection counts the frames' bytes that went through the session (its handshake
+  // frames too), as over plain TCP.
   CHECK(link.dialed()->bytes_sent() > payload.size() + weft::wire::header_size);
 
   // Many small frames back to back (batched and copied together into records): all of them
