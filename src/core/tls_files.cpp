@@ -232,8 +232,8 @@ tls_files issue_tls_certificate(const std::filesystem::path& ca_dir,
                      (ca_dir / "ca.pem").string()));
   make_directory(dir);
   files.ca = dir / "ca.pem";
-  if (std::filesystem::absolute(dir) != std::filesystem::absolute(ca_dir))
-    write_new_file(files.ca, ca_text, 0644);
+  std::error_code ec;
+  if (!std::filesystem::equivalent(dir, ca_dir, ec)) write_new_file(files.ca, ca_text, 0644);
   write_node_files(dir, ca.get(), ca_key.get(), options, files);
   return files;
 }
