@@ -28,6 +28,10 @@ using detail::log_level;
 
 // Attaches seen before their grants, kept to match them (the oldest are forgotten past this).
 constexpr std::size_t max_early_attaches = 4096;
+// Calls waiting behind parked attaches, at most, in number and in bytes: a peer cannot make
+// this node keep more.
+constexpr std::size_t max_parked_calls = 4096;
+constexpr std::size_t max_parked_call_bytes = 256u << 20;
 
 std::string grant_key(const std::string& grantor, std::uint64_t token) {
   return fmt::format("{}/{}", grantor, token);
@@ -124,14 +128,21 @@ void actor_service::on_grant_actor(std::span<const std::byte> body) {
     replay();  // served now, or refused with the actor's death when it did not come
 }
 
-bool actor_service::park_call(const connection& c, const std::string& actor,
+bool actor_service::park_call(const connection& c, const std::string& actor, std::size_t bytes,
                               std::function<void()> replay) {
   std::lock_guard lock(mutex_);
+  if (parked_call_count_ >= max_parked_calls ||
+      parked_call_bytes_ + bytes > max_parked_call_bytes) {
+    return false;
+  }
   const bool waiting = std::any_of(
       parked_attaches_.begin(), parked_attaches_.end(),
       [&](const auto& entry) { return entry.second.link == &c && entry.second.actor == actor; });
-  if (waiting) parked_calls_[{&c, actor}].push_back(std::move(replay));
-  return waiting;
+  if (!waiting) return false;
+  parked_calls_[{&c, actor}].push_back(parked_call{bytes, std::move(replay)});
+  ++parked_call_count_;
+  parked_call_bytes_ += bytes;
+  return true;
 }
 
 void actor_service::take_parked_calls(const connection* link, const std::string& actor,
@@ -144,8 +155,11 @@ void actor_service::take_parked_calls(const connection* link, const std::string&
   if (others) return;
   auto found = parked_calls_.find({link, actor});
   if (found == parked_calls_.end()) return;
-  for (auto& replay : found->second)
-    out.push_back(std::move(replay));
+  for (parked_call& call : found->second) {
+    --parked_call_count_;
+    parked_call_bytes_ -= call.bytes;
+    out.push_back(std::move(call.replay));
+  }
   parked_calls_.erase(found);
 }
 
@@ -274,8 +288,22 @@ detail::actor_base* actor_service::attach_arrived(const detail::wire_actor& entr
 
 void actor_service::drop_grants_for(const std::string& node_id) {
   std::vector<detail::actor_base*> dropped;
+  // Attaches parked for a grant that node would have sent: their grant never comes, so their
+  // nodes hear the actor is gone, and the calls behind them are refused.
+  std::vector<std::pair<std::shared_ptr<connection>, std::string>> ended;
+  std::vector<std::function<void()>> replays;
   {
     std::lock_guard lock(mutex_);
+    const std::string prefix = node_id + "/";
+    for (auto it = parked_attaches_.begin(); it != parked_attaches_.end();) {
+      if (it->first.rfind(prefix, 0) != 0) {
+        ++it;
+        continue;
+      }
+      take_parked_calls(it->second.link, it->second.actor, replays);
+      if (auto via = it->second.via.lock()) ended.emplace_back(std::move(via), it->second.actor);
+      it = parked_attaches_.erase(it);
+    }
     for (auto it = grants_.begin(); it != grants_.end();) {
       if (it->second.grantee != node_id) {
         ++it;
@@ -292,6 +320,10 @@ void actor_service::drop_grants_for(const std::string& node_id) {
     cell->drop_handle();
     cell->release();
   }
+  for (const auto& [via, id] : ended)
+    tell_ended(*via, id);
+  for (auto& replay : replays)
+    replay();
 }
 
 }  // namespace weft::cluster

@@ -203,7 +203,14 @@ void actor_service::drop_holders_for(const connection& c) {
     }
     // Its parked attaches and calls go with it (nobody is left to answer).
     std::erase_if(parked_attaches_, [&](const auto& entry) { return entry.second.link == &c; });
-    std::erase_if(parked_calls_, [&](const auto& entry) { return entry.first.first == &c; });
+    std::erase_if(parked_calls_, [&](const auto& entry) {
+      if (entry.first.first != &c) return false;
+      for (const parked_call& call : entry.second) {
+        --parked_call_count_;
+        parked_call_bytes_ -= call.bytes;
+      }
+      return true;
+    });
   }
   drop_handles(dropped);
 }

@@ -127,11 +127,15 @@ class actor_service {
   void on_grant_actor(std::span<const std::byte> body);
   /// A call on `c` to `actor`, which is not here: when `c`'s node attached to it before its
   /// spawn arrived (its attach is parked), keeps `replay` to run, in arrival order, once the
-  /// grant settles that attach, and returns true. Io thread.
-  bool park_call(const connection& c, const std::string& actor, std::function<void()> replay);
+  /// grant settles that attach, and returns true. At most 4096 calls and 256 MiB (`bytes`
+  /// each) wait at once on a node; past that the call is refused as for an unknown actor.
+  /// Io thread.
+  bool park_call(const connection& c, const std::string& actor, std::size_t bytes,
+                 std::function<void()> replay);
   /// A receiver attaches under a grant (or before it came).
   void on_attach_granted(connection& c, std::span<const std::byte> body);
-  /// The node `node_id` is gone: drops the handles granted to it.
+  /// The node `node_id` is gone: drops the handles granted to it, and settles the attaches
+  /// parked for grants it would have sent (the actor is gone for them).
   void drop_grants_for(const std::string& node_id);
 
  private:
@@ -191,8 +195,13 @@ class actor_service {
   std::map<std::string, parked_attach> parked_attaches_;
   std::deque<std::string> parked_attach_order_;
   // Calls behind a parked attach, by its link and actor, in arrival order.
-  std::map<std::pair<const connection*, std::string>, std::vector<std::function<void()>>>
-      parked_calls_;
+  struct parked_call {
+    std::size_t bytes;
+    std::function<void()> replay;
+  };
+  std::map<std::pair<const connection*, std::string>, std::vector<parked_call>> parked_calls_;
+  std::size_t parked_call_count_ = 0;
+  std::size_t parked_call_bytes_ = 0;
   // Takes the calls parked behind (link, actor) into `out`. mutex_ held.
   void take_parked_calls(const connection* link, const std::string& actor,
                          std::vector<std::function<void()>>& out);

@@ -150,7 +150,7 @@ void node::serve_actor_call(connection& c, std::uint64_t id, wire::frame&& f) {
     // Its node attached to the actor before the actor's spawn got here: the call waits for
     // the grant that follows the spawn.
     std::weak_ptr<connection> weak = via;
-    if (actors_.park_call(c, header.actor, [this, weak, id, owned] {
+    if (actors_.park_call(c, header.actor, owned->size(), [this, weak, id, owned] {
           auto again = weak.lock();
           if (!again || again->has_closed()) return;
           wire::frame replayed;

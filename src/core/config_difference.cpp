@@ -74,6 +74,7 @@ std::optional<std::string> first_difference(const config& existing, const config
   c.field("cluster.role", a.role, b.role);
   c.field("cluster.listen", a.listen, b.listen);
   c.hidden_field("cluster.token", a.token, b.token, "another token (not shown)");
+  c.field("cluster.no_token", a.no_token, b.no_token);
   c.field("cluster.tls_cert", a.tls_cert, b.tls_cert);
   c.field("cluster.tls_key", a.tls_key, b.tls_key);
   c.field("cluster.tls_ca", a.tls_ca, b.tls_ca);
