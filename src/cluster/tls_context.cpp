@@ -9,18 +9,13 @@
 
 #include <filesystem>
 
+#include "core/openssl_reason.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
 namespace {
 
-std::string openssl_reason() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no reason given";
-  const char* reason = ERR_reason_error_string(code);
-  return reason != nullptr ? reason : fmt::format("OpenSSL error {:#x}", code);
-}
+using detail::openssl_reason;
 
 void check_readable(const char* variable, const std::string& path) {
   std::error_code ec;

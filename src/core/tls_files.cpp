@@ -20,6 +20,7 @@
 #include <memory>
 #include <sstream>
 
+#include "openssl_reason.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
@@ -38,15 +39,7 @@ using key_ptr = std::unique_ptr<EVP_PKEY, free_key>;
 using cert_ptr = std::unique_ptr<X509, free_cert>;
 using bio_ptr = std::unique_ptr<BIO, free_bio>;
 
-// What OpenSSL said last, for an error message.
-std::string openssl_reason() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no reason given";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
+using detail::openssl_reason;
 
 [[noreturn]] void fail(const std::string& what) {
   throw error(fmt::format("cannot make the TLS files: {} ({})", what, openssl_reason()));
