@@ -3,11 +3,14 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/env_scope.hpp"
@@ -232,4 +235,36 @@ TEST_CASE("WEFT_NO_TOKEN opts out, and cannot be set beside a token") {
     CHECK(contains(config_error_of([] { (void)weft::cluster_settings::from_env(); }),
                    "WEFT_NO_TOKEN='maybe'"));
   }
+}
+
+TEST_CASE("the default token file appears whole: a reader never sees it empty or partial") {
+  // A worker started beside `weft start` may read the file the moment it exists; the file must
+  // appear with its token already in it, never empty between its creation and its write.
+  const std::string path = weft::default_token_path();
+  REQUIRE(contains(path, "weft-test-home-"));
+  int partial = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::remove(path.c_str());
+    std::atomic<bool> go{false};
+    std::string seen;
+    std::thread reader([&] {
+      go = true;
+      for (;;) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        char buf[128];
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        ::close(fd);
+        seen.assign(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+        return;
+      }
+    });
+    while (!go)
+      std::this_thread::yield();
+    weft::ensure_default_token();
+    reader.join();
+    if (seen.empty() || seen.back() != '\n') ++partial;
+  }
+  CHECK(partial == 0);
+  std::remove(path.c_str());
 }

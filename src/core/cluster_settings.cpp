@@ -172,18 +172,27 @@ std::string ensure_default_token() {
     throw config_error(
         fmt::format("cannot create '{}' for the default token: {}", dir, std::strerror(errno)));
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // The token is written to a private temporary file first and linked into place, so the file
+  // appears whole: a node started beside `weft start` never reads it empty. link() fails when the
+  // file exists, so a token already there is never replaced.
+  std::string staging = path + ".XXXXXX";
+  const int fd = ::mkstemp(staging.data());
   if (fd < 0) {
-    if (errno == EEXIST) return path;
     throw config_error(
         fmt::format("cannot create the default token file '{}': {}", path, std::strerror(errno)));
   }
   const std::string line = generate_token() + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool written = ::fchmod(fd, 0600) == 0 &&
+                       ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
   ::close(fd);
-  if (!written) {
-    ::unlink(path.c_str());
-    throw config_error(fmt::format("cannot write the default token file '{}'", path));
+  const int linked = written ? ::link(staging.c_str(), path.c_str()) : -1;
+  const int link_errno = errno;
+  ::unlink(staging.c_str());
+  if (!written) throw config_error(fmt::format("cannot write the default token file '{}'", path));
+  if (linked != 0 && link_errno != EEXIST) {
+    throw config_error(fmt::format("cannot create the default token file '{}': {}", path,
+                                   std::strerror(link_errno)));
   }
   return path;
 }
