@@ -18,6 +18,10 @@ class spill_store;
 /// Capacity (or demand) per named resource, e.g. `{{"gpu", 2}, {"mem_gb", 16}}`.
 using resource_map = std::map<std::string, std::int64_t>;
 
+/// The port a head serves its metrics on when config::metrics_port is unset (Ray's dashboard
+/// port).
+inline constexpr unsigned default_head_metrics_port = 8265;
+
 /// Settings of one runtime. Plain data: fill the fields you care about, keep the defaults for
 /// the rest. `runtime` validates it and throws `config_error` naming the bad field.
 struct config {
@@ -53,10 +57,15 @@ struct config {
 
   /// Whether and how the runtime joins a cluster; the defaults keep it in-process.
   cluster_settings cluster{};
+  /// The HTTP port this runtime serves its metrics on (`GET /metrics`, Prometheus text
+  /// format); 0 lets the system choose one (runtime::metrics_port() tells which). Unset, a head
+  /// serves on default_head_metrics_port when that port is free, and nothing else serves.
+  /// With a cluster token, requests must carry `Authorization: Bearer <token>`.
+  std::optional<unsigned> metrics_port{};
 
-  /// Reads WEFT_THREADS (a non-negative integer), WEFT_RESOURCES (`name=count,...`, counts
-  /// positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M` or `4G`),
-  /// WEFT_RETAINED_BYTES (a size, or 0) and WEFT_SPILL_DIR, and the cluster variables of
+  /// Reads WEFT_METRICS_PORT (a port), WEFT_THREADS (a non-negative integer), WEFT_RESOURCES
+  /// (`name=count,...`, counts positive), WEFT_NAMESPACE, WEFT_ARENA_BYTES (a size such as `512M`
+  /// or `4G`), WEFT_RETAINED_BYTES (a size, or 0) and WEFT_SPILL_DIR, and the cluster variables of
   /// cluster_settings::from_env (WEFT_ADDRESS, WEFT_ROLE, WEFT_TOKEN, ...). Unset variables keep
   /// the defaults; a malformed value throws `config_error` naming the variable and the value.
   static config from_env();

@@ -234,6 +234,12 @@ class runtime {
   const config& settings() const noexcept;
   /// A snapshot of the task counters.
   runtime_stats stats() const noexcept;
+  /// This runtime's metrics (tasks, actors, arena, resources; in a cluster also bytes per
+  /// peer, heartbeats and refused connections) and the application's (weft/metrics.hpp), in
+  /// the Prometheus text format: what `GET /metrics` on metrics_port() answers.
+  std::string metrics_text() const;
+  /// The HTTP port serving metrics_text() (config::metrics_port), 0 when none is served.
+  unsigned metrics_port() const noexcept;
 
  private:
   template <class T>

@@ -12,6 +12,7 @@
 #include "weft/config.hpp"
 #include "weft/errors.hpp"
 #include "weft/get.hpp"
+#include "weft/metrics.hpp"
 #include "weft/options.hpp"
 #include "weft/ref.hpp"
 #include "weft/runtime.hpp"

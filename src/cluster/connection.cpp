@@ -75,6 +75,22 @@ class refusal_limiter {
 
 refusal_limiter refusal_log;
 
+// Refusals by cause, for the metrics endpoint. The cause is read from the reason's text,
+// which names the token, TLS or a certificate whenever those are the cause.
+std::atomic<std::uint64_t> refused_token{0};
+std::atomic<std::uint64_t> refused_tls{0};
+std::atomic<std::uint64_t> refused_protocol{0};
+
+void count_refusal(const std::string& reason) noexcept {
+  if (reason.find("token") != std::string::npos || reason.find("cluster name") != std::string::npos)
+    refused_token.fetch_add(1, std::memory_order_relaxed);
+  else if (reason.find("TLS") != std::string::npos ||
+           reason.find("certificate") != std::string::npos)
+    refused_tls.fetch_add(1, std::memory_order_relaxed);
+  else
+    refused_protocol.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 connection::connection(asio::io_context& io, connection_events& events, link_identity identity,
@@ -542,9 +558,16 @@ void connection::coalesce_for_tls() {
   buffers_.swap(out);
 }
 
+connection::refusal_counts connection::refusals() noexcept {
+  return {refused_token.load(std::memory_order_relaxed),
+          refused_tls.load(std::memory_order_relaxed),
+          refused_protocol.load(std::memory_order_relaxed)};
+}
+
 void connection::refuse(const std::string& reason, const std::string& goodbye) {
   if (stage_ == stage::closed) return;
   if (stage_ != stage::open) {
+    count_refusal(reason);
     if (const std::uint64_t unlogged = refusal_log.take_turn(); unlogged != refusal_limiter::no) {
       if (unlogged > 0) {
         log(log_level::warn,

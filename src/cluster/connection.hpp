@@ -117,6 +117,15 @@ class connection : public std::enable_shared_from_this<connection> {
   /// The local address of the socket (what this node's peers reach it by), once connected.
   std::string local_host() const;
 
+  /// Connections refused in their handshake in this process so far, by cause.
+  struct refusal_counts {
+    std::uint64_t token = 0;     ///< A wrong or missing token (or cluster name).
+    std::uint64_t tls = 0;       ///< A failed TLS handshake, or TLS meeting plain TCP.
+    std::uint64_t protocol = 0;  ///< Anything else: bad frames, versions, deadlines.
+  };
+  /// The refusal counts so far (every connection of the process).
+  static refusal_counts refusals() noexcept;
+
   /// Use dial() or accept().
   connection(asio::io_context& io, connection_events& events, link_identity identity,
              wire::handshake_role role);

@@ -101,6 +101,9 @@ class node final : public detail::task_router,
                                  const std::type_info& type) override;
   void actor_died(detail::actor_base& actor) noexcept override;
   std::vector<node_status> nodes() const override;
+  void collect_metrics(detail::metric_snapshot& out) const override;
+  std::string listen_host() const override;
+  std::string cluster_token() const override { return settings_.token; }
 
   /// Sends `call` (its turn has come in `proxy`'s mailbox) to the actor's node; its result
   /// completes it later. Returns the error to fail it with if it cannot be sent.

@@ -122,12 +122,27 @@ config config::from_env() {
       throw config_error("WEFT_SPILL_DIR is set but empty; unset it or give a directory");
     cfg.spill_dir = v;
   }
+  if (const char* v = std::getenv("WEFT_METRICS_PORT")) {
+    unsigned port = 0;
+    if (!parse_int(v, port) || port > 65535) {
+      throw config_error(fmt::format(
+          "WEFT_METRICS_PORT='{}' is not a port (an integer from 0 to 65535; 0 lets the system "
+          "choose one)",
+          v));
+    }
+    cfg.metrics_port = port;
+  }
   cfg.cluster = cluster_settings::from_env();
   cfg.validate();
   return cfg;
 }
 
 void config::validate() const {
+  if (metrics_port && *metrics_port > 65535) {
+    throw config_error(fmt::format(
+        "config.metrics_port = {} is not a port (0 to 65535; 0 lets the system choose one)",
+        *metrics_port));
+  }
   if (threads > max_threads) {
     throw config_error(
         fmt::format("config.threads = {} is above the limit of {}", threads, max_threads));

@@ -20,15 +20,42 @@
 
 namespace weft {
 
-runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {
-  if (!cfg.cluster.enabled()) return;
+namespace {
+
+// Starts the metrics endpoint config::metrics_port asks for (a head's by default). A head's
+// default port being taken is logged, not fatal: it is a convenience, not an order.
+void start_metrics(detail::runtime_core& core, const config& cfg) {
+  const bool head = cfg.cluster.role == node_role::head;
+  if (!cfg.metrics_port && !head) return;
+  detail::metrics_endpoint_settings s;
+  s.port = cfg.metrics_port.value_or(default_head_metrics_port);
+  s.token = cfg.cluster.token;
+  if (const detail::task_router* router = core.router()) {
+    s.host = router->listen_host();
+    s.token = router->cluster_token();
+  }
   try {
-    core_->set_router(make_cluster_node(*core_, cfg.cluster));
+    core.set_metrics_endpoint(detail::start_metrics_endpoint(core, s));
+  } catch (const config_error& e) {
+    if (cfg.metrics_port) throw;
+    detail::log(detail::log_level::warn,
+                "{}; this head serves no metrics (set WEFT_METRICS_PORT to a free port, or 0)",
+                e.what());
+  }
+}
+
+}  // namespace
+
+runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {
+  try {
+    if (cfg.cluster.enabled()) core_->set_router(make_cluster_node(*core_, cfg.cluster));
+    start_metrics(*core_, cfg);
   } catch (...) {
     core_->shutdown();
     core_->release();
     throw;
   }
+  if (!cfg.cluster.enabled()) return;
   const node_role role = cfg.cluster.role;
   if ((role == node_role::worker || role == node_role::head) && cfg.cluster.serve_on_start) {
     int status = 0;
@@ -41,6 +68,14 @@ runtime::runtime(const config& cfg) : core_(new detail::runtime_core(cfg)) {
     shutdown();
     std::exit(status);
   }
+}
+
+std::string runtime::metrics_text() const {
+  return core_->metrics_text();
+}
+
+unsigned runtime::metrics_port() const noexcept {
+  return core_->metrics_port();
 }
 
 void runtime::serve() {

@@ -311,11 +311,11 @@ bool runtime_core::run_inline(task_base& task) noexcept {
 void runtime_core::finish(task_base& task) noexcept {
   state_base& result = task.result_state();
   if (task.is_cancelled())
-    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    cancelled_.add(1);
   else if (result.ready() && result.failed())
-    failed_.fetch_add(1, std::memory_order_relaxed);
+    failed_.add(1);
   else
-    completed_.fetch_add(1, std::memory_order_relaxed);
+    completed_.add(1);
   if (task.holds_resources()) {
     for (task_base* next : resources_.release(task))
       resume_parked(*next);
@@ -335,6 +335,7 @@ void runtime_core::shutdown() {
   std::lock_guard lock(shutdown_mutex_);
   if (shut_down_) return;
   stopping_.store(true, std::memory_order_seq_cst);
+  if (metrics_) metrics_->stop();
   if (router_) router_->stop();
   for (task_base* task : resources_.take_parked()) {
     task->cancel_with(
@@ -372,10 +373,10 @@ void runtime_core::shutdown() {
 runtime_stats runtime_core::stats() const noexcept {
   runtime_stats s;
   s.live = live_.load(std::memory_order_relaxed);
-  s.completed = completed_.load(std::memory_order_relaxed);
-  s.failed = failed_.load(std::memory_order_relaxed);
-  s.cancelled = cancelled_.load(std::memory_order_relaxed);
-  s.retried = retried_.load(std::memory_order_relaxed);
+  s.completed = completed_.sum();
+  s.failed = failed_.sum();
+  s.cancelled = cancelled_.sum();
+  s.retried = retried_.sum();
   s.actors = actors_.size();
   s.submitted = s.live + s.completed + s.failed + s.cancelled;
   return s;

@@ -13,9 +13,11 @@
 #include <optional>
 
 #include "live_actors.hpp"
+#include "metrics_endpoint.hpp"
 #include "object_arena.hpp"
 #include "parallelism.hpp"
 #include "resource_pool.hpp"
+#include "sharded_sum.hpp"
 #include "task_router.hpp"
 #include "timer.hpp"
 #include "weft/config.hpp"
@@ -87,10 +89,19 @@ class runtime_core {
   unsigned threads() const noexcept { return threads_; }
   const config& settings() const noexcept { return cfg_; }
   runtime_stats stats() const noexcept;
+  /// This runtime's metrics (tasks, actors, arena, resources, and the cluster layer's), then
+  /// the application's (weft/metrics.hpp), in the Prometheus text format.
+  std::string metrics_text() const;
+  /// Serves metrics_text() over HTTP from now on; called once, by the runtime's constructor.
+  void set_metrics_endpoint(std::unique_ptr<metrics_endpoint> endpoint) noexcept {
+    metrics_ = std::move(endpoint);
+  }
+  /// The port metrics are served on, 0 when they are not.
+  unsigned metrics_port() const noexcept { return metrics_ ? metrics_->port() : 0; }
   /// Tasks submitted and not finished (what stats().live reports), read cheaply.
   std::uint64_t live_tasks() const noexcept { return live_.load(std::memory_order_relaxed); }
   /// Counts one retry attempt (for stats).
-  void count_retry() noexcept { retried_.fetch_add(1, std::memory_order_relaxed); }
+  void count_retry() noexcept { retried_.add(1); }
   /// The timer used to wake tasks suspended with a deadline.
   timer& timers() noexcept { return timer_; }
   /// Gives the core its cluster router. Only before the runtime is handed to the program.
@@ -131,10 +142,12 @@ class runtime_core {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> terminated_{false};  // set once nothing may be scheduled any more
   alignas(64) std::atomic<std::uint64_t> live_{0};
-  alignas(64) std::atomic<std::uint64_t> completed_{0};
-  std::atomic<std::uint64_t> failed_{0};
-  std::atomic<std::uint64_t> cancelled_{0};
-  std::atomic<std::uint64_t> retried_{0};
+  // Outcome counters, per thread (sharded_sum.hpp): many workers finish tasks at once.
+  sharded_sum<std::uint64_t> completed_;
+  sharded_sum<std::uint64_t> failed_;
+  sharded_sum<std::uint64_t> cancelled_;
+  sharded_sum<std::uint64_t> retried_;
+  std::unique_ptr<metrics_endpoint> metrics_;  // stopped first at shutdown
 };
 
 }  // namespace weft::detail

@@ -8,6 +8,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "metric_snapshot.hpp"
 #include "weft/cluster.hpp"
 
 namespace weft::detail {
@@ -48,6 +49,16 @@ class task_router {
   /// Every live node as the head last reported it, this node's own figures (load, available
   /// resources) current.
   virtual std::vector<node_status> nodes() const = 0;
+
+  /// Adds the cluster layer's figures (bytes per peer, heartbeats, refused connections) to
+  /// `out`, for the metrics endpoint.
+  virtual void collect_metrics(metric_snapshot& out) const = 0;
+
+  /// The IP address this node listens on for peers (its HTTP endpoints listen there too).
+  virtual std::string listen_host() const = 0;
+
+  /// The token the node proves (its default token file's, when none was given); "" if none.
+  virtual std::string cluster_token() const = 0;
 };
 
 }  // namespace weft::detail
