@@ -37,6 +37,11 @@ class head_service {
   void on_join(connection& c, std::uint64_t id, std::span<const std::byte> body);
   /// A member's heartbeat; a node declared dead earlier is closed instead of taken back.
   void on_heartbeat(connection& c, std::span<const std::byte> body);
+  /// The id of the member that joined on `c`, or "" if none did.
+  std::string member_on(const connection& c) const {
+    auto it = member_of_.find(&c);
+    return it == member_of_.end() ? std::string() : it->second;
+  }
   /// Answers `weft status` (request `id` on `c`): the view with the named actors.
   void on_status(connection& c, std::uint64_t id) const;
   /// Answers `weft stop` on `c` and tells every member to stop; the caller then stops its own

@@ -1,6 +1,12 @@
 // The node's figures for the metrics endpoint (task_router::collect_metrics): bytes per link,
 // heartbeats, tasks served for others, refused connections.
 
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+
 #include "connection.hpp"
 #include "node.hpp"
 
@@ -12,31 +18,66 @@ std::string node::listen_host() const {
 }
 
 void node::collect_metrics(detail::metric_snapshot& out) const {
-  detail::metric_family sent{"weft_link_bytes_sent_total",
-                             "counter",
-                             "Bytes written to the link to each peer (from 0 when it reconnects).",
-                             {}};
-  detail::metric_family received{
-      "weft_link_bytes_received_total",
-      "counter",
-      "Bytes read from the link to each peer (from 0 when it reconnects).",
-      {}};
-  {
-    std::lock_guard lock(mutex_);
-    auto add_link = [&](const std::string& peer, const connection& c) {
-      sent.samples.push_back({"", {{"peer", peer}}, static_cast<double>(c.bytes_sent())});
-      received.samples.push_back({"", {{"peer", peer}}, static_cast<double>(c.bytes_received())});
+  // The links are the io thread's (accepted_ has no lock): read them there, waiting a little;
+  // a node whose io thread is gone or stuck reports no link figures rather than hang a scrape.
+  struct link_bytes {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+  };
+  using link_table = std::pair<std::map<std::string, link_bytes>, link_bytes>;
+  auto read_links = std::make_shared<std::packaged_task<link_table()>>([this] {
+    std::map<std::string, link_bytes> by_peer;
+    link_bytes total{closed_sent_, closed_received_};
+    std::set<const connection*> counted;
+    auto add = [&](const std::shared_ptr<connection>& c) {
+      if (!c || !counted.insert(c.get()).second) return;
+      total.sent += c->bytes_sent();
+      total.received += c->bytes_received();
+      // A member's link to the head carries the id the head gave it; clients have none.
+      std::string peer = c->peer_id();
+      if (peer.empty() && head_service_) peer = head_service_->member_on(*c);
+      if (peer.empty()) return;
+      link_bytes& b = by_peer[peer];
+      b.sent += c->bytes_sent();
+      b.received += c->bytes_received();
     };
-    bool head_listed = false;
-    for (const auto& [id, c] : peers_) {
-      add_link(id, *c);
-      head_listed = head_listed || c == head_;
+    for (const auto& c : accepted_)
+      add(c);
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, c] : peers_)
+      add(c);
+    add(head_);
+    return link_table{std::move(by_peer), total};
+  });
+  auto links = read_links->get_future();
+  asio::post(work_.get_executor(), [read_links] { (*read_links)(); });
+  if (links.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
+    const auto [by_peer, total] = links.get();
+    detail::metric_family sent{
+        "weft_link_bytes_sent_total",
+        "counter",
+        "Bytes written to each peer's links (from 0 again when a link is replaced).",
+        {}};
+    detail::metric_family received{
+        "weft_link_bytes_received_total",
+        "counter",
+        "Bytes read from each peer's links (from 0 again when a link is replaced).",
+        {}};
+    for (const auto& [peer, b] : by_peer) {
+      sent.samples.push_back({"", {{"peer", peer}}, static_cast<double>(b.sent)});
+      received.samples.push_back({"", {{"peer", peer}}, static_cast<double>(b.received)});
     }
-    if (head_ && !head_listed)
-      add_link(head_->peer_id().empty() ? "head" : head_->peer_id(), *head_);
+    out.push_back(std::move(sent));
+    out.push_back(std::move(received));
+    out.push_back({"weft_bytes_sent_total",
+                   "counter",
+                   "Bytes this node wrote to all its connections, closed ones included.",
+                   {{"", {}, static_cast<double>(total.sent)}}});
+    out.push_back({"weft_bytes_received_total",
+                   "counter",
+                   "Bytes this node read from all its connections, closed ones included.",
+                   {{"", {}, static_cast<double>(total.received)}}});
   }
-  out.push_back(std::move(sent));
-  out.push_back(std::move(received));
   out.push_back(
       {"weft_heartbeats_sent_total",
        "counter",
