@@ -340,6 +340,13 @@ void node::tick() {
     head_service_->tick(self);
   } else {
     const auto now = clock::now();
+    if (last_tick_at_ != clock::time_point{} &&
+        now - last_tick_at_ > settings_.heartbeat_timeout / 2) {
+      log(log_level::info,
+          "this node's io thread was not scheduled for {} ms (heartbeats are due every {} ms)",
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - last_tick_at_).count(),
+          settings_.heartbeat_interval.count());
+    }
     if (last_tick_at_ != clock::time_point{} && now - last_tick_at_ > settings_.heartbeat_timeout) {
       // This process did not run for longer than the timeout (stopped, or starved): the head
       // may have declared it dead meanwhile. A closed head link now means fenced.
