@@ -3,7 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -170,4 +173,35 @@ TEST_CASE(
   scrape_until(worker_port, auth, [](const weft_test::prom_families& f) {
     return f.at("weft_heartbeats_sent_total").value("weft_heartbeats_sent_total") >= 2;
   });
+}
+
+TEST_CASE("every metric the Grafana dashboard draws is served by a live head and worker") {
+  // The dashboard is JSON Grafana can import, and each weft_* name in its queries must be a
+  // family that the head or a worker serves.
+  const std::string path = std::string(WEFT_SOURCE_DIR) + "/deploy/grafana/weft.json";
+  boost::property_tree::ptree dashboard;
+  REQUIRE_NOTHROW(boost::property_tree::read_json(path, dashboard));
+  std::set<std::string> drawn;
+  for (const auto& panel : dashboard.get_child("panels")) {
+    for (const auto& target : panel.second.get_child("targets")) {
+      const std::string expr = target.second.get<std::string>("expr");
+      static const std::regex name(R"(weft_[a-z_]+)");
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), name);
+           it != std::sregex_iterator(); ++it)
+        drawn.insert(it->str());
+    }
+  }
+  REQUIRE(drawn.size() >= 20);
+
+  const unsigned head_port = static_cast<unsigned>(weft_test::free_port());
+  local_cluster cluster(WEFT_CLUSTER_NODE, {{"WEFT_METRICS_PORT", std::to_string(head_port)}});
+  cluster.add_worker("worker", {{"WEFT_METRICS_PORT", "0"}}, 2);
+  const auto served = scrape_until(head_port, "", [](const weft_test::prom_families& f) {
+    auto it = f.find("weft_link_bytes_sent_total");
+    return it != f.end() && !it->second.samples.empty();
+  });
+  for (const std::string& name : drawn) {
+    INFO("the dashboard draws ", name);
+    CHECK(served.count(name) == 1);
+  }
 }
