@@ -169,6 +169,7 @@ void node::restart_actor(const std::string& id, actor_proxy& proxy, const std::s
   // (the stand-in sends the next call only once the one in flight has ended).
   detail::task_base* held = proxy.finish_restart(*target);
   std::vector<sent_call> in_flight = restarts_.restarted(id, *target, left);
+  actors_restarted_.fetch_add(1, std::memory_order_relaxed);
   log(log_level::info, "{} restarted on node {} after node {} was lost ({} restart{} left)",
       proxy.describe(), *target, old, left, left == 1 ? "" : "s");
   for (sent_call& call : in_flight)

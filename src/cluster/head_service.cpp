@@ -98,6 +98,7 @@ void head_service::tick(const heartbeat& self) {
     return;
   }
   const std::vector<std::string> dead = members_.sweep(now, settings_.heartbeat_timeout);
+  declared_dead_ += dead.size();
   for (const std::string& id : dead) {
     log(log_level::warn, "node {} missed its heartbeats for {} ms: marked dead", id,
         settings_.heartbeat_timeout.count());

@@ -37,6 +37,10 @@ class head_service {
   void on_join(connection& c, std::uint64_t id, std::span<const std::byte> body);
   /// A member's heartbeat; a node declared dead earlier is closed instead of taken back.
   void on_heartbeat(connection& c, std::span<const std::byte> body);
+  /// Nodes that are members now, the head included.
+  std::size_t member_count() const noexcept { return members_.size(); }
+  /// Nodes declared dead for missing their heartbeats since this head started.
+  std::uint64_t declared_dead() const noexcept { return declared_dead_; }
   /// The id of the member that joined on `c`, or "" if none did.
   std::string member_on(const connection& c) const {
     auto it = member_of_.find(&c);
@@ -68,6 +72,7 @@ class head_service {
 
   const cluster_settings& settings_;
   membership members_;
+  std::uint64_t declared_dead_ = 0;
   std::map<const connection*, std::string> member_of_;  // a member's link -> its id
   std::map<std::string, actor_status> names_;           // "ns\0name" -> actor
   clock::time_point last_tick_ = clock::now();

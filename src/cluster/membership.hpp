@@ -38,6 +38,8 @@ class membership {
   bool remove(const std::string& id);
   /// True when `id` is a member.
   bool contains(const std::string& id) const { return members_.count(id) != 0; }
+  /// How many nodes are members, the head included.
+  std::size_t size() const noexcept { return members_.size(); }
   /// Updates the head's own counters (it sends itself no heartbeats).
   void update_self(const cluster::heartbeat& beat);
   /// The cluster as it is now, the head first, then by join order.

@@ -392,6 +392,7 @@ class node final : public detail::task_router,
   std::atomic<std::uint64_t> next_request_{1};
   std::atomic<std::uint64_t> tasks_served_{0};
   std::atomic<std::uint64_t> heartbeats_sent_{0};
+  std::atomic<std::uint64_t> actors_restarted_{0};  // re-created elsewhere by this spawner
   placement_view view_;      // the nodes and the load sent to each (own lock, taken after mutex_)
   sent_calls calls_{view_};  // calls sent and not answered (own lock, taken after mutex_)
   object_service objects_{core_, settings_, io_, *this, handle_, next_request_};

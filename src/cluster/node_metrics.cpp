@@ -24,7 +24,12 @@ void node::collect_metrics(detail::metric_snapshot& out) const {
     std::uint64_t sent = 0;
     std::uint64_t received = 0;
   };
-  using link_table = std::pair<std::map<std::string, link_bytes>, link_bytes>;
+  struct link_table {
+    std::map<std::string, link_bytes> by_peer;
+    link_bytes total;
+    std::size_t members = 0;          // on a head
+    std::uint64_t declared_dead = 0;  // on a head
+  };
   auto read_links = std::make_shared<std::packaged_task<link_table()>>([this] {
     std::map<std::string, link_bytes> by_peer;
     link_bytes total{closed_sent_, closed_received_};
@@ -47,12 +52,19 @@ void node::collect_metrics(detail::metric_snapshot& out) const {
     for (const auto& [id, c] : peers_)
       add(c);
     add(head_);
-    return link_table{std::move(by_peer), total};
+    link_table table{std::move(by_peer), total};
+    if (head_service_) {
+      table.members = head_service_->member_count();
+      table.declared_dead = head_service_->declared_dead();
+    }
+    return table;
   });
   auto links = read_links->get_future();
   asio::post(work_.get_executor(), [read_links] { (*read_links)(); });
   if (links.wait_for(std::chrono::seconds(2)) == std::future_status::ready) {
-    const auto [by_peer, total] = links.get();
+    const link_table table = links.get();
+    const auto& by_peer = table.by_peer;
+    const auto& total = table.total;
     detail::metric_family sent{
         "weft_link_bytes_sent_total",
         "counter",
@@ -77,6 +89,16 @@ void node::collect_metrics(detail::metric_snapshot& out) const {
                    "counter",
                    "Bytes this node read from all its connections, closed ones included.",
                    {{"", {}, static_cast<double>(total.received)}}});
+    if (head_service_) {
+      out.push_back({"weft_cluster_nodes",
+                     "gauge",
+                     "Members of the cluster, the head included.",
+                     {{"", {}, static_cast<double>(table.members)}}});
+      out.push_back({"weft_nodes_declared_dead_total",
+                     "counter",
+                     "Nodes this head declared dead for missing their heartbeats.",
+                     {{"", {}, static_cast<double>(table.declared_dead)}}});
+    }
   }
   out.push_back(
       {"weft_heartbeats_sent_total",
@@ -87,6 +109,11 @@ void node::collect_metrics(detail::metric_snapshot& out) const {
                  "counter",
                  "Tasks this node ran for other nodes.",
                  {{"", {}, static_cast<double>(tasks_served_.load(std::memory_order_relaxed))}}});
+  out.push_back(
+      {"weft_actors_restarted_total",
+       "counter",
+       "Actors this node spawned that it re-created on another node after theirs died.",
+       {{"", {}, static_cast<double>(actors_restarted_.load(std::memory_order_relaxed))}}});
   const connection::refusal_counts r = connection::refusals();
   out.push_back({"weft_connections_refused_total",
                  "counter",

@@ -3,8 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+
 #include <regex>
 #include <set>
 #include <string>
@@ -148,6 +150,9 @@ TEST_CASE(
     return false;
   });
   CHECK(head_metrics.at("weft_threads").value("weft_threads") == 2);
+  CHECK(head_metrics.at("weft_cluster_nodes").value("weft_cluster_nodes") == 2);
+  CHECK(head_metrics.at("weft_nodes_declared_dead_total").value("weft_nodes_declared_dead_total") ==
+        0);
 
   // A connection with a wrong token is counted by cause.
   const double refused_before = head_metrics.at("weft_connections_refused_total")
@@ -173,6 +178,22 @@ TEST_CASE(
   scrape_until(worker_port, auth, [](const weft_test::prom_families& f) {
     return f.at("weft_heartbeats_sent_total").value("weft_heartbeats_sent_total") >= 2;
   });
+}
+
+TEST_CASE("a worker paused past the heartbeat timeout shows in the head's metrics") {
+  const unsigned head_port = static_cast<unsigned>(weft_test::free_port());
+  local_cluster cluster(WEFT_CLUSTER_NODE, {{"WEFT_METRICS_PORT", std::to_string(head_port)},
+                                            {"WEFT_HEARTBEAT_MS", "100"},
+                                            {"WEFT_HEARTBEAT_TIMEOUT_MS", "1000"}});
+  weft_test::child_process& worker = cluster.add_worker("worker", {{"WEFT_METRICS_PORT", "0"}}, 2);
+  worker.signal(SIGSTOP);
+  const auto after = scrape_until(head_port, "", [](const weft_test::prom_families& f) {
+    return f.at("weft_nodes_declared_dead_total").value("weft_nodes_declared_dead_total") == 1;
+  });
+  worker.signal(SIGCONT);
+  CHECK(after.at("weft_cluster_nodes").value("weft_cluster_nodes") == 1);
+  // Woken, the worker finds itself fenced and ends.
+  CHECK(worker.wait_for(20s).has_value());
 }
 
 TEST_CASE("every metric the Grafana dashboard draws is served by a live head and worker") {
