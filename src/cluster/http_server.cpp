@@ -11,7 +11,6 @@
 #include <chrono>
 #include <optional>
 
-#include "core/log.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::cluster {
@@ -61,10 +60,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read(beast::error_code ec) {
     if (ec) {
       if (ec == http::error::header_limit || ec == http::error::body_limit) {
-        reply(http_answer{431, "text/plain; charset=utf-8",
-                          "the request is larger than this endpoint reads (8 KiB of headers, "
-                          "64 KiB of body)\n"},
-              false, 11);
+        // 431 for headers over the limit, 413 for a body over it.
+        reply(
+            http_answer{ec == http::error::header_limit ? 431u : 413u, "text/plain; charset=utf-8",
+                        "the request is larger than this endpoint reads (8 KiB of headers, "
+                        "64 KiB of body)\n"},
+            false, 11);
         return;
       }
       finish();
@@ -126,7 +127,10 @@ http_server::http_server(const std::string& host, unsigned port, std::string tok
   if (!ec) acceptor_.bind(at, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw config_error(fmt::format("cannot serve HTTP on {}:{}: {}", host, port, ec.message()));
+    throw config_error(fmt::format(
+        "cannot serve HTTP on {}:{}: {}; set WEFT_METRICS_PORT (config.metrics_port) to a free "
+        "port, or to 0 for any",
+        host, port, ec.message()));
   }
   port_ = acceptor_.local_endpoint().port();
   accept_next();
